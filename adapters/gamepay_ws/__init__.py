@@ -1,0 +1,1 @@
+"""Websocket game-server adapter for gamepay."""

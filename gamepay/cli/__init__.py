@@ -1,0 +1,1 @@
+"""The gamepay operator CLI (typer + rich)."""

@@ -1,0 +1,123 @@
+"""What the ledger counts: on-chain tokens, in-game currencies and in-game items.
+
+Every asset has a stable string ``id`` the ledger stores:
+``token:<chain>:<lowercase address>``, ``currency:<code>`` and ``item:<sku>``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from gamepay.core.money import MAX_DECIMALS
+from gamepay.errors import AssetError
+
+__all__ = ["Asset", "Currency", "Item", "Token", "asset_kind"]
+
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+_CHAIN = re.compile(r"[a-z0-9][a-z0-9_\-]{0,31}")
+_TOKEN_ADDRESS = re.compile(r"[A-Za-z0-9]{1,128}")
+
+
+def _check_code(value: object, what: str) -> str:
+    if not isinstance(value, str) or _CODE.fullmatch(value) is None:
+        raise AssetError(f"{what} must be 1-64 letters, digits, '_', '.', '-': {value!r}")
+    return value
+
+
+def _check_decimals(value: object) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_DECIMALS:
+        raise AssetError(f"decimals must be an int in 0..{MAX_DECIMALS}: {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An on-chain token: chain id (``"arb"``), contract address, symbol and decimals."""
+
+    chain_id: str
+    address: str
+    symbol: str
+    decimals: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.chain_id, str) or _CHAIN.fullmatch(self.chain_id) is None:
+            raise AssetError(f"chain id must be lowercase letters/digits: {self.chain_id!r}")
+        if not isinstance(self.address, str) or _TOKEN_ADDRESS.fullmatch(self.address) is None:
+            raise AssetError(f"token address must be alphanumeric: {self.address!r}")
+        _check_code(self.symbol, "symbol")
+        _check_decimals(self.decimals)
+
+    @property
+    def kind(self) -> Literal["token"]:
+        """Always ``"token"``."""
+        return "token"
+
+    @property
+    def id(self) -> str:
+        """Stable ledger id: ``token:<chain>:<lowercase address>``."""
+        return f"token:{self.chain_id}:{self.address.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Currency:
+    """An in-game currency (gold, gems) with its own number of decimals (often 0)."""
+
+    code: str
+    decimals: int = 0
+
+    def __post_init__(self) -> None:
+        _check_code(self.code, "currency code")
+        _check_decimals(self.decimals)
+
+    @property
+    def kind(self) -> Literal["currency"]:
+        """Always ``"currency"``."""
+        return "currency"
+
+    @property
+    def id(self) -> str:
+        """Stable ledger id: ``currency:<code>``."""
+        return f"currency:{self.code}"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An in-game item counted in whole units (decimals is always 0)."""
+
+    sku: str
+
+    def __post_init__(self) -> None:
+        _check_code(self.sku, "item sku")
+
+    @property
+    def kind(self) -> Literal["item"]:
+        """Always ``"item"``."""
+        return "item"
+
+    @property
+    def decimals(self) -> int:
+        """Items are whole: always 0."""
+        return 0
+
+    @property
+    def id(self) -> str:
+        """Stable ledger id: ``item:<sku>``."""
+        return f"item:{self.sku}"
+
+
+Asset = Token | Currency | Item
+"""Any asset the ledger can count."""
+
+
+def asset_kind(asset_id: str) -> Literal["token", "currency", "item"]:
+    """Return the kind named by an asset id's prefix, or raise AssetError."""
+    prefix = asset_id.split(":", 1)[0]
+    if prefix == "token":
+        return "token"
+    if prefix == "currency":
+        return "currency"
+    if prefix == "item":
+        return "item"
+    raise AssetError(f"not an asset id: {asset_id!r}")

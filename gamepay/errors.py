@@ -1,0 +1,399 @@
+"""Every exception gamepay raises, in one tree.
+
+Catch ``GamepayError`` for everything, or a branch for one concern. Each class has a stable
+``code`` (used in websocket error replies and CLI JSON output) and a human message.
+Library exceptions from below (SQLAlchemy, httpx, asyncpg) are translated once, at the boundary
+that meets them, with ``raise ... from exc``.
+
+```
+GamepayError
+├── InvalidInput                      bad input from a caller: nothing was changed
+│   ├── AmountError
+│   │   ├── AmountTypeError           not an int (float, bool, str where an int is due)
+│   │   ├── AmountFormatError         not a plain decimal string (sign, exponent, NaN, spaces)
+│   │   ├── AmountPrecisionError      more decimal places than the asset has
+│   │   └── AmountRangeError          not 0 < amount < 2**256
+│   ├── AssetError                    malformed or unknown asset definition
+│   ├── AddressError                  not a valid address for the chain
+│   └── ConfigError                   missing or malformed configuration
+├── LedgerError
+│   ├── AccountNotFound
+│   ├── AssetNotFound
+│   ├── AccountMismatch               account exists with different properties
+│   ├── InsufficientFunds             a non-negative account would go below zero
+│   ├── IdempotencyConflict           an id replayed with different content
+│   ├── HoldNotFound
+│   ├── HoldStateError                hold already posted or voided, or post above the hold
+│   └── LedgerCorrupt                 verify() found a stored balance that does not match
+├── StoreError
+│   ├── MigrationError
+│   └── ConcurrencyError              serialization/deadlock retries exhausted
+├── KryptoGOError                     talking to KryptoGO Studio
+│   ├── APIError                      the API answered with an error (status, code, body)
+│   │   ├── AuthenticationError       4001 invalid client id, 4002 invalid API key, 401/403
+│   │   ├── NotFoundError             4006 invalid payment_intent_id, 404
+│   │   ├── InvalidRequestError       400/422 and other request errors
+│   │   ├── RateLimitError            429
+│   │   └── ServerError               5xx
+│   ├── TransportError                no usable answer (connection refused, reset)
+│   │   └── TimeoutError              no answer in time
+│   └── OutcomeUnknownError           a money-moving call may or may not have happened
+├── PaymentError
+│   ├── UnknownSku
+│   ├── OrderNotFound
+│   ├── IllegalTransition             a status change the intent state machine refuses
+│   ├── CallbackRejected              malformed, unsigned or replayed callback
+│   └── WithdrawalError
+│       ├── BelowMinimum
+│       ├── LimitExceeded
+│       └── WithdrawalNotFound
+└── RewardError
+    ├── PoolUnderfunded
+    └── PeriodNotClosed
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AccountMismatch",
+    "AccountNotFound",
+    "AddressError",
+    "AmountError",
+    "AmountFormatError",
+    "AmountPrecisionError",
+    "AmountRangeError",
+    "AmountTypeError",
+    "AssetError",
+    "AssetNotFound",
+    "AuthenticationError",
+    "BelowMinimum",
+    "CallbackRejected",
+    "ConcurrencyError",
+    "ConfigError",
+    "GamepayError",
+    "HoldNotFound",
+    "HoldStateError",
+    "IdempotencyConflict",
+    "IllegalTransition",
+    "InsufficientFunds",
+    "InvalidInput",
+    "InvalidRequestError",
+    "KryptoGOError",
+    "LedgerCorrupt",
+    "LedgerError",
+    "LimitExceeded",
+    "MigrationError",
+    "NotFoundError",
+    "OrderNotFound",
+    "OutcomeUnknownError",
+    "PaymentError",
+    "PeriodNotClosed",
+    "PoolUnderfunded",
+    "RateLimitError",
+    "RewardError",
+    "ServerError",
+    "StoreError",
+    "TimeoutError",
+    "TransportError",
+    "UnknownSku",
+    "WithdrawalError",
+    "WithdrawalNotFound",
+]
+
+
+class GamepayError(Exception):
+    """Root of every gamepay exception; ``code`` is a stable machine-readable name."""
+
+    code = "gamepay_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(GamepayError):
+    """A caller passed a value gamepay refuses; nothing was changed."""
+
+    code = "invalid_input"
+
+
+class AmountError(InvalidInput):
+    """An amount is not an exact integer of base units in range."""
+
+    code = "invalid_amount"
+
+
+class AmountTypeError(AmountError):
+    """An amount has the wrong type (float, bool, or anything but an int or decimal string)."""
+
+    code = "amount_type"
+
+
+class AmountFormatError(AmountError):
+    """A decimal string is not plain digits with an optional fraction."""
+
+    code = "amount_format"
+
+
+class AmountPrecisionError(AmountError):
+    """A decimal string has more decimal places than the asset allows."""
+
+    code = "amount_precision"
+
+
+class AmountRangeError(AmountError):
+    """An amount is not in 0 < amount < 2**256."""
+
+    code = "amount_range"
+
+
+class AssetError(InvalidInput):
+    """An asset definition is malformed."""
+
+    code = "invalid_asset"
+
+
+class AddressError(InvalidInput):
+    """A wallet address is not valid for its chain."""
+
+    code = "invalid_address"
+
+
+class ConfigError(InvalidInput):
+    """Configuration is missing or malformed."""
+
+    code = "invalid_config"
+
+
+class LedgerError(GamepayError):
+    """The ledger refused an operation."""
+
+    code = "ledger_error"
+
+
+class AccountNotFound(LedgerError):
+    """No account with that id."""
+
+    code = "account_not_found"
+
+
+class AssetNotFound(LedgerError):
+    """No asset with that id is registered."""
+
+    code = "asset_not_found"
+
+
+class AccountMismatch(LedgerError):
+    """An account or asset already exists with different properties."""
+
+    code = "account_mismatch"
+
+
+class InsufficientFunds(LedgerError):
+    """A transfer would take an account that may not go negative below zero."""
+
+    code = "insufficient_funds"
+
+
+class IdempotencyConflict(LedgerError):
+    """A transfer, batch or hold id was replayed with different content."""
+
+    code = "idempotency_conflict"
+
+
+class HoldNotFound(LedgerError):
+    """No hold with that id."""
+
+    code = "hold_not_found"
+
+
+class HoldStateError(LedgerError):
+    """The hold was already posted or voided, or the post exceeds the held amount."""
+
+    code = "hold_state"
+
+
+class LedgerCorrupt(LedgerError):
+    """verify() found balances that the transfers do not explain."""
+
+    code = "ledger_corrupt"
+
+
+class StoreError(GamepayError):
+    """The database failed in a way gamepay could not absorb."""
+
+    code = "store_error"
+
+
+class MigrationError(StoreError):
+    """The schema could not be brought up to date."""
+
+    code = "migration_error"
+
+
+class ConcurrencyError(StoreError):
+    """A transaction kept failing on serialization or deadlock after every retry."""
+
+    code = "concurrency_error"
+
+
+class KryptoGOError(GamepayError):
+    """Talking to KryptoGO Studio failed."""
+
+    code = "kryptogo_error"
+
+
+class APIError(KryptoGOError):
+    """KryptoGO answered with an error; carries HTTP status, API code, message and body."""
+
+    code = "api_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        api_code: int | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.api_code = api_code
+        self.body = body
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, api_code={self.api_code!r}, "
+            f"message={self.message!r})"
+        )
+
+
+class AuthenticationError(APIError):
+    """Invalid client id (4001) or API key (4002), or HTTP 401/403."""
+
+    code = "api_authentication"
+
+
+class NotFoundError(APIError):
+    """Invalid payment_intent_id (4006) or HTTP 404."""
+
+    code = "api_not_found"
+
+
+class InvalidRequestError(APIError):
+    """The request was refused as malformed (HTTP 400/422 and other 4xx)."""
+
+    code = "api_invalid_request"
+
+
+class RateLimitError(APIError):
+    """Too many requests (HTTP 429)."""
+
+    code = "api_rate_limit"
+
+
+class ServerError(APIError):
+    """KryptoGO failed on its side (HTTP 5xx)."""
+
+    code = "api_server_error"
+
+
+class TransportError(KryptoGOError):
+    """No usable HTTP answer arrived (connection refused, reset, protocol error)."""
+
+    code = "transport_error"
+
+
+class TimeoutError(TransportError):
+    """No answer arrived in time."""
+
+    code = "timeout"
+
+
+class OutcomeUnknownError(KryptoGOError):
+    """A call that creates an intent or moves money may or may not have taken effect."""
+
+    code = "outcome_unknown"
+
+    def __init__(self, message: str, *, operation: str, reference: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.reference = reference
+
+
+class PaymentError(GamepayError):
+    """A purchase, top-up or withdrawal was refused."""
+
+    code = "payment_error"
+
+
+class UnknownSku(PaymentError):
+    """The catalog has no item with that sku."""
+
+    code = "unknown_sku"
+
+
+class OrderNotFound(PaymentError):
+    """No local order with that id."""
+
+    code = "order_not_found"
+
+
+class IllegalTransition(PaymentError):
+    """A status change that the state machine does not allow."""
+
+    code = "illegal_transition"
+
+
+class CallbackRejected(PaymentError):
+    """A callback body or signature was refused."""
+
+    code = "callback_rejected"
+
+
+class WithdrawalError(PaymentError):
+    """A withdrawal was refused."""
+
+    code = "withdrawal_error"
+
+
+class BelowMinimum(WithdrawalError):
+    """The withdrawal is below the minimum amount."""
+
+    code = "below_minimum"
+
+
+class LimitExceeded(WithdrawalError):
+    """The withdrawal would exceed the player's daily limit."""
+
+    code = "limit_exceeded"
+
+
+class WithdrawalNotFound(WithdrawalError):
+    """No withdrawal with that id."""
+
+    code = "withdrawal_not_found"
+
+
+class RewardError(GamepayError):
+    """A reward run was refused or stopped."""
+
+    code = "reward_error"
+
+
+class PoolUnderfunded(RewardError):
+    """The reward pool cannot pay the next payout."""
+
+    code = "pool_underfunded"
+
+
+class PeriodNotClosed(RewardError):
+    """The period has not ended yet."""
+
+    code = "period_not_closed"

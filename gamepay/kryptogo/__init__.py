@@ -1,0 +1,1 @@
+"""KryptoGO Studio Payment API: wire models and the async client."""
