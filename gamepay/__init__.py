@@ -6,7 +6,10 @@ from gamepay.core.assets import Asset, Currency, Item, Token
 from gamepay.core.money import MAX_AMOUNT, check_amount, format_amount, parse_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.errors import GamepayError
+from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
+from gamepay.kryptogo.retry import RetryPolicy
+from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Balance, Ledger
 from gamepay.store import Store
 
@@ -19,12 +22,16 @@ __all__ = [
     "FiatCurrency",
     "GamepayError",
     "Item",
+    "KryptoGOClient",
     "Ledger",
     "PaymentIntent",
     "PaymentStatus",
+    "RetryPolicy",
     "Store",
     "Token",
     "TransferKind",
+    "TransferRequest",
+    "TransferResult",
     "TransferSpec",
     "check_amount",
     "errors",
