@@ -46,7 +46,8 @@ GamepayError
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
-│       └── WithdrawalNotFound
+│       ├── WithdrawalNotFound
+│       └── WithdrawalConflict    a request id replayed with different content
 └── RewardError
     ├── PoolUnderfunded
     └── PeriodNotClosed
@@ -100,6 +101,7 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "UnknownSku",
+    "WithdrawalConflict",
     "WithdrawalError",
     "WithdrawalNotFound",
 ]
@@ -379,6 +381,12 @@ class WithdrawalNotFound(WithdrawalError):
     """No withdrawal with that id."""
 
     code = "withdrawal_not_found"
+
+
+class WithdrawalConflict(WithdrawalError):
+    """A withdrawal request id was replayed with a different asset, amount or address."""
+
+    code = "withdrawal_conflict"
 
 
 class RewardError(GamepayError):
