@@ -48,7 +48,8 @@ GamepayError
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
-│       └── WithdrawalNotFound
+│       ├── WithdrawalNotFound
+│       └── WithdrawalConflict    a request id replayed with different content
 └── RewardError
     ├── PoolUnderfunded
     └── PeriodNotClosed
@@ -104,6 +105,7 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "UnknownSku",
+    "WithdrawalConflict",
     "WithdrawalError",
     "WithdrawalNotFound",
 ]
@@ -396,6 +398,12 @@ class WithdrawalNotFound(WithdrawalError):
     """No withdrawal with that id."""
 
     code = "withdrawal_not_found"
+
+
+class WithdrawalConflict(WithdrawalError):
+    """A withdrawal request id was replayed with a different asset, amount or address."""
+
+    code = "withdrawal_conflict"
 
 
 class RewardError(GamepayError):

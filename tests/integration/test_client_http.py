@@ -530,6 +530,26 @@ async def test_hooks_see_every_attempt_and_cannot_break_calls(stub: tuple[Stub, 
     assert all(e.elapsed >= 0 for e in responses)
 
 
+async def test_httpx_event_hooks_feed_metrics(stub: tuple[Stub, str]) -> None:
+    """event_hooks reach httpx: gamepay.metrics counts every attempt by endpoint and status."""
+    from gamepay.metrics import Metrics
+
+    app, url = stub
+    intent = app.add_intent()
+    app.fail(wire.PATH_GET_INTENT, Fault("status", status=503))
+    metrics = Metrics()
+    async with make_client(url, event_hooks=metrics.httpx_event_hooks()) as client:
+        await client.get_intent(intent["payment_intent_id"])
+    text = metrics.render().decode()
+    counted = [
+        line
+        for line in text.splitlines()
+        if line.startswith("gamepay_kryptogo_requests_total{") and 'method="GET"' in line
+    ]
+    assert any('status="503"' in line and line.endswith(" 1.0") for line in counted), counted
+    assert any('status="200"' in line and line.endswith(" 1.0") for line in counted), counted
+
+
 async def test_api_key_never_leaks(
     stub: tuple[Stub, str], caplog: pytest.LogCaptureFixture
 ) -> None:
