@@ -2,9 +2,9 @@
 
 One ``Metrics`` object per process (tests make one each, so they never share counters). The
 other layers are not edited to count things: the metrics hook in from outside, through the
-instrumentation points those layers expose (an event publisher wrapper, httpx event hooks on the
-KryptoGO client, a timing wrapper around the callback handler, and plain ``observe_*`` calls the
-server and the demo make). ``render()`` is what ``/metrics`` serves.
+instrumentation points those layers expose (an event publisher wrapper, the KryptoGO client's
+``on_response`` hook, a timing wrapper around the callback handler, and plain ``observe_*``
+calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 
 | metric | type | labels |
 |---|---|---|
@@ -15,23 +15,22 @@ server and the demo make). ``render()`` is what ``/metrics`` serves.
 | ``gamepay_ws_connections`` | gauge | (open websocket connections) |
 | ``gamepay_ws_connections_accepted_total`` | counter | (connections accepted) |
 | ``gamepay_reward_payouts_total`` | counter | ``program`` |
-| ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` |
-| ``gamepay_kryptogo_request_seconds`` | histogram | ``method``, ``endpoint`` |
+| ``gamepay_kryptogo_requests_total`` | counter | ``operation``, ``status`` (or error class) |
+| ``gamepay_kryptogo_request_seconds`` | histogram | ``operation`` |
 | ``gamepay_events_total`` | counter | ``type`` (events published to players) |
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
-import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
 from gamepay.core.events import Event, EventPublisher, EventType
+from gamepay.kryptogo.client import ResponseEvent
 
 __all__ = [
     "CONTENT_TYPE",
@@ -43,14 +42,6 @@ CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 """The Content-Type of ``Metrics.render()``."""
 
 _LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-# Endpoints are labelled by template, never by raw path (ids would explode the label set).
-_INTENT_ID_PATH = re.compile(r"(/payment/intent/)[^/?]+")
-
-
-def _endpoint(path: str) -> str:
-    return _INTENT_ID_PATH.sub(r"\1{id}", path)
-
-
 class Metrics:
     """Every gamepay metric, registered in a private ``CollectorRegistry``."""
 
@@ -96,14 +87,14 @@ class Metrics:
         )
         self.kryptogo_requests = Counter(
             "gamepay_kryptogo_requests",
-            "HTTP requests to KryptoGO Studio, by method, endpoint and status.",
-            ["method", "endpoint", "status"],
+            "Attempts of KryptoGO Studio calls, by operation and HTTP status (or error).",
+            ["operation", "status"],
             registry=r,
         )
         self.kryptogo_seconds = Histogram(
             "gamepay_kryptogo_request_seconds",
-            "Latency of HTTP requests to KryptoGO Studio.",
-            ["method", "endpoint"],
+            "Latency of attempts of KryptoGO Studio calls.",
+            ["operation"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
@@ -180,26 +171,16 @@ class Metrics:
 
         return timed
 
-    # -- httpx hooks (the KryptoGO client) ---------------------------------------------------
-    def httpx_event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
-        """``event_hooks`` for an ``httpx.AsyncClient``: count and time every request."""
+    # -- KryptoGO client hooks -----------------------------------------------------------------
+    def on_client_response(self, event: ResponseEvent) -> None:
+        """``KryptoGOClient(on_response=...)``: count and time one attempt of one call."""
+        status = str(event.status) if event.status is not None else (event.error or "error")
+        self.kryptogo_requests.labels(operation=event.operation, status=status).inc()
+        self.kryptogo_seconds.labels(operation=event.operation).observe(max(event.elapsed, 0.0))
 
-        async def on_request(request: httpx.Request) -> None:
-            request.extensions["gamepay_started"] = time.perf_counter()
-
-        async def on_response(response: httpx.Response) -> None:
-            request = response.request
-            endpoint = _endpoint(request.url.path)
-            self.kryptogo_requests.labels(
-                method=request.method, endpoint=endpoint, status=str(response.status_code)
-            ).inc()
-            started = request.extensions.get("gamepay_started")
-            if isinstance(started, float):
-                self.kryptogo_seconds.labels(method=request.method, endpoint=endpoint).observe(
-                    time.perf_counter() - started
-                )
-
-        return {"request": [on_request], "response": [on_response]}
+    def client_hooks(self) -> dict[str, Callable[[ResponseEvent], None]]:
+        """Keyword arguments for ``KryptoGOClient``: ``KryptoGOClient(**metrics.client_hooks())``."""
+        return {"on_response": self.on_client_response}
 
 
 def _status_of(result: Any) -> int | None:

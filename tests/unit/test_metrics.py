@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from gamepay.core.events import Event, EventType
+from gamepay.errors import TransportError
+from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.metrics import Metrics, MetricsPublisher
 
 
@@ -71,26 +72,28 @@ async def test_timed_callback_records_outcome_and_latency() -> None:
     assert metrics.value("gamepay_callback_seconds_sum", {"outcome": "2xx"}) >= 0.005
 
 
-async def test_httpx_hooks_count_requests_by_endpoint_template() -> None:
-    """The client's requests are counted by method, templated endpoint and status."""
+async def test_client_hook_counts_every_attempt() -> None:
+    """Wired into a real KryptoGOClient, the hook counts each attempt of a failing call."""
     metrics = Metrics()
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404 if request.url.path.endswith("missing") else 200, json={})
+    async def no_sleep(_: float) -> None:
+        await asyncio.sleep(0)
 
-    async with httpx.AsyncClient(
-        transport=httpx.MockTransport(answer),
-        base_url="http://kryptogo.test",
-        event_hooks=metrics.httpx_event_hooks(),
-    ) as client:
-        await client.get("/v1/studio/api/payment/intent/pi_1")
-        await client.get("/v1/studio/api/payment/intent/pi_2")
-        await client.get("/v1/studio/api/payment/intent/missing")
-    endpoint = "/v1/studio/api/payment/intent/{id}"
-    labels = {"method": "GET", "endpoint": endpoint}
-    assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "200"}) == 2
-    assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "404"}) == 1
-    assert metrics.value("gamepay_kryptogo_request_seconds_count", labels) == 3
+    client = KryptoGOClient(
+        client_id="c",
+        api_key="k",
+        origin="http://localhost",
+        base_url="http://127.0.0.1:1",  # nothing listens on port 1: connection refused
+        sleep=no_sleep,
+        **metrics.client_hooks(),
+    )
+    async with client:
+        with pytest.raises(TransportError):
+            await client.get_intent("pi_1")
+    attempts = metrics.value("gamepay_kryptogo_request_seconds_count", {"operation": "get_intent"})
+    assert attempts >= 1
+    text = metrics.render().decode()
+    assert 'gamepay_kryptogo_requests_total{operation="get_intent",status=' in text
 
 
 def test_render_exposes_every_family() -> None:
