@@ -42,6 +42,8 @@ CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 """The Content-Type of ``Metrics.render()``."""
 
 _LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
 class Metrics:
     """Every gamepay metric, registered in a private ``CollectorRegistry``."""
 
@@ -179,7 +181,7 @@ class Metrics:
         self.kryptogo_seconds.labels(operation=event.operation).observe(max(event.elapsed, 0.0))
 
     def client_hooks(self) -> dict[str, Callable[[ResponseEvent], None]]:
-        """Keyword arguments for ``KryptoGOClient``: ``KryptoGOClient(**metrics.client_hooks())``."""
+        """Hooks to pass as ``KryptoGOClient(**metrics.client_hooks())``."""
         return {"on_response": self.on_client_response}
 
 
