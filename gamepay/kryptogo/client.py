@@ -120,7 +120,11 @@ class KryptoGOClient:
     ``transport`` (an ``httpx.AsyncBaseTransport``) lets the same client run in-process against
     the sandbox's ASGI app. ``jitter`` returns a float in [0, 1) for the retry backoff (default:
     ``random.random``). ``on_request``/``on_response`` receive a ``RequestEvent``/``ResponseEvent``
-    per attempt, for metrics; an exception they raise is logged and ignored.
+    per attempt, for metrics; an exception they raise is logged and ignored. ``event_hooks``
+    are passed to the underlying ``httpx.AsyncClient`` as they are (async callables receiving the
+    ``httpx.Request``/``httpx.Response``, e.g. ``gamepay.metrics.Metrics.httpx_event_hooks()``);
+    the request they see carries the API key header, so they must not log headers. ``sleep``
+    replaces ``asyncio.sleep`` between retries (tests record the delays with it).
     """
 
     def __init__(
@@ -137,6 +141,7 @@ class KryptoGOClient:
         on_request: Callable[[RequestEvent], object] | None = None,
         on_response: Callable[[ResponseEvent], object] | None = None,
         sleep: Callable[[float], Any] | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
     ) -> None:
         """Configure the client; nothing is sent until the first call."""
         for name, value in (("client_id", client_id), ("api_key", api_key), ("origin", origin)):
@@ -167,6 +172,7 @@ class KryptoGOClient:
                 "Accept": "application/json",
             },
             follow_redirects=False,
+            event_hooks={k: list(v) for k, v in (event_hooks or {}).items()},
         )
 
     def __repr__(self) -> str:
