@@ -17,15 +17,18 @@ calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 | ``gamepay_reward_payouts_total`` | counter | ``program`` |
 | ``gamepay_kryptogo_requests_total`` | counter | ``operation``, ``status`` (or error class) |
 | ``gamepay_kryptogo_request_seconds`` | histogram | ``operation`` |
+| ``gamepay_kryptogo_http_responses_total`` | counter | ``method``, ``endpoint``, ``status`` |
 | ``gamepay_events_total`` | counter | ``type`` (events published to players) |
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
+import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
@@ -41,6 +44,8 @@ __all__ = [
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 """The Content-Type of ``Metrics.render()``."""
 
+_INTENT_ID_PATH: Final = re.compile(r"(/payment/intent/)[^/?]+")
+"""Endpoints are labelled by template, never by raw path (ids would explode the label set)."""
 _LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -98,6 +103,12 @@ class Metrics:
             "Latency of attempts of KryptoGO Studio calls.",
             ["operation"],
             buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.kryptogo_http = Counter(
+            "gamepay_kryptogo_http_responses",
+            "HTTP responses from KryptoGO Studio, by method, endpoint template and status.",
+            ["method", "endpoint", "status"],
             registry=r,
         )
         self.events = Counter(
@@ -183,6 +194,20 @@ class Metrics:
     def client_hooks(self) -> dict[str, Callable[[ResponseEvent], None]]:
         """Hooks to pass as ``KryptoGOClient(**metrics.client_hooks())``."""
         return {"on_response": self.on_client_response}
+
+    def httpx_event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """``event_hooks`` for an ``httpx.AsyncClient`` (or ``KryptoGOClient(event_hooks=...)``):
+        count raw HTTP responses by method, endpoint template and status."""
+
+        async def on_response(response: httpx.Response) -> None:
+            request = response.request
+            self.kryptogo_http.labels(
+                method=request.method,
+                endpoint=_INTENT_ID_PATH.sub(r"\1{id}", request.url.path),
+                status=str(response.status_code),
+            ).inc()
+
+        return {"response": [on_response]}
 
 
 def _status_of(result: Any) -> int | None:

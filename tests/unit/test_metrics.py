@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from gamepay.core.events import Event, EventType
@@ -118,3 +119,27 @@ def test_render_exposes_every_family() -> None:
     assert metrics.value("gamepay_ws_connections") == 1
     assert metrics.value("gamepay_ws_connections_accepted_total") == 2
     assert metrics.value("gamepay_reward_payouts_total", {"program": "cashback"}) == 3
+
+
+async def test_httpx_hooks_label_by_endpoint_template() -> None:
+    """Raw HTTP responses are counted by method, templated endpoint (no ids) and status."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def intent(request: object) -> JSONResponse:
+        found = getattr(request, "path_params", {}).get("pid") != "missing"
+        return JSONResponse({}, status_code=200 if found else 404)
+
+    app = Starlette(routes=[Route("/v1/studio/api/payment/intent/{pid}", intent)])
+    metrics = Metrics()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://studio.test",
+        event_hooks=metrics.httpx_event_hooks(),
+    ) as client:
+        for pid in ("pi_1", "pi_2", "missing"):
+            await client.get(f"/v1/studio/api/payment/intent/{pid}")
+    labels = {"method": "GET", "endpoint": "/v1/studio/api/payment/intent/{id}"}
+    assert metrics.value("gamepay_kryptogo_http_responses_total", {**labels, "status": "200"}) == 2
+    assert metrics.value("gamepay_kryptogo_http_responses_total", {**labels, "status": "404"}) == 1
