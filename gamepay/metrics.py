@@ -15,9 +15,10 @@ calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 | ``gamepay_ws_connections`` | gauge | (open websocket connections) |
 | ``gamepay_ws_connections_accepted_total`` | counter | (connections accepted) |
 | ``gamepay_reward_payouts_total`` | counter | ``program`` |
-| ``gamepay_kryptogo_requests_total`` | counter | ``operation``, ``status`` (or error class) |
-| ``gamepay_kryptogo_request_seconds`` | histogram | ``operation`` |
-| ``gamepay_kryptogo_http_responses_total`` | counter | ``method``, ``endpoint``, ``status`` |
+| ``gamepay_kryptogo_calls_total`` | counter | ``operation``, ``status`` (or error class) |
+| ``gamepay_kryptogo_call_seconds`` | histogram | ``operation`` |
+| ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` (httpx) |
+| ``gamepay_kryptogo_request_seconds`` | histogram | ``method``, ``endpoint`` (httpx) |
 | ``gamepay_events_total`` | counter | ``type`` (events published to players) |
 """
 
@@ -92,23 +93,30 @@ class Metrics:
             ["program"],
             registry=r,
         )
-        self.kryptogo_requests = Counter(
-            "gamepay_kryptogo_requests",
+        self.kryptogo_calls = Counter(
+            "gamepay_kryptogo_calls",
             "Attempts of KryptoGO Studio calls, by operation and HTTP status (or error).",
             ["operation", "status"],
             registry=r,
         )
-        self.kryptogo_seconds = Histogram(
-            "gamepay_kryptogo_request_seconds",
+        self.kryptogo_call_seconds = Histogram(
+            "gamepay_kryptogo_call_seconds",
             "Latency of attempts of KryptoGO Studio calls.",
             ["operation"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.kryptogo_http = Counter(
-            "gamepay_kryptogo_http_responses",
+        self.kryptogo_requests = Counter(
+            "gamepay_kryptogo_requests",
             "HTTP responses from KryptoGO Studio, by method, endpoint template and status.",
             ["method", "endpoint", "status"],
+            registry=r,
+        )
+        self.kryptogo_request_seconds = Histogram(
+            "gamepay_kryptogo_request_seconds",
+            "Latency of HTTP requests to KryptoGO Studio, by method and endpoint template.",
+            ["method", "endpoint"],
+            buckets=_LATENCY_BUCKETS,
             registry=r,
         )
         self.events = Counter(
@@ -188,8 +196,10 @@ class Metrics:
     def on_client_response(self, event: ResponseEvent) -> None:
         """``KryptoGOClient(on_response=...)``: count and time one attempt of one call."""
         status = str(event.status) if event.status is not None else (event.error or "error")
-        self.kryptogo_requests.labels(operation=event.operation, status=status).inc()
-        self.kryptogo_seconds.labels(operation=event.operation).observe(max(event.elapsed, 0.0))
+        self.kryptogo_calls.labels(operation=event.operation, status=status).inc()
+        self.kryptogo_call_seconds.labels(operation=event.operation).observe(
+            max(event.elapsed, 0.0)
+        )
 
     def client_hooks(self) -> dict[str, Callable[[ResponseEvent], None]]:
         """Hooks to pass as ``KryptoGOClient(**metrics.client_hooks())``."""
@@ -199,15 +209,22 @@ class Metrics:
         """``event_hooks`` for an ``httpx.AsyncClient`` (or ``KryptoGOClient(event_hooks=...)``):
         count raw HTTP responses by method, endpoint template and status."""
 
+        async def on_request(request: httpx.Request) -> None:
+            request.extensions["gamepay_started"] = time.perf_counter()
+
         async def on_response(response: httpx.Response) -> None:
             request = response.request
-            self.kryptogo_http.labels(
-                method=request.method,
-                endpoint=_INTENT_ID_PATH.sub(r"\1{id}", request.url.path),
-                status=str(response.status_code),
+            endpoint = _INTENT_ID_PATH.sub(r"\1{id}", request.url.path)
+            self.kryptogo_requests.labels(
+                method=request.method, endpoint=endpoint, status=str(response.status_code)
             ).inc()
+            started = request.extensions.get("gamepay_started")
+            if isinstance(started, float):
+                self.kryptogo_request_seconds.labels(
+                    method=request.method, endpoint=endpoint
+                ).observe(time.perf_counter() - started)
 
-        return {"response": [on_response]}
+        return {"request": [on_request], "response": [on_response]}
 
 
 def _status_of(result: Any) -> int | None:

@@ -91,10 +91,10 @@ async def test_client_hook_counts_every_attempt() -> None:
     async with client:
         with pytest.raises(TransportError):
             await client.get_intent("pi_1")
-    attempts = metrics.value("gamepay_kryptogo_request_seconds_count", {"operation": "get_intent"})
+    attempts = metrics.value("gamepay_kryptogo_call_seconds_count", {"operation": "get_intent"})
     assert attempts >= 1
     text = metrics.render().decode()
-    assert 'gamepay_kryptogo_requests_total{operation="get_intent",status=' in text
+    assert 'gamepay_kryptogo_calls_total{operation="get_intent",status=' in text
 
 
 def test_render_exposes_every_family() -> None:
@@ -113,7 +113,7 @@ def test_render_exposes_every_family() -> None:
         "gamepay_withdrawals_total",
         "gamepay_ws_connections ",
         "gamepay_reward_payouts_total",
-        "gamepay_kryptogo_requests_total",
+        "gamepay_kryptogo_calls_total",
     ):
         assert family in text, family
     assert metrics.value("gamepay_ws_connections") == 1
@@ -141,5 +141,5 @@ async def test_httpx_hooks_label_by_endpoint_template() -> None:
         for pid in ("pi_1", "pi_2", "missing"):
             await client.get(f"/v1/studio/api/payment/intent/{pid}")
     labels = {"method": "GET", "endpoint": "/v1/studio/api/payment/intent/{id}"}
-    assert metrics.value("gamepay_kryptogo_http_responses_total", {**labels, "status": "200"}) == 2
-    assert metrics.value("gamepay_kryptogo_http_responses_total", {**labels, "status": "404"}) == 1
+    assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "200"}) == 2
+    assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "404"}) == 1
