@@ -4,7 +4,10 @@ from gamepay import errors
 from gamepay.core.assets import Asset, Currency, Item, Token
 from gamepay.core.money import MAX_AMOUNT, check_amount, format_amount, parse_amount
 from gamepay.errors import GamepayError
+from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
+from gamepay.kryptogo.retry import RetryPolicy
+from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 
 __all__ = [
     "MAX_AMOUNT",
@@ -13,9 +16,13 @@ __all__ = [
     "FiatCurrency",
     "GamepayError",
     "Item",
+    "KryptoGOClient",
     "PaymentIntent",
     "PaymentStatus",
+    "RetryPolicy",
     "Token",
+    "TransferRequest",
+    "TransferResult",
     "check_amount",
     "errors",
     "format_amount",

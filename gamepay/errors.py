@@ -34,7 +34,8 @@ GamepayError
 │   │   ├── NotFoundError             4006 invalid payment_intent_id, 404
 │   │   ├── InvalidRequestError       400/422 and other request errors
 │   │   ├── RateLimitError            429
-│   │   └── ServerError               5xx
+│   │   ├── ServerError               5xx
+│   │   └── MalformedResponseError    a 2xx answer that is not the documented envelope/shape
 │   ├── TransportError                no usable answer (connection refused, reset)
 │   │   └── TimeoutError              no answer in time
 │   └── OutcomeUnknownError           a money-moving call may or may not have happened
@@ -97,6 +98,7 @@ __all__ = [
     "LedgerError",
     "LimitExceeded",
     "MalformedMessage",
+    "MalformedResponseError",
     "MigrationError",
     "NotAuthenticated",
     "NotFoundError",
@@ -309,15 +311,22 @@ class InvalidRequestError(APIError):
 
 
 class RateLimitError(APIError):
-    """Too many requests (HTTP 429)."""
+    """Too many requests (HTTP 429); ``retry_after`` holds the server's wait in seconds, if sent."""
 
     code = "api_rate_limit"
+    retry_after: float | None = None
 
 
 class ServerError(APIError):
     """KryptoGO failed on its side (HTTP 5xx)."""
 
     code = "api_server_error"
+
+
+class MalformedResponseError(APIError):
+    """A success status whose body is not the documented envelope or data shape."""
+
+    code = "api_malformed_response"
 
 
 class TransportError(KryptoGOError):
