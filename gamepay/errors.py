@@ -47,7 +47,8 @@ GamepayError
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
-│       └── WithdrawalNotFound
+│       ├── WithdrawalNotFound
+│       └── WithdrawalConflict    a request id replayed with different content
 ├── RewardError
 │   ├── PoolUnderfunded
 │   └── PeriodNotClosed
@@ -118,6 +119,7 @@ __all__ = [
     "TransportError",
     "UnknownMessageType",
     "UnknownSku",
+    "WithdrawalConflict",
     "WithdrawalError",
     "WithdrawalNotFound",
 ]
@@ -404,6 +406,12 @@ class WithdrawalNotFound(WithdrawalError):
     """No withdrawal with that id."""
 
     code = "withdrawal_not_found"
+
+
+class WithdrawalConflict(WithdrawalError):
+    """A withdrawal request id was replayed with a different asset, amount or address."""
+
+    code = "withdrawal_conflict"
 
 
 class RewardError(GamepayError):
