@@ -2,9 +2,9 @@
 
 One ``Metrics`` object per process (tests make one each, so they never share counters). The
 other layers are not edited to count things: the metrics hook in from outside, through the
-instrumentation points those layers expose (an event publisher wrapper, httpx event hooks on the
-KryptoGO client, a timing wrapper around the callback handler, and plain ``observe_*`` calls the
-server and the demo make). ``render()`` is what ``/metrics`` serves.
+instrumentation points those layers expose (an event publisher wrapper, the KryptoGO client's
+``on_response`` hook, a timing wrapper around the callback handler, and plain ``observe_*``
+calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 
 | metric | type | labels |
 |---|---|---|
@@ -15,8 +15,10 @@ server and the demo make). ``render()`` is what ``/metrics`` serves.
 | ``gamepay_ws_connections`` | gauge | (open websocket connections) |
 | ``gamepay_ws_connections_accepted_total`` | counter | (connections accepted) |
 | ``gamepay_reward_payouts_total`` | counter | ``program`` |
-| ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` |
-| ``gamepay_kryptogo_request_seconds`` | histogram | ``method``, ``endpoint`` |
+| ``gamepay_kryptogo_calls_total`` | counter | ``operation``, ``status`` (or error class) |
+| ``gamepay_kryptogo_call_seconds`` | histogram | ``operation`` |
+| ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` (httpx) |
+| ``gamepay_kryptogo_request_seconds`` | histogram | ``method``, ``endpoint`` (httpx) |
 | ``gamepay_events_total`` | counter | ``type`` (events published to players) |
 """
 
@@ -32,6 +34,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 
 from gamepay.core.events import Event, EventPublisher, EventType
+from gamepay.kryptogo.client import ResponseEvent
 
 __all__ = [
     "CONTENT_TYPE",
@@ -42,13 +45,9 @@ __all__ = [
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 """The Content-Type of ``Metrics.render()``."""
 
+_INTENT_ID_PATH: Final = re.compile(r"(/payment/intent/)[^/?]+")
+"""Endpoints are labelled by template, never by raw path (ids would explode the label set)."""
 _LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-# Endpoints are labelled by template, never by raw path (ids would explode the label set).
-_INTENT_ID_PATH = re.compile(r"(/payment/intent/)[^/?]+")
-
-
-def _endpoint(path: str) -> str:
-    return _INTENT_ID_PATH.sub(r"\1{id}", path)
 
 
 class Metrics:
@@ -94,15 +93,28 @@ class Metrics:
             ["program"],
             registry=r,
         )
+        self.kryptogo_calls = Counter(
+            "gamepay_kryptogo_calls",
+            "Attempts of KryptoGO Studio calls, by operation and HTTP status (or error).",
+            ["operation", "status"],
+            registry=r,
+        )
+        self.kryptogo_call_seconds = Histogram(
+            "gamepay_kryptogo_call_seconds",
+            "Latency of attempts of KryptoGO Studio calls.",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.kryptogo_requests = Counter(
             "gamepay_kryptogo_requests",
-            "HTTP requests to KryptoGO Studio, by method, endpoint and status.",
+            "HTTP responses from KryptoGO Studio, by method, endpoint template and status.",
             ["method", "endpoint", "status"],
             registry=r,
         )
-        self.kryptogo_seconds = Histogram(
+        self.kryptogo_request_seconds = Histogram(
             "gamepay_kryptogo_request_seconds",
-            "Latency of HTTP requests to KryptoGO Studio.",
+            "Latency of HTTP requests to KryptoGO Studio, by method and endpoint template.",
             ["method", "endpoint"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
@@ -180,24 +192,37 @@ class Metrics:
 
         return timed
 
-    # -- httpx hooks (the KryptoGO client) ---------------------------------------------------
+    # -- KryptoGO client hooks -----------------------------------------------------------------
+    def on_client_response(self, event: ResponseEvent) -> None:
+        """``KryptoGOClient(on_response=...)``: count and time one attempt of one call."""
+        status = str(event.status) if event.status is not None else (event.error or "error")
+        self.kryptogo_calls.labels(operation=event.operation, status=status).inc()
+        self.kryptogo_call_seconds.labels(operation=event.operation).observe(
+            max(event.elapsed, 0.0)
+        )
+
+    def client_hooks(self) -> dict[str, Callable[[ResponseEvent], None]]:
+        """Hooks to pass as ``KryptoGOClient(**metrics.client_hooks())``."""
+        return {"on_response": self.on_client_response}
+
     def httpx_event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
-        """``event_hooks`` for an ``httpx.AsyncClient``: count and time every request."""
+        """``event_hooks`` for an ``httpx.AsyncClient`` (or ``KryptoGOClient(event_hooks=...)``):
+        count raw HTTP responses by method, endpoint template and status."""
 
         async def on_request(request: httpx.Request) -> None:
             request.extensions["gamepay_started"] = time.perf_counter()
 
         async def on_response(response: httpx.Response) -> None:
             request = response.request
-            endpoint = _endpoint(request.url.path)
+            endpoint = _INTENT_ID_PATH.sub(r"\1{id}", request.url.path)
             self.kryptogo_requests.labels(
                 method=request.method, endpoint=endpoint, status=str(response.status_code)
             ).inc()
             started = request.extensions.get("gamepay_started")
             if isinstance(started, float):
-                self.kryptogo_seconds.labels(method=request.method, endpoint=endpoint).observe(
-                    time.perf_counter() - started
-                )
+                self.kryptogo_request_seconds.labels(
+                    method=request.method, endpoint=endpoint
+                ).observe(time.perf_counter() - started)
 
         return {"request": [on_request], "response": [on_response]}
 
