@@ -47,9 +47,10 @@ GamepayError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
 │       └── WithdrawalNotFound
-└── RewardError
-    ├── PoolUnderfunded
-    └── PeriodNotClosed
+├── RewardError
+│   ├── PoolUnderfunded
+│   └── PeriodNotClosed
+└── SandboxError                      the local KryptoGO emulator refused an operation
 ```
 """
 
@@ -95,6 +96,7 @@ __all__ = [
     "PoolUnderfunded",
     "RateLimitError",
     "RewardError",
+    "SandboxError",
     "ServerError",
     "StoreError",
     "TimeoutError",
@@ -397,3 +399,20 @@ class PeriodNotClosed(RewardError):
     """The period has not ended yet."""
 
     code = "period_not_closed"
+
+
+class SandboxError(GamepayError):
+    """The sandbox (local KryptoGO emulator) refused an API or control operation.
+
+    ``api_code`` and ``http_status`` are what the sandbox answers over HTTP for it.
+    """
+
+    code = "sandbox_error"
+
+    def __init__(self, message: str, *, api_code: int, http_status: int) -> None:
+        super().__init__(message)
+        self.api_code = api_code
+        self.http_status = http_status
+
+    def __repr__(self) -> str:
+        return f"SandboxError(api_code={self.api_code!r}, message={self.message!r})"
