@@ -46,6 +46,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from gamepay.errors import SandboxError
+from gamepay.kryptogo import wire
 from gamepay.kryptogo.models import FiatCurrency, PaymentStatus
 from gamepay.sandbox import codes
 from gamepay.sandbox.emulator import Sandbox
@@ -64,15 +65,15 @@ __all__ = [
     "create_app",
 ]
 
-PATH_INTENT = "/v1/studio/api/payment/intent"
-PATH_INTENTS = "/v1/studio/api/payment/intents"
-PATH_TRANSFER = "/v1/studio/api/asset_pro/transfer"
-HEADER_CLIENT_ID = "X-Client-ID"
-HEADER_API_KEY = "X-STUDIO-API-KEY"
-HEADER_ORIGIN = "Origin"
-MAX_ORDER_DATA_CHARS = 1000
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
+PATH_INTENT = wire.PATH_CREATE_INTENT
+PATH_INTENTS = wire.PATH_LIST_INTENTS
+PATH_TRANSFER = wire.PATH_TRANSFER
+HEADER_CLIENT_ID = wire.CLIENT_ID_HEADER
+HEADER_API_KEY = wire.API_KEY_HEADER
+HEADER_ORIGIN = wire.ORIGIN_HEADER
+MAX_ORDER_DATA_CHARS = wire.ORDER_DATA_MAX_CHARS
+MAX_PAGE_SIZE = wire.MAX_PAGE_SIZE
+DEFAULT_PAGE_SIZE = wire.DEFAULT_PAGE_SIZE
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIAT_CHARS = 40
 MAX_GROUP_KEY_CHARS = 256
@@ -89,12 +90,12 @@ _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 
 
 def _envelope(data: Any) -> JSONResponse:
-    return JSONResponse({"code": codes.OK, "data": data})
+    return JSONResponse(wire.ok_body(data))
 
 
 def _error(code: int, message: str, status: int | None = None) -> JSONResponse:
     http = status if status is not None else codes.HTTP_STATUS.get(code, 400)
-    return JSONResponse({"code": code, "message": message, "data": None}, status_code=http)
+    return JSONResponse(wire.error_body(code, message), status_code=http)
 
 
 def _bad(message: str) -> SandboxError:
@@ -169,10 +170,10 @@ def _create_fields(body: dict[str, Any]) -> dict[str, Any]:
     if order_data is not None:
         if not isinstance(order_data, dict):
             raise _bad(f"order_data must be an object, not {_type_name(order_data)}")
-        marshalled = json.dumps(order_data, separators=(",", ":"), ensure_ascii=False)
-        if len(marshalled) > MAX_ORDER_DATA_CHARS:
+        length = wire.marshalled_length(order_data)
+        if length > MAX_ORDER_DATA_CHARS:
             raise _bad(
-                f"order_data is {len(marshalled)} characters when marshalled; "
+                f"order_data is {length} characters when marshalled; "
                 f"the limit is {MAX_ORDER_DATA_CHARS}"
             )
     group_key = _optional_str(body, "group_key", MAX_GROUP_KEY_CHARS)
@@ -188,7 +189,12 @@ def _create_fields(body: dict[str, Any]) -> dict[str, Any]:
 def _transfer_fields(body: dict[str, Any]) -> dict[str, Any]:
     """Validate the types of a transfer request; the sandbox checks the values."""
     fields: dict[str, Any] = {}
-    for name in ("chain_id", "contract_address", "amount", "wallet_address"):
+    for name in (
+        wire.TRANSFER_CHAIN_ID,
+        wire.TRANSFER_CONTRACT_ADDRESS,
+        wire.TRANSFER_AMOUNT,
+        wire.TRANSFER_WALLET_ADDRESS,
+    ):
         if name not in body or body[name] is None:
             raise _bad(f"{name} is required")
         value = body[name]
@@ -196,8 +202,13 @@ def _transfer_fields(body: dict[str, Any]) -> dict[str, Any]:
             kind = "a decimal string" if name == "amount" else "a string"
             raise _bad(f"{name} must be {kind}, not {_type_name(value)}")
         fields[name] = value
-    fields["note"] = _optional_str(body, "note", 1000)
-    return fields
+    return {
+        "chain_id": fields[wire.TRANSFER_CHAIN_ID],
+        "contract_address": fields[wire.TRANSFER_CONTRACT_ADDRESS],
+        "amount": fields[wire.TRANSFER_AMOUNT],
+        "wallet_address": fields[wire.TRANSFER_WALLET_ADDRESS],
+        "note": _optional_str(body, wire.TRANSFER_NOTE, 1000),
+    }
 
 
 def _query_uint(request: Request, name: str, *, low: int, high: int | None = None) -> int | None:
@@ -265,35 +276,39 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
         return sandbox.get_intent(request.path_params["payment_intent_id"]).to_wire()
 
     async def list_(request: Request) -> Any:
-        status_text = request.query_params.get("status") or None
+        query = request.query_params
+        status_text = query.get(wire.PARAM_STATUS) or None
         status = None
         if status_text is not None:
             try:
                 status = PaymentStatus(status_text)
             except ValueError:
                 raise _bad(f"unknown status: {status_text[:40]!r}") from None
-        page = _query_uint(request, "page", low=1) or 1
-        page_size = (
-            _query_uint(request, "page_size", low=1, high=MAX_PAGE_SIZE) or DEFAULT_PAGE_SIZE
-        )
+        page = _query_uint(request, wire.PARAM_PAGE, low=1) or 1
+        asked = _query_uint(request, wire.PARAM_PAGE_SIZE, low=1) or DEFAULT_PAGE_SIZE
+        page_size = min(asked, MAX_PAGE_SIZE)
         items, total = sandbox.list_intents(
             status=status,
-            group_key=request.query_params.get("group_key") or None,
-            created_after=_query_uint(request, "created_after", low=0),
-            created_before=_query_uint(request, "created_before", low=0),
+            group_key=query.get(wire.PARAM_GROUP_KEY) or None,
+            created_after=_query_uint(request, wire.PARAM_CREATED_AFTER, low=0),
+            created_before=_query_uint(request, wire.PARAM_CREATED_BEFORE, low=0),
             page=page,
             page_size=page_size,
         )
         return {
-            "payment_intents": [intent.to_wire() for intent in items],
-            "page": page,
-            "page_size": page_size,
-            "total_count": total,
+            wire.LIST_DATA_INTENTS: [intent.to_wire() for intent in items],
+            wire.LIST_DATA_PAGE: page,
+            wire.LIST_DATA_PAGE_SIZE: page_size,
+            wire.LIST_DATA_TOTAL_COUNT: total,
         }
 
     async def transfer(request: Request) -> Any:
         record = sandbox.transfer(**_transfer_fields(await _json_object(request)))
-        return {"transfer_id": record.transfer_id, "tx_hash": record.tx_hash, "status": "success"}
+        return {
+            wire.TRANSFER_TRANSFER_ID: record.transfer_id,
+            wire.TRANSFER_TX_HASH: record.tx_hash,
+            wire.TRANSFER_STATUS: record.status,
+        }
 
     # -- control API ---------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ sandbox's own definitions.
 
 from __future__ import annotations
 
+from gamepay.kryptogo import wire
+
 __all__ = [
     "CONFLICT",
     "FORBIDDEN",
@@ -23,12 +25,12 @@ __all__ = [
     "SERVER_ERROR",
 ]
 
-OK = 0
-INVALID_REQUEST = 4000
+OK = wire.CODE_OK
+INVALID_REQUEST = wire.CODE_BAD_REQUEST
 """Malformed request: bad JSON, wrong types, floats for amounts, oversize order_data..."""
-INVALID_CLIENT_ID = 4001
-INVALID_API_KEY = 4002
-INVALID_PAYMENT_INTENT_ID = 4006
+INVALID_CLIENT_ID = wire.CODE_INVALID_CLIENT_ID
+INVALID_API_KEY = wire.CODE_INVALID_API_KEY
+INVALID_PAYMENT_INTENT_ID = wire.CODE_INVALID_PAYMENT_INTENT_ID
 ROUTE_NOT_FOUND = 4040
 """No such path (the sandbox's own code)."""
 METHOD_NOT_ALLOWED = 4050
@@ -39,20 +41,15 @@ FORBIDDEN = 4030
 """Control API only: called from a non-loopback address."""
 INSUFFICIENT_TREASURY = 4100
 """asset_pro transfer refused: the treasury holds less than the amount of that token."""
-RATE_LIMITED = 4290
-SERVER_ERROR = 5000
+RATE_LIMITED = wire.CODE_RATE_LIMITED
+SERVER_ERROR = wire.CODE_SERVER_FAULT
 
 HTTP_STATUS: dict[int, int] = {
-    INVALID_REQUEST: 400,
-    INVALID_CLIENT_ID: 401,
-    INVALID_API_KEY: 401,
+    **wire.CODE_STATUS,
     FORBIDDEN: 403,
-    INVALID_PAYMENT_INTENT_ID: 404,
     ROUTE_NOT_FOUND: 404,
     METHOD_NOT_ALLOWED: 405,
     CONFLICT: 409,
     INSUFFICIENT_TREASURY: 400,
-    RATE_LIMITED: 429,
-    SERVER_ERROR: 500,
 }
 """The HTTP status each code comes with."""

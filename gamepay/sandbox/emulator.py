@@ -234,7 +234,7 @@ class Sandbox:
     ) -> tuple[list[SandboxIntent], int]:
         """One page of intents in creation order, and the total count matching the filters.
 
-        ``created_after`` and ``created_before`` are inclusive bounds on ``created_at``.
+        ``created_after <= created_at < created_before`` (as ``kryptogo.wire`` states).
         """
         self.sweep()
         matching = [
@@ -243,7 +243,7 @@ class Sandbox:
             if (status is None or intent.status is status)
             and (group_key is None or intent.group_key == group_key)
             and (created_after is None or intent.created_at >= created_after)
-            and (created_before is None or intent.created_at <= created_before)
+            and (created_before is None or intent.created_at < created_before)
         ]
         start = (page - 1) * page_size
         return matching[start : start + page_size], len(matching)
