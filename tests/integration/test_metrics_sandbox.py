@@ -13,20 +13,22 @@ from gamepay.testing import running_sandbox
 async def test_client_calls_are_counted_by_operation_and_status() -> None:
     """Creates, gets and a 404 land under their operation with their HTTP status."""
     metrics = Metrics()
-    async with running_sandbox() as sb:
-        async with KryptoGOClient(
+    async with (
+        running_sandbox() as sb,
+        KryptoGOClient(
             client_id=sb.client_id,
             api_key=sb.api_key,
             origin=sb.origin,
             base_url=sb.url,
             event_hooks=metrics.httpx_event_hooks(),
             **metrics.client_hooks(),
-        ) as client:
-            intent = await client.create_intent(fiat_amount="300", fiat_currency="TWD")
-            await client.get_intent(intent.payment_intent_id)
-            await client.get_intent(intent.payment_intent_id)
-            with pytest.raises(NotFoundError):
-                await client.get_intent("pi_does_not_exist")
+        ) as client,
+    ):
+        intent = await client.create_intent(fiat_amount="300", fiat_currency="TWD")
+        await client.get_intent(intent.payment_intent_id)
+        await client.get_intent(intent.payment_intent_id)
+        with pytest.raises(NotFoundError):
+            await client.get_intent("pi_does_not_exist")
     calls = "gamepay_kryptogo_calls_total"
     assert metrics.value(calls, {"operation": "create_intent", "status": "200"}) == 1
     assert metrics.value(calls, {"operation": "get_intent", "status": "200"}) == 2
