@@ -14,6 +14,7 @@ GamepayError
 │   │   ├── AmountPrecisionError      more decimal places than the asset has
 │   │   └── AmountRangeError          not 0 < amount < 2**256
 │   ├── AssetError                    malformed or unknown asset definition
+│   ├── AccountError                  malformed account id, or properties a player may not have
 │   ├── AddressError                  not a valid address for the chain
 │   └── ConfigError                   missing or malformed configuration
 ├── LedgerError
@@ -61,6 +62,7 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "AccountError",
     "AccountMismatch",
     "AccountNotFound",
     "AddressError",
@@ -159,6 +161,12 @@ class AssetError(InvalidInput):
     """An asset definition is malformed."""
 
     code = "invalid_asset"
+
+
+class AccountError(InvalidInput):
+    """An account id is malformed, or an account is asked for properties it may not have."""
+
+    code = "invalid_account"
 
 
 class AddressError(InvalidInput):
