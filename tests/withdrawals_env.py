@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
+
 from gamepay.core.accounts import AccountKind, player_account, world_account
 from gamepay.core.assets import Token
 from gamepay.core.events import Event
@@ -16,7 +18,6 @@ from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.ledger.records import Balance
-from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.services.withdrawals import Withdrawals, WithdrawalsConfig
 from gamepay.store import Store
 from gamepay.testing import running_sandbox
@@ -29,7 +30,7 @@ USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - it stands for a process dying, not an error
+class SimulatedCrash(BaseException):
     """Raised from a checkpoint: the process "dies" there (nothing in the service catches it)."""
 
 
@@ -69,7 +70,7 @@ class Env:
             self.client,
             config=kw.pop("config", self.config),
             clock=self.clock,
-            publisher=self.publisher,
+            publisher=kw.pop("publisher", self.publisher),
             checkpoint=checkpoint,
             **kw,
         )
@@ -89,9 +90,10 @@ class Env:
             ),
         )
 
-    async def balance(self, player: str, token: Token = USDT) -> Balance:
-        """The player's ledger balance."""
-        return await self.ledger.balance(player_account(player), token.id)
+    async def balance(self, player: str, token: Token = USDT) -> tuple[int, int]:
+        """The player's ledger balance as ``(available, held)``."""
+        found: Balance = await self.ledger.balance(player_account(player), token.id)
+        return found.available, found.held
 
     def executed(self) -> Counter[str | None]:
         """How many times the sandbox executed a transfer, per note."""
@@ -137,9 +139,7 @@ async def withdrawal_env(
                 timeout=client_timeout,
             )
             async with client:
-                env = Env(
-                    store, ledger, running, client, config, RecordingPublisher(), [START]
-                )
+                env = Env(store, ledger, running, client, config, RecordingPublisher(), [START])
                 if treasury:
                     env.fund_treasury(treasury)
                 yield env

@@ -364,7 +364,12 @@ class Withdrawals:
     # ------------------------------------------------------------------------- withdraw
 
     def _check_request(
-        self, player_id: object, asset_id: object, amount: object, address: object, request_id: object
+        self,
+        player_id: object,
+        asset_id: object,
+        amount: object,
+        address: object,
+        request_id: object,
     ) -> tuple[Token, str]:
         check_amount(amount)
         if not isinstance(player_id, str):
@@ -400,9 +405,10 @@ class Withdrawals:
         now = self._now()
         day = limit_day(now, self._zone)
         wid = self._new_id()
-        row = {
+        reference = f"gamepay/withdrawal/{wid}"
+        row: dict[str, Any] = {
             "id": wid,
-            "reference": f"gamepay/withdrawal/{wid}",
+            "reference": reference,
             "player_id": player_id,
             "request_id": request_id,
             "asset_id": token.id,
@@ -426,15 +432,18 @@ class Withdrawals:
             amount=amount,
             decimals=token.decimals,
             wallet_address=normalized,
-            note=row["reference"],
+            note=reference,
         )
 
         async def create(conn: AsyncConnection) -> tuple[Withdrawal, list[Event], bool]:
             existing = await self._by_request(conn, player_id, request_id)
-            if existing is None:
-                if (await conn.execute(self._insert_withdrawal, row)).first() is None:
-                    existing = await self._by_request(conn, player_id, request_id)
-                    assert existing is not None, "conflicting insert left no row"
+            inserted = existing is None and (
+                (await conn.execute(self._insert_withdrawal, row)).first() is not None
+            )
+            if existing is None and not inserted:
+                # a concurrent request with the same id committed first (READ COMMITTED sees it)
+                existing = await self._by_request(conn, player_id, request_id)
+                assert existing is not None, "conflicting insert left no row"
             if existing is not None:
                 if (existing.asset_id, existing.amount, existing.address) != (
                     token.id,
@@ -453,7 +462,7 @@ class Withdrawals:
                 token.id,
                 amount,
                 kind=TransferKind.WITHDRAWAL,
-                memo=row["reference"],
+                memo=reference,
             )
             await self._ledger.hold(hold_id_for(wid), spec, conn=conn)
             created = _from_row(_Row(row))
@@ -466,9 +475,7 @@ class Withdrawals:
         await publish_quietly(self._publisher, events)
         if not is_new:
             return withdrawal
-        log.info(
-            "withdrawal %s held: %s %s to %s", wid, amount, token.symbol, normalized
-        )
+        log.info("withdrawal %s held: %s %s to %s", wid, amount, token.symbol, normalized)
         return await self._send(withdrawal, transfer)
 
     async def _by_request(
@@ -515,7 +522,9 @@ class Withdrawals:
         ).first()
         return 0 if found is None else int(found.total)
 
-    async def _write_day_total(self, conn: AsyncConnection, key: dict[str, str], total: int) -> None:
+    async def _write_day_total(
+        self, conn: AsyncConnection, key: dict[str, str], total: int
+    ) -> None:
         await conn.execute(
             update(withdrawal_days_table)
             .where(_D.player_id == key["player_id"], _D.asset_id == key["asset_id"])
@@ -665,7 +674,12 @@ class Withdrawals:
         target = _S.SENT if sent else _S.FAILED
         error = None if sent else "resolved as not sent"
         current, moved = await self._transition(
-            withdrawal_id, {_S.UNKNOWN}, target, transfer_id=transfer_id, tx_hash=tx_hash, error=error
+            withdrawal_id,
+            {_S.UNKNOWN},
+            target,
+            transfer_id=transfer_id,
+            tx_hash=tx_hash,
+            error=error,
         )
         if not moved:
             raise IllegalTransition(
@@ -780,7 +794,9 @@ class Withdrawals:
             return (
                 await conn.execute(
                     select(_D.total).where(
-                        _D.player_id == player_id, _D.asset_id == asset_id, _D.day == day.isoformat()
+                        _D.player_id == player_id,
+                        _D.asset_id == asset_id,
+                        _D.day == day.isoformat(),
                     )
                 )
             ).first()

@@ -81,9 +81,7 @@ async def test_lowercase_address_stored_checksummed(db_url: str) -> None:
     """An all-lowercase EVM address is accepted, stored and sent in checksummed form."""
     async with withdrawal_env(db_url) as env:
         await env.deposit("alice", 10 * UNIT)
-        w = await env.service().withdraw(
-            "alice", USDT.id, UNIT, ADDRESS.lower(), request_id="r1"
-        )
+        w = await env.service().withdraw("alice", USDT.id, UNIT, ADDRESS.lower(), request_id="r1")
         assert w.address == ADDRESS
         assert env.running.sandbox.transfers.records()[0].wallet_address == ADDRESS
 
@@ -95,7 +93,8 @@ async def test_treasury_empty_fails_and_returns_funds(db_url: str) -> None:
         service = env.service()
         w = await service.withdraw("alice", USDT.id, 5 * UNIT, ADDRESS, request_id="r1")
         assert w.status is S.FAILED
-        assert w.error is not None and "insufficient treasury" in w.error
+        assert w.error is not None
+        assert "insufficient treasury" in w.error
         assert await env.balance("alice") == (10 * UNIT, 0)
         assert (await env.ledger.get_hold(w.hold_id)).status == "voided"
         assert env.executed() == {}
@@ -119,11 +118,14 @@ async def test_timeout_after_commit_is_unknown_then_reconciled(db_url: str, mode
         assert await env.balance("alice") == (6 * UNIT, 4 * UNIT)
         assert (await env.ledger.get_hold(w.hold_id)).status == "pending"
         # replaying the request never calls the API again
-        assert (await service.withdraw("alice", USDT.id, 4 * UNIT, ADDRESS, request_id="r1")).id == w.id
+        assert (
+            await service.withdraw("alice", USDT.id, 4 * UNIT, ADDRESS, request_id="r1")
+        ).id == w.id
         assert env.executed() == {w.reference: 1}
         report = await service.reconcile_unknown(env.running.sandbox.transfers.records)
         [sent] = report.sent
-        assert sent.id == w.id and sent.status is S.SENT
+        assert sent.id == w.id
+        assert sent.status is S.SENT
         [record] = env.running.sandbox.transfers.records()
         assert (sent.transfer_id, sent.tx_hash) == (record.transfer_id, record.tx_hash)
         assert await env.balance("alice") == (6 * UNIT, 0)
@@ -141,6 +143,7 @@ async def test_reconcile_keeps_unknown_unless_record_is_complete(db_url: str) ->
         report = await service.reconcile_unknown([])
         assert [x.id for x in report.still_unknown] == [w.id]
         assert (await service.get(w.id)).status is S.UNKNOWN
+
         # an async source works too; here the record (wrongly) lacks it and is declared complete
         async def source() -> list[ExecutedTransfer]:
             return [ExecutedTransfer(note="someone else's", transfer_id="t")]
@@ -206,11 +209,13 @@ async def test_crash_between_steps_then_recover(db_url: str, step: str, treasury
         after = await restarted.get(w.id)
         if step == "held":
             # never reached the API: voided, nothing sent
-            assert [x.id for x in report.failed] == [w.id] and after.status is S.FAILED
+            assert [x.id for x in report.failed] == [w.id]
+            assert after.status is S.FAILED
             assert env.executed() == {}
             assert await env.balance("alice") == (10 * UNIT, 0)
         else:
-            assert [x.id for x in report.unknown] == [w.id] and after.status is S.UNKNOWN
+            assert [x.id for x in report.unknown] == [w.id]
+            assert after.status is S.UNKNOWN
             assert await env.balance("alice") == (6 * UNIT, 4 * UNIT)
             await restarted.reconcile_unknown(
                 env.running.sandbox.transfers.records, absent_means_failed=True
@@ -234,11 +239,11 @@ async def test_crash_while_publishing_the_hold(db_url: str) -> None:
     async with withdrawal_env(db_url) as env:
         await env.deposit("alice", 10 * UNIT)
 
-        async def dying_publish(events: object) -> None:
-            raise SimulatedCrash("publish")
+        class DyingPublisher:
+            async def publish(self, events: object) -> None:
+                raise SimulatedCrash("publish")
 
-        service = env.service()
-        env.publisher.publish = dying_publish  # type: ignore[method-assign,assignment]
+        service = env.service(publisher=DyingPublisher())
         with pytest.raises(SimulatedCrash):
             await service.withdraw("alice", USDT.id, UNIT, ADDRESS, request_id="r1")
         # the hold committed before the publisher ran; recovery voids it
@@ -256,24 +261,33 @@ async def test_minimum_and_daily_limit(db_url: str) -> None:
         service = env.service()
         with pytest.raises(BelowMinimum):
             await service.withdraw("alice", USDT.id, UNIT - 1, ADDRESS, request_id="small")
-        assert (await service.withdraw("alice", USDT.id, UNIT, ADDRESS, request_id="min")).status is S.SENT
+        assert (
+            await service.withdraw("alice", USDT.id, UNIT, ADDRESS, request_id="min")
+        ).status is S.SENT
         await service.withdraw("alice", USDT.id, 8 * UNIT, ADDRESS, request_id="big")
         with pytest.raises(LimitExceeded):
             await service.withdraw("alice", USDT.id, 2 * UNIT, ADDRESS, request_id="over")
         # exactly up to the limit is allowed; bob has his own limit
-        assert (await service.withdraw("alice", USDT.id, UNIT, ADDRESS, request_id="fill")).status is S.SENT
-        assert (await service.withdraw("bob", USDT.id, 10 * UNIT, ADDRESS, request_id="b")).status is S.SENT
+        assert (
+            await service.withdraw("alice", USDT.id, UNIT, ADDRESS, request_id="fill")
+        ).status is S.SENT
+        assert (
+            await service.withdraw("bob", USDT.id, 10 * UNIT, ADDRESS, request_id="b")
+        ).status is S.SENT
         assert await service.day_total("alice", USDT.id, date(2026, 11, 24)) == 10 * UNIT
         # an unknown one still counts
         env.now[0] += timedelta(days=1)
         env.running.sandbox.arm_timeout_after_commit("transfer", "504")
         w = await service.withdraw("alice", USDT.id, 6 * UNIT, ADDRESS, request_id="next-day")
-        assert w.status is S.UNKNOWN and w.limit_day == date(2026, 11, 25)
+        assert w.status is S.UNKNOWN
+        assert w.limit_day == date(2026, 11, 25)
         with pytest.raises(LimitExceeded):
             await service.withdraw("alice", USDT.id, 5 * UNIT, ADDRESS, request_id="x")
         # resolving it as not sent gives the amount back to the day
         await service.resolve(w.id, sent=False)
-        assert (await service.withdraw("alice", USDT.id, 10 * UNIT, ADDRESS, request_id="y")).status is S.SENT
+        assert (
+            await service.withdraw("alice", USDT.id, 10 * UNIT, ADDRESS, request_id="y")
+        ).status is S.SENT
         assert await env.balance("alice") == (100 * UNIT - 20 * UNIT, 0)
         await check_ledger(env)
 
@@ -290,7 +304,8 @@ async def test_daily_limit_follows_the_configured_zone(db_url: str) -> None:
             await service.withdraw("alice", USDT.id, UNIT, ADDRESS, request_id="b")
         env.now[0] = env.now[0].replace(hour=16, minute=0)
         second = await service.withdraw("alice", USDT.id, 5 * UNIT, ADDRESS, request_id="c")
-        assert second.limit_day == date(2026, 11, 25) and second.status is S.SENT
+        assert second.limit_day == date(2026, 11, 25)
+        assert second.status is S.SENT
 
 
 async def test_idempotent_request_ids(db_url: str) -> None:
@@ -328,28 +343,31 @@ async def test_refused_request_changes_nothing_and_can_be_retried(db_url: str) -
         assert w.status is S.SENT
 
 
-@pytest.mark.parametrize(
-    ("asset", "amount", "address", "error"),
-    [
-        (USDT.id, 1, ADDRESS[:-1] + ("5" if ADDRESS[-1] != "5" else "6"), AddressError),
-        (USDT.id, 1, ADDRESS.replace("d8dA", "d8DA"), AddressError),
-        (USDT.id, 1, ADDRESS[2:], AddressError),
-        (USDT.id, 1, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", AddressError),
-        (USDT.id, 1.0, ADDRESS, AmountTypeError),
-        (USDT.id, 0, ADDRESS, InvalidInput),
-        ("currency:gold", 1, ADDRESS, AssetError),
-        ("token:eth:0x6b175474e89094c44da98b954eedeac495271d0f", 1, ADDRESS, AssetError),
-    ],
-)
-async def test_bad_input_refused_before_anything(
-    db_url: str, asset: str, amount: int, address: str, error: type[Exception]
-) -> None:
-    """Bad addresses, amounts and assets are typed errors; nothing is held or sent."""
+BAD_INPUTS: list[tuple[str, object, str, type[Exception]]] = [
+    (USDT.id, 1, ADDRESS[:-1] + ("5" if ADDRESS[-1] != "5" else "6"), AddressError),
+    (USDT.id, 1, ADDRESS.replace("d8dA", "d8DA"), AddressError),  # wrong EIP-55 case
+    (USDT.id, 1, ADDRESS[2:], AddressError),  # no 0x
+    (USDT.id, 1, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", AddressError),  # Tron on arb
+    (USDT.id, 1.0, ADDRESS, AmountTypeError),
+    (USDT.id, True, ADDRESS, AmountTypeError),
+    (USDT.id, 0, ADDRESS, InvalidInput),
+    (USDT.id, 2**256, ADDRESS, InvalidInput),
+    ("currency:gold", 1, ADDRESS, AssetError),
+    ("token:eth:0x6b175474e89094c44da98b954eedeac495271d0f", 1, ADDRESS, AssetError),
+]
+
+
+async def test_bad_input_refused_before_anything(db_url: str) -> None:
+    """Bad addresses, amounts, assets, players and request ids: typed errors, nothing held."""
     async with withdrawal_env(db_url) as env:
         await env.deposit("alice", 10 * UNIT)
         service = env.service()
-        with pytest.raises(error):
-            await service.withdraw("alice", asset, amount, address, request_id="r1")
+        for asset, amount, address, error in BAD_INPUTS:
+            with pytest.raises(error):
+                await service.withdraw("alice", asset, amount, address, request_id="r1")  # type: ignore[arg-type]
+        for player, request_id in (("al ice", "r1"), ("alice", ""), ("alice", "a b"), (7, "r")):
+            with pytest.raises(InvalidInput):
+                await service.withdraw(player, USDT.id, 1, ADDRESS, request_id=request_id)  # type: ignore[arg-type]
         assert await service.list() == []
         assert await env.balance("alice") == (10 * UNIT, 0)
         assert env.executed() == {}
@@ -382,8 +400,7 @@ async def test_tables_match_the_migration(db_url: str) -> None:
         def columns(sync_conn: object) -> dict[str, set[str]]:
             inspector = sa_inspect(sync_conn)
             return {
-                name: {c["name"] for c in inspector.get_columns(name)}
-                for name in metadata.tables
+                name: {c["name"] for c in inspector.get_columns(name)} for name in metadata.tables
             }
 
         async with env.store.engine.connect() as conn:
