@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
-
 from gamepay.core.accounts import AccountKind, player_account, world_account
 from gamepay.core.assets import Token
 from gamepay.core.events import Event
@@ -18,6 +16,7 @@ from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.ledger.records import Balance
+from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.services.withdrawals import Withdrawals, WithdrawalsConfig
 from gamepay.store import Store
 from gamepay.testing import running_sandbox

@@ -92,10 +92,10 @@ from gamepay.store.withdrawal_tables import withdrawal_days_table, withdrawals_t
 __all__ = [
     "ExecutedTransfer",
     "ExecutedTransferLike",
-    "ReconcileReport",
-    "RecoveryReport",
     "TransferClient",
     "Withdrawal",
+    "WithdrawalReconcileReport",
+    "WithdrawalRecoveryReport",
     "Withdrawals",
     "WithdrawalsConfig",
 ]
@@ -234,7 +234,7 @@ ExecutedSource = (
 
 
 @dataclass(frozen=True, slots=True)
-class RecoveryReport:
+class WithdrawalRecoveryReport:
     """What ``recover()`` did: ``sending`` rows made ``unknown``, ``held`` rows voided."""
 
     unknown: tuple[Withdrawal, ...] = ()
@@ -242,7 +242,7 @@ class RecoveryReport:
 
 
 @dataclass(frozen=True, slots=True)
-class ReconcileReport:
+class WithdrawalReconcileReport:
     """What ``reconcile_unknown()`` did with each ``unknown`` withdrawal."""
 
     sent: tuple[Withdrawal, ...] = ()
@@ -688,7 +688,7 @@ class Withdrawals:
         log.info("withdrawal %s resolved as %s", withdrawal_id, target)
         return current
 
-    async def recover(self) -> RecoveryReport:
+    async def recover(self) -> WithdrawalRecoveryReport:
         """At start-up: ``sending`` -> ``unknown`` (hold kept); ``held`` -> ``failed`` (voided).
 
         Run it when no other process of this deployment is sending withdrawals. See the module
@@ -712,11 +712,11 @@ class Withdrawals:
             log.warning(
                 "recovery: %d withdrawal(s) now unknown, %d voided", len(unknown), len(failed)
             )
-        return RecoveryReport(tuple(unknown), tuple(failed))
+        return WithdrawalRecoveryReport(tuple(unknown), tuple(failed))
 
     async def reconcile_unknown(
         self, executed: ExecutedSource, *, absent_means_failed: bool = False
-    ) -> ReconcileReport:
+    ) -> WithdrawalReconcileReport:
         """Settle ``unknown`` withdrawals from a record of executed transfers (by ``note``).
 
         KryptoGO documents no transfer lookup, so ``executed`` comes from elsewhere: an iterable
@@ -751,7 +751,7 @@ class Withdrawals:
                     failed.append(await self.resolve(w.id, sent=False))
             except IllegalTransition:
                 continue  # settled concurrently by someone else
-        return ReconcileReport(tuple(sent), tuple(failed), tuple(still))
+        return WithdrawalReconcileReport(tuple(sent), tuple(failed), tuple(still))
 
     # ------------------------------------------------------------------------- reading
 
