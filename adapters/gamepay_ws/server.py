@@ -422,10 +422,12 @@ class WebsocketAdapter:
             key = _idempotency_key(player_id, message.request_id)
             return await services.buy_with_balance(player_id, message.sku, key)
         if isinstance(message, BuyWithCrypto):
-            instructions = await services.buy_with_crypto(player_id, message.sku)
+            key = _idempotency_key(player_id, message.request_id)
+            instructions = await services.buy_with_crypto(player_id, message.sku, key)
             return instructions.model_dump(mode="json")
         if isinstance(message, TopUp):
-            instructions = await services.top_up(player_id, message.amount, message.currency)
+            key = _idempotency_key(player_id, message.request_id)
+            instructions = await services.top_up(player_id, message.amount, message.currency, key)
             return instructions.model_dump(mode="json")
         if isinstance(message, Withdraw):
             key = _idempotency_key(player_id, message.request_id)
