@@ -11,6 +11,7 @@ from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Balance, Ledger
+from gamepay.sandbox import Faults, Sandbox, SandboxConfig
 from gamepay.store import Store
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Asset",
     "Balance",
     "Currency",
+    "Faults",
     "FiatCurrency",
     "GamepayError",
     "Item",
@@ -27,6 +29,8 @@ __all__ = [
     "PaymentIntent",
     "PaymentStatus",
     "RetryPolicy",
+    "Sandbox",
+    "SandboxConfig",
     "Store",
     "Token",
     "TransferKind",

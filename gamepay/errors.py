@@ -53,6 +53,7 @@ GamepayError
 ├── RewardError
 │   ├── PoolUnderfunded
 │   └── PeriodNotClosed
+├── SandboxError                      the local KryptoGO emulator refused an operation
 └── ProtocolError                     a websocket client broke the protocol (gamepay_ws)
     ├── BadJson                       a frame that is not UTF-8 JSON
     ├── MalformedMessage              wrong or missing fields, wrong field types
@@ -114,6 +115,7 @@ __all__ = [
     "RateLimitError",
     "RateLimited",
     "RewardError",
+    "SandboxError",
     "ServerError",
     "StoreError",
     "TimeoutError",
@@ -438,6 +440,23 @@ class PeriodNotClosed(RewardError):
     """The period has not ended yet."""
 
     code = "period_not_closed"
+
+
+class SandboxError(GamepayError):
+    """The sandbox (local KryptoGO emulator) refused an API or control operation.
+
+    ``api_code`` and ``http_status`` are what the sandbox answers over HTTP for it.
+    """
+
+    code = "sandbox_error"
+
+    def __init__(self, message: str, *, api_code: int, http_status: int) -> None:
+        super().__init__(message)
+        self.api_code = api_code
+        self.http_status = http_status
+
+    def __repr__(self) -> str:
+        return f"SandboxError(api_code={self.api_code!r}, message={self.message!r})"
 
 
 class ProtocolError(GamepayError):
