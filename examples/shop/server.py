@@ -36,9 +36,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from gamepay.bus import InProcessBus
+from gamepay.bus import EventBus, InProcessBus, PostgresBus
 from gamepay.core.accounts import AccountKind, issuer_account, player_account
 from gamepay.core.assets import Currency, Token
+from gamepay.core.events import Event
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
@@ -198,7 +199,7 @@ def _http_app(holder: dict[str, Shop], payments: Payments) -> Starlette:
 
 
 class _LazyPayments:
-    """Hands callbacks to the shop's Payments once it exists (the callback URL comes first)."""
+    """Forwards to the shop's Payments once it exists (its callback URL and bus come first)."""
 
     def __init__(self) -> None:
         self.payments: Payments | None = None
@@ -207,6 +208,11 @@ class _LazyPayments:
         """Forward to ``Payments.handle_callback``."""
         assert self.payments is not None
         return await self.payments.handle_callback(body, headers)
+
+    async def events_after(self, player_id: str, last_id: int, limit: int) -> list[Event]:
+        """Forward to ``Payments.events_after`` (the bus re-reads notified events here)."""
+        assert self.payments is not None
+        return await self.payments.events_after(player_id, last_id, limit)
 
 
 @asynccontextmanager
@@ -217,13 +223,22 @@ async def running_shop(
     http_port: int = 0,
     ws_port: int = 0,
     adapter_config: AdapterConfig | None = None,
+    sandbox: RunningSandbox | None = None,
+    secret: str | None = None,
+    bus: EventBus | None = None,
 ) -> AsyncIterator[Shop]:
-    """Run the whole shop in this event loop; yield it; stop everything on exit."""
+    """Run the whole shop in this event loop; yield it; stop everything on exit.
+
+    Several replicas share one database, one sandbox (``sandbox=``) and one token ``secret``.
+    The bus defaults to a ``PostgresBus`` on PostgreSQL (events reach players connected to any
+    replica) and an ``InProcessBus`` on SQLite (pass one ``bus`` to replicas in one process).
+    """
     async with AsyncExitStack() as stack:
         if db_url is None:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gamepay-shop-"))
             db_url = sqlite_url(Path(tmp) / "shop.db")
-        sandbox = await stack.enter_async_context(running_sandbox())
+        if sandbox is None:
+            sandbox = await stack.enter_async_context(running_sandbox())
         store = await Store.connect(db_url)
         stack.push_async_callback(store.close)
         await store.migrate()
@@ -239,8 +254,15 @@ async def running_shop(
             base_url=sandbox.url,
         )
         stack.push_async_callback(client.aclose)
-        bus = InProcessBus()
         lazy = _LazyPayments()
+        if bus is None:
+            if store.dialect == "postgresql":
+                pg_bus = PostgresBus(db_url, lazy)
+                await pg_bus.start()
+                stack.push_async_callback(pg_bus.close)
+                bus = pg_bus
+            else:
+                bus = InProcessBus()
         holder: dict[str, Shop] = {}
         callbacks: Any = lazy
         port = await stack.enter_async_context(
@@ -265,7 +287,7 @@ async def running_shop(
             publisher=bus,
         )
         await withdrawals.prepare()
-        secret = secrets.token_hex(32)
+        secret = secret or secrets.token_hex(32)
         adapter = WebsocketAdapter(
             GamepayServices(payments, withdrawals),
             HmacTokenAuthenticator(secret),
