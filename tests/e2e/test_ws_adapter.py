@@ -271,3 +271,17 @@ async def test_oversized_frame_closes_1009_and_others_carry_on(shop: Shop) -> No
     async with connect(shop.ws_url) as fresh:
         await fresh.send(json.dumps({"type": "ping", "id": 1}))
         assert json.loads(await fresh.recv())["code"] == "not_authenticated"
+
+
+async def test_replay_longer_than_the_outbox_arrives_whole(shop: Shop) -> None:
+    """A replay of many more events than the per-connection queue holds waits for the writer."""
+    shop.adapter.config = AdapterConfig(outbox_size=8)
+    await shop.give_gold("alice")
+    for i in range(15):
+        await shop.payments.buy_with_balance("alice", "potion", request_id=f"many-{i}")
+    stored = await shop.payments.events_after("alice", 0, 1000)
+    assert len(stored) >= 45
+    async with open_client(shop.ws_url, shop.token("alice"), last_event_id=0) as client:
+        done = await client.wait_push(lambda p: p["type"] == "replay_complete")
+        assert [p["event_id"] for p in client.events()] == [e.id for e in stored]
+        assert done["last_event_id"] == stored[-1].id
