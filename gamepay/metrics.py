@@ -10,7 +10,7 @@ calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 |---|---|---|
 | ``gamepay_intent_status_total`` | counter | ``status`` (order/intent status changes applied) |
 | ``gamepay_callback_seconds`` | histogram | ``outcome`` (HTTP status class of the answer) |
-| ``gamepay_ledger_transfers_total`` | counter | ``kind`` |
+| ``gamepay_ledger_transfers_total`` | counter | ``kind`` (read from the database) |
 | ``gamepay_withdrawals_total`` | counter | ``outcome`` |
 | ``gamepay_ws_connections`` | gauge | (open websocket connections) |
 | ``gamepay_ws_connections_accepted_total`` | counter | (connections accepted) |
@@ -26,20 +26,26 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
 from gamepay.core.events import Event, EventPublisher, EventType
 from gamepay.kryptogo.client import ResponseEvent
+
+if TYPE_CHECKING:
+    from gamepay.store import Store
 
 __all__ = [
     "CONTENT_TYPE",
     "Metrics",
     "MetricsPublisher",
+    "StoreStats",
 ]
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
@@ -69,12 +75,8 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.ledger_transfers = Counter(
-            "gamepay_ledger_transfers",
-            "Ledger transfers committed, by kind.",
-            ["kind"],
-            registry=r,
-        )
+        self.store_stats = StoreStats()
+        r.register(self.store_stats)
         self.withdrawals = Counter(
             "gamepay_withdrawals",
             "Withdrawals by outcome (requested, sent, failed, unknown, refused, ...).",
@@ -146,10 +148,14 @@ class Metrics:
         elif event.type is EventType.WITHDRAWAL_STATUS_CHANGED and isinstance(status, str):
             self.withdrawals.labels(outcome=status).inc()
 
-    def observe_transfers(self, kinds: Sequence[str]) -> None:
-        """Count committed ledger transfers, one kind per transfer."""
-        for kind in kinds:
-            self.ledger_transfers.labels(kind=kind).inc()
+    async def refresh_from_store(self, store: Store) -> None:
+        """Re-read the figures the database holds (transfers by kind, orders by status...).
+
+        Counted in the database rather than in this process, so every replica reports the
+        same, true totals and nothing is lost across restarts. ``/metrics`` calls this before
+        rendering.
+        """
+        await self.store_stats.refresh(store)
 
     def observe_withdrawal(self, outcome: str) -> None:
         """Count one withdrawal outcome."""
@@ -234,6 +240,43 @@ def _status_of(result: Any) -> int | None:
         return result[0]
     status = getattr(result, "status", getattr(result, "status_code", None))
     return status if isinstance(status, int) else None
+
+
+class StoreStats(Collector):
+    """Figures read from the database on refresh: committed ledger transfers by kind.
+
+    ``collect()`` (called by the registry, synchronously) serves the last snapshot; ``refresh``
+    (async) takes a new one. Tables that do not exist yet (an older schema) are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._transfers: dict[str, float] = {}
+
+    async def refresh(self, store: Store) -> None:
+        """Take a new snapshot from ``store``."""
+        from sqlalchemy import func, select
+
+        from gamepay.store.tables import transfers_table
+
+        kind = transfers_table.c.kind
+        async with store.transaction() as conn:
+            rows = await conn.execute(select(kind, func.count()).group_by(kind))
+            self._transfers = {str(k): float(n) for k, n in rows}
+
+    def collect(self) -> Iterable[Metric]:
+        """The last snapshot as metric families."""
+        transfers = CounterMetricFamily(
+            "gamepay_ledger_transfers",
+            "Ledger transfers committed, by kind (read from the database).",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._transfers.items()):
+            transfers.add_metric([kind], count)
+        yield transfers
+
+    def describe(self) -> Iterable[Metric]:
+        """The families this collector yields (so registration checks names without I/O)."""
+        return self.collect()
 
 
 class MetricsPublisher:

@@ -27,9 +27,9 @@ class _Sink:
 def test_registries_are_isolated() -> None:
     """Two Metrics objects never share counts (nothing goes to the global registry)."""
     a, b = Metrics(), Metrics()
-    a.observe_transfers(["deposit", "purchase", "grant"])
-    assert a.value("gamepay_ledger_transfers_total", {"kind": "grant"}) == 1
-    assert b.value("gamepay_ledger_transfers_total", {"kind": "grant"}) == 0
+    a.observe_withdrawal("sent")
+    assert a.value("gamepay_withdrawals_total", {"outcome": "sent"}) == 1
+    assert b.value("gamepay_withdrawals_total", {"outcome": "sent"}) == 0
 
 
 async def test_publisher_counts_and_forwards() -> None:
@@ -109,7 +109,6 @@ def test_render_exposes_every_family() -> None:
     for family in (
         "gamepay_intent_status_total",
         "gamepay_callback_seconds",
-        "gamepay_ledger_transfers_total",
         "gamepay_withdrawals_total",
         "gamepay_ws_connections ",
         "gamepay_reward_payouts_total",
@@ -143,3 +142,37 @@ async def test_httpx_hooks_label_by_endpoint_template() -> None:
     labels = {"method": "GET", "endpoint": "/v1/studio/api/payment/intent/{id}"}
     assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "200"}) == 2
     assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "404"}) == 1
+
+
+async def test_ledger_transfers_are_read_from_the_database(db_url: str) -> None:
+    """Transfers by kind come from the store itself (true across replicas and restarts)."""
+    from gamepay import Currency
+    from gamepay.core.accounts import AccountKind, issuer_account, player_account
+    from gamepay.core.transfers import TransferKind, TransferSpec
+    from gamepay.ledger import Ledger
+    from gamepay.store import Store
+
+    store = await Store.connect(db_url)
+    try:
+        await store.migrate()
+        metrics = Metrics()
+        await metrics.refresh_from_store(store)
+        assert metrics.value("gamepay_ledger_transfers_total", {"kind": "grant"}) == 0
+        ledger = Ledger(store)
+        gold = Currency("gold")
+        await ledger.register_asset(gold)
+        issuer = issuer_account(gold.id)
+        await ledger.open_account(issuer, kind=AccountKind.SYSTEM, allow_negative=True)
+        await ledger.open_account(player_account("bob"))
+        for i in range(3):
+            spec = TransferSpec(issuer, player_account("bob"), gold.id, 5, TransferKind.GRANT)
+            await ledger.transfer(f"g-{i}", spec)
+        await ledger.transfer(
+            "r-1", TransferSpec(issuer, player_account("bob"), gold.id, 1, TransferKind.REWARD)
+        )
+        await metrics.refresh_from_store(store)
+        assert metrics.value("gamepay_ledger_transfers_total", {"kind": "grant"}) == 3
+        assert metrics.value("gamepay_ledger_transfers_total", {"kind": "reward"}) == 1
+        assert b'gamepay_ledger_transfers_total{kind="grant"} 3.0' in metrics.render()
+    finally:
+        await store.close()
