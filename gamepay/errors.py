@@ -14,6 +14,7 @@ GamepayError
 │   │   ├── AmountPrecisionError      more decimal places than the asset has
 │   │   └── AmountRangeError          not 0 < amount < 2**256
 │   ├── AssetError                    malformed or unknown asset definition
+│   ├── AccountError                  malformed account id, or properties a player may not have
 │   ├── AddressError                  not a valid address for the chain
 │   └── ConfigError                   missing or malformed configuration
 ├── LedgerError
@@ -34,7 +35,8 @@ GamepayError
 │   │   ├── NotFoundError             4006 invalid payment_intent_id, 404
 │   │   ├── InvalidRequestError       400/422 and other request errors
 │   │   ├── RateLimitError            429
-│   │   └── ServerError               5xx
+│   │   ├── ServerError               5xx
+│   │   └── MalformedResponseError    a 2xx answer that is not the documented envelope/shape
 │   ├── TransportError                no usable answer (connection refused, reset)
 │   │   └── TimeoutError              no answer in time
 │   └── OutcomeUnknownError           a money-moving call may or may not have happened
@@ -46,7 +48,8 @@ GamepayError
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
-│       └── WithdrawalNotFound
+│       ├── WithdrawalNotFound
+│       └── WithdrawalConflict    a request id replayed with different content
 └── RewardError
     ├── PoolUnderfunded
     └── PeriodNotClosed
@@ -59,6 +62,7 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "AccountError",
     "AccountMismatch",
     "AccountNotFound",
     "AddressError",
@@ -86,6 +90,7 @@ __all__ = [
     "LedgerCorrupt",
     "LedgerError",
     "LimitExceeded",
+    "MalformedResponseError",
     "MigrationError",
     "NotFoundError",
     "OrderNotFound",
@@ -100,6 +105,7 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "UnknownSku",
+    "WithdrawalConflict",
     "WithdrawalError",
     "WithdrawalNotFound",
 ]
@@ -155,6 +161,12 @@ class AssetError(InvalidInput):
     """An asset definition is malformed."""
 
     code = "invalid_asset"
+
+
+class AccountError(InvalidInput):
+    """An account id is malformed, or an account is asked for properties it may not have."""
+
+    code = "invalid_account"
 
 
 class AddressError(InvalidInput):
@@ -293,15 +305,22 @@ class InvalidRequestError(APIError):
 
 
 class RateLimitError(APIError):
-    """Too many requests (HTTP 429)."""
+    """Too many requests (HTTP 429); ``retry_after`` holds the server's wait in seconds, if sent."""
 
     code = "api_rate_limit"
+    retry_after: float | None = None
 
 
 class ServerError(APIError):
     """KryptoGO failed on its side (HTTP 5xx)."""
 
     code = "api_server_error"
+
+
+class MalformedResponseError(APIError):
+    """A success status whose body is not the documented envelope or data shape."""
+
+    code = "api_malformed_response"
 
 
 class TransportError(KryptoGOError):
@@ -379,6 +398,12 @@ class WithdrawalNotFound(WithdrawalError):
     """No withdrawal with that id."""
 
     code = "withdrawal_not_found"
+
+
+class WithdrawalConflict(WithdrawalError):
+    """A withdrawal request id was replayed with a different asset, amount or address."""
+
+    code = "withdrawal_conflict"
 
 
 class RewardError(GamepayError):
