@@ -48,9 +48,9 @@ class CallbackResponse:
         return json.loads(self.body)
 
 
-def response(status: int, **fields: Any) -> CallbackResponse:
-    """A JSON ``CallbackResponse``."""
-    return CallbackResponse(status, json.dumps(fields, sort_keys=True).encode())
+def response(http_status: int, **fields: Any) -> CallbackResponse:
+    """A JSON ``CallbackResponse`` with ``fields`` as the body."""
+    return CallbackResponse(http_status, json.dumps(fields, sort_keys=True).encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,9 @@ def read_callback(
     try:
         intent = PaymentIntent.model_validate(fields)
     except ValidationError as exc:
-        raise _Rejected(f"callback body is not a payment intent: {exc.error_count()} error(s)", 400) from None
+        raise _Rejected(
+            f"callback body is not a payment intent: {exc.error_count()} error(s)", 400
+        ) from None
     signature = raw.get(SIGNATURE_FIELD)
     timestamp = raw.get(TIMESTAMP_FIELD)
     if secret is not None:

@@ -107,7 +107,7 @@ class BalancePrice(BaseModel):
 
 
 class CatalogItem(BaseModel):
-    """One thing for sale: sku, title, fiat price, what the buyer receives, optional balance price."""
+    """One thing for sale: sku, title, fiat price, what it grants, and an optional balance price."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -43,7 +43,9 @@ class GpEvent(SQLModel, table=True):
     __tablename__ = "gp_events"
     __table_args__ = (Index("ix_gp_events_player_id", "player_id", "id"),)
 
-    id: int | None = Field(default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
+    )
     player_id: str = Field(sa_column=Column(String(190), nullable=False))
     type: str = Field(sa_column=Column(String(64), nullable=False))
     payload: str = Field(sa_column=Column(Text, nullable=False))
@@ -117,4 +119,6 @@ async def publish_quietly(publisher: EventPublisher | None, events: Sequence[Eve
     try:
         await publisher.publish(list(events))
     except Exception:  # a broken bus must not undo or fail a committed payment
-        log.exception("publishing %d event(s) failed; they stay in gp_events for replay", len(events))
+        log.exception(
+            "publishing %d event(s) failed; they stay in gp_events for replay", len(events)
+        )

@@ -124,9 +124,7 @@ class GpOrder(SQLModel, table=True):
     symbol: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     decimals: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     crypto_amount: int | None = Field(default=None, sa_column=Column(Amount, nullable=True))
-    payment_address: str | None = Field(
-        default=None, sa_column=Column(String(128), nullable=True)
-    )
+    payment_address: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
     payment_deadline: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     received_amount: int | None = Field(default=None, sa_column=Column(Amount, nullable=True))
     aggregated_amount: int | None = Field(default=None, sa_column=Column(Amount, nullable=True))
@@ -152,7 +150,9 @@ class GpIntentLog(SQLModel, table=True):
     __tablename__ = "gp_intent_log"
     __table_args__ = (Index("ix_gp_intent_log_order", "order_id"),)
 
-    id: int | None = Field(default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
+    )
     order_id: str = Field(sa_column=Column(String(64), nullable=False))
     payment_intent_id: str | None = Field(
         default=None, sa_column=Column(String(200), nullable=True)
@@ -170,7 +170,9 @@ class GpRefusedTransition(SQLModel, table=True):
     __tablename__ = "gp_refused_transitions"
     __table_args__ = (Index("ix_gp_refused_order", "order_id"),)
 
-    id: int | None = Field(default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
+    )
     order_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     payment_intent_id: str = Field(sa_column=Column(String(200), nullable=False))
     from_status: str = Field(sa_column=Column(String(32), nullable=False))
@@ -187,7 +189,9 @@ class GpUnknownIntent(SQLModel, table=True):
     __tablename__ = "gp_unknown_intents"
     __table_args__ = (Index("ix_gp_unknown_intent", "payment_intent_id"),)
 
-    id: int | None = Field(default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
+    )
     payment_intent_id: str = Field(sa_column=Column(String(200), nullable=False))
     source: str = Field(sa_column=Column(String(32), nullable=False))
     reason: str = Field(sa_column=Column(String(64), nullable=False))

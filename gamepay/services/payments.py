@@ -33,6 +33,7 @@ payment grants nothing and the order tracks KryptoGO's refund.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -366,7 +367,7 @@ class Payments:
     async def purchase(
         self, player_id: str, sku: str, *, request_id: str | None = None
     ) -> PaymentInstructions:
-        """Start buying ``sku`` with crypto: write the order, create its intent, return instructions.
+        """Start buying ``sku`` with crypto: write the order, create its intent, say how to pay.
 
         With ``request_id``, repeating the call returns the same order's instructions (and
         resolves an earlier unknown outcome first). Raises UnknownSku, InvalidInput, an APIError
@@ -395,7 +396,7 @@ class Payments:
         *,
         request_id: str | None = None,
     ) -> PaymentInstructions:
-        """Start a top-up worth ``fiat_amount``: on success the paid token is credited to the player.
+        """Start a top-up worth ``fiat_amount``; on success the paid token goes to the player.
 
         Same contract as ``purchase`` (idempotent per ``request_id``, unknown outcomes resolved
         by lookup). Raises InvalidInput for a bad amount or currency.
@@ -516,7 +517,9 @@ class Payments:
                     group_key=order.group_key,
                 )
             except (OutcomeUnknownError, TransportError, RateLimitError) as exc:
-                log.warning("order %s: create_intent outcome unknown or not sent: %s", order.id, exc)
+                log.warning(
+                    "order %s: create_intent outcome unknown or not sent: %s", order.id, exc
+                )
                 continue
             except APIError as exc:
                 await self._fail(order, f"create_intent refused: {exc.message}")
@@ -602,8 +605,12 @@ class Payments:
         ):
             if intent.order_id == order.id:
                 if found is not None and found.payment_intent_id != intent.payment_intent_id:
-                    log.error("order %s has two intents at the API: %s and %s", order.id,
-                              found.payment_intent_id, intent.payment_intent_id)
+                    log.error(
+                        "order %s has two intents at the API: %s and %s",
+                        order.id,
+                        found.payment_intent_id,
+                        intent.payment_intent_id,
+                    )
                     continue
                 found = intent
         return found
@@ -677,9 +684,7 @@ class Payments:
             order = await q.get_order(conn, order_id)
             drafts = [self._status_event(order, str(OrderStatus.COMPLETED))]
             drafts.append(self._grant_event(order, grant))
-            drafts.append(
-                await self._balance_event(conn, order, price.asset_id, -price.amount)
-            )
+            drafts.append(await self._balance_event(conn, order, price.asset_id, -price.amount))
             drafts.append(await self._balance_event(conn, order, grant.asset_id, grant.amount))
             return order, await record_events(conn, drafts, now)
 
@@ -897,13 +902,16 @@ class Payments:
                 body=intent.model_dump_json(),
             )
             log.warning("intent %s names no local order (%s)", intent.payment_intent_id, source)
-            return ApplyResult(ApplyOutcome.UNKNOWN, intent.payment_intent_id, reason="no_local_order")
+            return ApplyResult(
+                ApplyOutcome.UNKNOWN, intent.payment_intent_id, reason="no_local_order"
+            )
         before = str(order.status)
         attached = False
         if order.payment_intent_id is None:
             problem = self._attach_problem(order, intent)
             if problem is not None:
                 return await self._refuse(conn, order, intent, "cannot_link", source, now, problem)
+            first_poll = now + timedelta(seconds=self.config.poll_base)
             link = {
                 "payment_intent_id": intent.payment_intent_id,
                 "chain_id": intent.payment_chain_id,
@@ -915,7 +923,7 @@ class Payments:
                 "payment_deadline": intent.payment_deadline,
                 "status": str(OrderStatus.PENDING),
                 "poll_attempts": 0,
-                "next_poll_at": now + timedelta(seconds=self.config.poll_base),
+                "next_poll_at": first_poll,
                 "updated_at": now,
             }
             await q.update_order(conn, order.id, link)
@@ -931,19 +939,35 @@ class Payments:
             )
             order = replace(
                 order,
-                **{k: v for k, v in link.items() if k != "status"},
+                payment_intent_id=intent.payment_intent_id,
+                chain_id=intent.payment_chain_id,
+                token_address=intent.token_address,
+                symbol=intent.symbol,
+                decimals=intent.decimals,
+                crypto_amount=intent.crypto_amount,
+                payment_address=intent.payment_address,
+                payment_deadline=intent.payment_deadline,
                 status=OrderStatus.PENDING,
+                poll_attempts=0,
+                next_poll_at=first_poll,
             )
             attached = True
         elif order.payment_intent_id != intent.payment_intent_id:
             return await self._refuse(
-                conn, order, intent, "other_intent", source, now,
+                conn,
+                order,
+                intent,
+                "other_intent",
+                source,
+                now,
                 f"order is linked to {order.payment_intent_id}",
             )
         else:
             problem = self._quote_problem(order, intent)
             if problem is not None:
-                return await self._refuse(conn, order, intent, "intent_mismatch", source, now, problem)
+                return await self._refuse(
+                    conn, order, intent, "intent_mismatch", source, now, problem
+                )
         current = PaymentStatus(str(order.status))
         path = steps(current, intent.status)
         if path is None:
@@ -953,7 +977,12 @@ class Payments:
             )
         if PaymentStatus.SUCCESS in path and not covers_quote(intent, intent.crypto_amount):
             return await self._refuse(
-                conn, order, intent, "amount_short", source, now,
+                conn,
+                order,
+                intent,
+                "amount_short",
+                source,
+                now,
                 f"success reports {paid_total(intent)} < quote {intent.crypto_amount}",
             )
         settlement = self._settlement(order, intent)
@@ -998,8 +1027,7 @@ class Payments:
                 to_status=str(intent.status),
                 source=source,
                 now=now,
-                note="settled "
-                + ", ".join(p.batch_id for p in settlement.postings),
+                note="settled " + ", ".join(p.batch_id for p in settlement.postings),
             )
         drafts: list[EventDraft] = []
         if path or attached:
@@ -1134,14 +1162,16 @@ class Payments:
         table = q.callback_signatures_table
 
         async def seen(conn: AsyncConnection) -> bool:
-            row = await conn.execute(select(table.c.signature).where(table.c.signature == signature))
+            row = await conn.execute(
+                select(table.c.signature).where(table.c.signature == signature)
+            )
             return row.first() is not None
 
         return await self._read(seen)
 
     async def _claim_signature(self, signature: str, intent_id: str, timestamp: int) -> None:
         now = self.now()
-        try:
+        with contextlib.suppress(IntegrityError):  # a concurrent copy recorded it first
             await self.store.run(
                 lambda conn: q.claim_signature(
                     conn,
@@ -1151,8 +1181,6 @@ class Payments:
                     now=now,
                 )
             )
-        except IntegrityError:
-            pass  # a concurrent copy recorded it first
 
     async def _record_unknown(
         self, intent_id: str, source: str, reason: str, body: bytes | str | None = None
@@ -1174,7 +1202,7 @@ class Payments:
         return await poll_due(self, limit=limit)
 
     async def reconcile(self, since: datetime | int, until: datetime | int) -> ReconcileReport:
-        """Compare the API's intents created in [since, until) with ours and repair through apply."""
+        """Compare the API's intents of [since, until) with our orders; repair through apply."""
         from gamepay.services.reconcile import reconcile
 
         return await reconcile(self, since, until)

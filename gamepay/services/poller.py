@@ -54,7 +54,7 @@ def poll_delay(attempts: int, *, base: float, cap: float) -> float:
     """Seconds until the next poll after ``attempts`` polls: ``base * 2**attempts``, capped."""
     if attempts < 0:
         attempts = 0
-    return min(cap, base * 2 ** min(attempts, 32))
+    return float(min(cap, base * (1 << min(attempts, 32))))
 
 
 def next_poll_at(
@@ -74,7 +74,9 @@ async def _reschedule(payments: Payments, order: Order, now: datetime) -> None:
     config = payments.config
     attempts = order.poll_attempts + 1
     deadline = order.payment_deadline if order.status is OrderStatus.PENDING else None
-    at = next_poll_at(now, order.poll_attempts, deadline, base=config.poll_base, cap=config.poll_cap)
+    at = next_poll_at(
+        now, order.poll_attempts, deadline, base=config.poll_base, cap=config.poll_cap
+    )
     table = q.orders_table
 
     async def write(conn: AsyncConnection) -> None:

@@ -118,7 +118,7 @@ def settle(
     excess_policy: MoneyPolicy,
     late_policy: MoneyPolicy,
 ) -> Settlement:
-    """The postings that bring an order at (``settled``, ``granted``) in line with ``status``/``total``.
+    """The postings that bring an order (``settled``, ``granted``) in line with the intent.
 
     ``player`` and ``revenue`` are account ids; ``purchase`` is False for a top-up (everything
     paid is the player's). Returns no postings when nothing is due.
