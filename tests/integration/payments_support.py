@@ -25,7 +25,7 @@ from gamepay.services import (
     PaymentsConfig,
 )
 from gamepay.services import orders as q
-from gamepay.services.payments import FaultHook
+from gamepay.services.payments import Clock, FaultHook
 from gamepay.store import Store
 from gamepay.testing import callback_endpoint, running_sandbox
 
@@ -61,6 +61,7 @@ class Env:
     client: KryptoGOClient
     payments: Payments
     api: RunningSandbox
+    endpoint_url: str
 
     @property
     def sandbox(self) -> Any:
@@ -115,6 +116,7 @@ async def payments_env(
     sandbox_config: SandboxConfig | None = None,
     faults: Faults | None = None,
     fault_hook: FaultHook | None = None,
+    clock: Clock | None = None,
     callbacks: bool = True,
     client_timeout: float = 5.0,
 ) -> AsyncIterator[Env]:
@@ -143,10 +145,16 @@ async def payments_env(
                     if callbacks:
                         base = base.model_copy(update={"callback_url": endpoint.url})
                     payments = Payments(
-                        store, ledger, client, CATALOG, config=base, fault_hook=fault_hook
+                        store,
+                        ledger,
+                        client,
+                        CATALOG,
+                        config=base,
+                        fault_hook=fault_hook,
+                        clock=clock,
                     )
                     endpoint.handler = payments.handle_callback
-                    yield Env(store, ledger, client, payments, api)
+                    yield Env(store, ledger, client, payments, api, endpoint.url)
             finally:
                 await client.aclose()
     finally:

@@ -21,8 +21,8 @@ async def test_exact_payment_grants_once_with_events(db_url: str) -> None:
     """Exact payment: callback -> fetched -> success; item granted once; events persisted."""
     async with payments_env(db_url) as env:
         pay = await env.payments.purchase("alice", "sword", request_id="r1")
-        assert pay.crypto_amount == 9_230_000
-        assert pay.crypto_amount_text == "9.23"
+        assert pay.crypto_amount == 9_230_770  # ceil(300 / 32.5 USDT) at 6 decimals
+        assert pay.crypto_amount_text == "9.23077"
         assert pay.symbol == "USDT"
         assert pay.decimals == 6
         assert pay.chain_id == "arb"
