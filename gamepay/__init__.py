@@ -26,6 +26,7 @@ from gamepay.services.withdrawals import Withdrawal, Withdrawals, WithdrawalsCon
 from gamepay.store import Store
 
 __all__ = [
+    "MAX_AMOUNT",
     "AccountKind",
     "Asset",
     "Balance",
@@ -40,7 +41,6 @@ __all__ = [
     "Item",
     "KryptoGOClient",
     "Ledger",
-    "MAX_AMOUNT",
     "PaymentInstructions",
     "PaymentIntent",
     "PaymentStatus",

@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from sqlalchemy import func, select
 
 from gamepay.core.accounts import player_account
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.ledger import Ledger
+from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.services import (
     BalancePrice,
     Catalog,

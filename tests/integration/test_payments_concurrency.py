@@ -29,7 +29,8 @@ async def test_fifty_concurrent_callbacks_grant_once(db_url: str) -> None:
         assert results.count("duplicate") == 49
         assert await env.balance("zoe", "item:sword") == 1
         order = await env.order(pay.order_id)
-        assert order.granted and str(order.status) == "success"
+        assert order.granted
+        assert str(order.status) == "success"
 
         async def moves(conn: object) -> int:
             table = q.intent_log_table

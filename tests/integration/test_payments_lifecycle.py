@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from gamepay.sandbox import Faults, SandboxConfig
 
 from gamepay.core.events import EventType
 from gamepay.errors import InsufficientFunds, InvalidInput, UnknownSku
 from gamepay.kryptogo.models import PaymentStatus
+from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.services import ApplyOutcome, OrderStatus, PaymentsConfig
 from gamepay.services import orders as q
 from gamepay.testing import forged_callback

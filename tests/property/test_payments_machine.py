@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from gamepay.sandbox import SandboxConfig
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -34,6 +33,7 @@ from hypothesis.stateful import (
 )
 
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
+from gamepay.sandbox import SandboxConfig
 from gamepay.services import OrderStatus, PaymentsConfig
 from gamepay.services.settlement import paid_total
 from gamepay.testing import callback_body, forged_callback, sqlite_url
