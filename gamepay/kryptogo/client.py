@@ -17,6 +17,7 @@ messages and the bodies kept on exceptions. Inputs are checked before anything i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import re
@@ -235,6 +236,7 @@ class KryptoGOClient:
             if not isinstance(order_data, Mapping):
                 raise InvalidInput("order_data must be a JSON object (a mapping)")
             try:
+                json.dumps(order_data, allow_nan=False)  # NaN/Infinity are not JSON
                 size = wire.marshalled_length(dict(order_data))
             except (TypeError, ValueError) as exc:
                 raise InvalidInput(f"order_data is not JSON-serializable: {exc}") from None

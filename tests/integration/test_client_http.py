@@ -462,6 +462,12 @@ async def test_garbage_answer_is_a_transport_error() -> None:
             InvalidInput,
         ),
         (
+            lambda c: c.create_intent(
+                fiat_amount="1", fiat_currency="TWD", order_data={"x": float("nan")}
+            ),
+            InvalidInput,
+        ),
+        (
             lambda c: c.create_intent(fiat_amount="1", fiat_currency="TWD", callback_url="ftp://x"),
             InvalidInput,
         ),

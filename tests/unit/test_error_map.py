@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gamepay.errors import (
     APIError,
@@ -130,3 +132,40 @@ def test_secrets_are_masked_in_message_and_body() -> None:
     assert "***" in error.message
     assert redact("plain", ()) == "plain"
     assert redact({"k": ("a", 3)}, ("a",)) == {"k": ["***", 3]}
+
+
+@given(status=st.integers(100, 599), content=st.binary(max_size=300))
+def test_any_answer_maps_to_a_typed_error(status: int, content: bytes) -> None:
+    """Whatever bytes arrive with whatever status, parsing and mapping give an APIError."""
+    body, is_envelope = parse_body(content)
+    error = error_for_response(status, body, is_envelope=is_envelope)
+    assert isinstance(error, APIError)
+    assert error.status == status
+    if not is_envelope and status >= 500:
+        assert type(error) is ServerError
+
+
+@given(
+    status=st.integers(100, 599),
+    code=st.none() | st.integers(-(2**31), 2**31) | st.sampled_from([c for c, _ in CODES]),
+)
+def test_error_class_rules(status: int, code: int | None) -> None:
+    """A known code decides; else 401/403, 404, 429, 5xx, 4xx by status; else by code range."""
+    cls = error_class(status, code)
+    known = dict(CODES)
+    if code in known:
+        assert cls is known[code]
+    elif status in (401, 403):
+        assert cls is AuthenticationError
+    elif status == 404:
+        assert cls is NotFoundError
+    elif status == 429:
+        assert cls is RateLimitError
+    elif status >= 500:
+        assert cls is ServerError
+    elif status >= 400:
+        assert cls is InvalidRequestError
+    elif code is None:
+        assert cls is MalformedResponseError
+    else:
+        assert cls in (ServerError, InvalidRequestError)
