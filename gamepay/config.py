@@ -83,8 +83,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
-    kryptogo_client_id: str = "sandbox-client"
-    kryptogo_api_key: SecretStr = SecretStr("sandbox-key")
+    kryptogo_client_id: str = "sandbox-client-id"
+    kryptogo_api_key: SecretStr = SecretStr("sandbox-api-key")
     kryptogo_origin: str = "http://localhost"
     kryptogo_base_url: str = DEFAULT_BASE_URL
     kryptogo_timeout_s: float = Field(default=10.0, gt=0, le=300)

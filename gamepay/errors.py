@@ -45,14 +45,24 @@ GamepayError
 │   ├── OrderNotFound
 │   ├── IllegalTransition             a status change the intent state machine refuses
 │   ├── CallbackRejected              malformed, unsigned or replayed callback
+│   ├── BalancePriceMissing           the item cannot be bought with a balance
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
 │       ├── WithdrawalNotFound
 │       └── WithdrawalConflict    a request id replayed with different content
-└── RewardError
-    ├── PoolUnderfunded
-    └── PeriodNotClosed
+├── RewardError
+│   ├── PoolUnderfunded
+│   └── PeriodNotClosed
+├── SandboxError                      the local KryptoGO emulator refused an operation
+└── ProtocolError                     a websocket client broke the protocol (gamepay_ws)
+    ├── BadJson                       a frame that is not UTF-8 JSON
+    ├── MalformedMessage              wrong or missing fields, wrong field types
+    ├── UnknownMessageType            a ``type`` the protocol does not have
+    ├── NotAuthenticated              anything but authenticate before authenticating
+    ├── AlreadyAuthenticated          a second authenticate on one connection
+    ├── TokenRejected                 a player token that is malformed, forged or expired
+    └── RateLimited                   the connection sent faster than its rate limit
 ```
 """
 
@@ -66,6 +76,7 @@ __all__ = [
     "AccountMismatch",
     "AccountNotFound",
     "AddressError",
+    "AlreadyAuthenticated",
     "AmountError",
     "AmountFormatError",
     "AmountPrecisionError",
@@ -74,6 +85,8 @@ __all__ = [
     "AssetError",
     "AssetNotFound",
     "AuthenticationError",
+    "BadJson",
+    "BalancePriceMissing",
     "BelowMinimum",
     "CallbackRejected",
     "ConcurrencyError",
@@ -90,20 +103,27 @@ __all__ = [
     "LedgerCorrupt",
     "LedgerError",
     "LimitExceeded",
+    "MalformedMessage",
     "MalformedResponseError",
     "MigrationError",
+    "NotAuthenticated",
     "NotFoundError",
     "OrderNotFound",
     "OutcomeUnknownError",
     "PaymentError",
     "PeriodNotClosed",
     "PoolUnderfunded",
+    "ProtocolError",
     "RateLimitError",
+    "RateLimited",
     "RewardError",
+    "SandboxError",
     "ServerError",
     "StoreError",
     "TimeoutError",
+    "TokenRejected",
     "TransportError",
+    "UnknownMessageType",
     "UnknownSku",
     "WithdrawalConflict",
     "WithdrawalError",
@@ -376,6 +396,12 @@ class CallbackRejected(PaymentError):
     code = "callback_rejected"
 
 
+class BalancePriceMissing(PaymentError):
+    """The catalog item has no balance price: it can only be bought with crypto."""
+
+    code = "balance_price_missing"
+
+
 class WithdrawalError(PaymentError):
     """A withdrawal was refused."""
 
@@ -422,3 +448,68 @@ class PeriodNotClosed(RewardError):
     """The period has not ended yet."""
 
     code = "period_not_closed"
+
+
+class SandboxError(GamepayError):
+    """The sandbox (local KryptoGO emulator) refused an API or control operation.
+
+    ``api_code`` and ``http_status`` are what the sandbox answers over HTTP for it.
+    """
+
+    code = "sandbox_error"
+
+    def __init__(self, message: str, *, api_code: int, http_status: int) -> None:
+        super().__init__(message)
+        self.api_code = api_code
+        self.http_status = http_status
+
+    def __repr__(self) -> str:
+        return f"SandboxError(api_code={self.api_code!r}, message={self.message!r})"
+
+
+class ProtocolError(GamepayError):
+    """A websocket client broke the gamepay_ws protocol; the connection carries on."""
+
+    code = "protocol_error"
+
+
+class BadJson(ProtocolError):
+    """A frame that is not valid UTF-8 JSON."""
+
+    code = "bad_json"
+
+
+class MalformedMessage(ProtocolError):
+    """A message with missing, unexpected or wrongly typed fields."""
+
+    code = "bad_message"
+
+
+class UnknownMessageType(ProtocolError):
+    """A message whose ``type`` the protocol does not define."""
+
+    code = "unknown_type"
+
+
+class NotAuthenticated(ProtocolError):
+    """Anything but ``authenticate`` on a connection that has not authenticated."""
+
+    code = "not_authenticated"
+
+
+class AlreadyAuthenticated(ProtocolError):
+    """A second ``authenticate`` on a connection that already has a player."""
+
+    code = "already_authenticated"
+
+
+class TokenRejected(ProtocolError):
+    """A player token that is malformed, wrongly signed or expired."""
+
+    code = "token_rejected"
+
+
+class RateLimited(ProtocolError):
+    """The connection sent messages faster than its rate limit allows."""
+
+    code = "rate_limited"

@@ -2,21 +2,23 @@
 
 One ``Metrics`` object per process (tests make one each, so they never share counters). The
 other layers are not edited to count things: the metrics hook in from outside, through the
-instrumentation points those layers expose (an event publisher wrapper, httpx event hooks on the
-KryptoGO client, a timing wrapper around the callback handler, and plain ``observe_*`` calls the
-server and the demo make). ``render()`` is what ``/metrics`` serves.
+instrumentation points those layers expose (an event publisher wrapper, the KryptoGO client's
+``on_response`` hook, a timing wrapper around the callback handler, and plain ``observe_*``
+calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 
 | metric | type | labels |
 |---|---|---|
 | ``gamepay_intent_status_total`` | counter | ``status`` (order/intent status changes applied) |
 | ``gamepay_callback_seconds`` | histogram | ``outcome`` (HTTP status class of the answer) |
-| ``gamepay_ledger_transfers_total`` | counter | ``kind`` |
+| ``gamepay_ledger_transfers_total`` | counter | ``kind`` (read from the database) |
 | ``gamepay_withdrawals_total`` | counter | ``outcome`` |
 | ``gamepay_ws_connections`` | gauge | (open websocket connections) |
 | ``gamepay_ws_connections_accepted_total`` | counter | (connections accepted) |
 | ``gamepay_reward_payouts_total`` | counter | ``program`` |
-| ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` |
-| ``gamepay_kryptogo_request_seconds`` | histogram | ``method``, ``endpoint`` |
+| ``gamepay_kryptogo_calls_total`` | counter | ``operation``, ``status`` (or error class) |
+| ``gamepay_kryptogo_call_seconds`` | histogram | ``operation`` |
+| ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` (httpx) |
+| ``gamepay_kryptogo_request_seconds`` | histogram | ``method``, ``endpoint`` (httpx) |
 | ``gamepay_events_total`` | counter | ``type`` (events published to players) |
 """
 
@@ -24,31 +26,34 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
 from gamepay.core.events import Event, EventPublisher, EventType
+from gamepay.kryptogo.client import ResponseEvent
+
+if TYPE_CHECKING:
+    from gamepay.store import Store
 
 __all__ = [
     "CONTENT_TYPE",
     "Metrics",
     "MetricsPublisher",
+    "StoreStats",
 ]
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 """The Content-Type of ``Metrics.render()``."""
 
+_INTENT_ID_PATH: Final = re.compile(r"(/payment/intent/)[^/?]+")
+"""Endpoints are labelled by template, never by raw path (ids would explode the label set)."""
 _LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-# Endpoints are labelled by template, never by raw path (ids would explode the label set).
-_INTENT_ID_PATH = re.compile(r"(/payment/intent/)[^/?]+")
-
-
-def _endpoint(path: str) -> str:
-    return _INTENT_ID_PATH.sub(r"\1{id}", path)
 
 
 class Metrics:
@@ -70,12 +75,8 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.ledger_transfers = Counter(
-            "gamepay_ledger_transfers",
-            "Ledger transfers committed, by kind.",
-            ["kind"],
-            registry=r,
-        )
+        self.store_stats = StoreStats()
+        r.register(self.store_stats)
         self.withdrawals = Counter(
             "gamepay_withdrawals",
             "Withdrawals by outcome (requested, sent, failed, unknown, refused, ...).",
@@ -94,15 +95,28 @@ class Metrics:
             ["program"],
             registry=r,
         )
+        self.kryptogo_calls = Counter(
+            "gamepay_kryptogo_calls",
+            "Attempts of KryptoGO Studio calls, by operation and HTTP status (or error).",
+            ["operation", "status"],
+            registry=r,
+        )
+        self.kryptogo_call_seconds = Histogram(
+            "gamepay_kryptogo_call_seconds",
+            "Latency of attempts of KryptoGO Studio calls.",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.kryptogo_requests = Counter(
             "gamepay_kryptogo_requests",
-            "HTTP requests to KryptoGO Studio, by method, endpoint and status.",
+            "HTTP responses from KryptoGO Studio, by method, endpoint template and status.",
             ["method", "endpoint", "status"],
             registry=r,
         )
-        self.kryptogo_seconds = Histogram(
+        self.kryptogo_request_seconds = Histogram(
             "gamepay_kryptogo_request_seconds",
-            "Latency of HTTP requests to KryptoGO Studio.",
+            "Latency of HTTP requests to KryptoGO Studio, by method and endpoint template.",
             ["method", "endpoint"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
@@ -134,10 +148,14 @@ class Metrics:
         elif event.type is EventType.WITHDRAWAL_STATUS_CHANGED and isinstance(status, str):
             self.withdrawals.labels(outcome=status).inc()
 
-    def observe_transfers(self, kinds: Sequence[str]) -> None:
-        """Count committed ledger transfers, one kind per transfer."""
-        for kind in kinds:
-            self.ledger_transfers.labels(kind=kind).inc()
+    async def refresh_from_store(self, store: Store) -> None:
+        """Re-read the figures the database holds (transfers by kind, orders by status...).
+
+        Counted in the database rather than in this process, so every replica reports the
+        same, true totals and nothing is lost across restarts. ``/metrics`` calls this before
+        rendering.
+        """
+        await self.store_stats.refresh(store)
 
     def observe_withdrawal(self, outcome: str) -> None:
         """Count one withdrawal outcome."""
@@ -180,24 +198,37 @@ class Metrics:
 
         return timed
 
-    # -- httpx hooks (the KryptoGO client) ---------------------------------------------------
+    # -- KryptoGO client hooks -----------------------------------------------------------------
+    def on_client_response(self, event: ResponseEvent) -> None:
+        """``KryptoGOClient(on_response=...)``: count and time one attempt of one call."""
+        status = str(event.status) if event.status is not None else (event.error or "error")
+        self.kryptogo_calls.labels(operation=event.operation, status=status).inc()
+        self.kryptogo_call_seconds.labels(operation=event.operation).observe(
+            max(event.elapsed, 0.0)
+        )
+
+    def client_hooks(self) -> dict[str, Callable[[ResponseEvent], None]]:
+        """Hooks to pass as ``KryptoGOClient(**metrics.client_hooks())``."""
+        return {"on_response": self.on_client_response}
+
     def httpx_event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
-        """``event_hooks`` for an ``httpx.AsyncClient``: count and time every request."""
+        """``event_hooks`` for an ``httpx.AsyncClient`` (or ``KryptoGOClient(event_hooks=...)``):
+        count raw HTTP responses by method, endpoint template and status."""
 
         async def on_request(request: httpx.Request) -> None:
             request.extensions["gamepay_started"] = time.perf_counter()
 
         async def on_response(response: httpx.Response) -> None:
             request = response.request
-            endpoint = _endpoint(request.url.path)
+            endpoint = _INTENT_ID_PATH.sub(r"\1{id}", request.url.path)
             self.kryptogo_requests.labels(
                 method=request.method, endpoint=endpoint, status=str(response.status_code)
             ).inc()
             started = request.extensions.get("gamepay_started")
             if isinstance(started, float):
-                self.kryptogo_seconds.labels(method=request.method, endpoint=endpoint).observe(
-                    time.perf_counter() - started
-                )
+                self.kryptogo_request_seconds.labels(
+                    method=request.method, endpoint=endpoint
+                ).observe(time.perf_counter() - started)
 
         return {"request": [on_request], "response": [on_response]}
 
@@ -209,6 +240,43 @@ def _status_of(result: Any) -> int | None:
         return result[0]
     status = getattr(result, "status", getattr(result, "status_code", None))
     return status if isinstance(status, int) else None
+
+
+class StoreStats(Collector):
+    """Figures read from the database on refresh: committed ledger transfers by kind.
+
+    ``collect()`` (called by the registry, synchronously) serves the last snapshot; ``refresh``
+    (async) takes a new one. Tables that do not exist yet (an older schema) are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._transfers: dict[str, float] = {}
+
+    async def refresh(self, store: Store) -> None:
+        """Take a new snapshot from ``store``."""
+        from sqlalchemy import func, select
+
+        from gamepay.store.tables import transfers_table
+
+        kind = transfers_table.c.kind
+        async with store.transaction() as conn:
+            rows = await conn.execute(select(kind, func.count()).group_by(kind))
+            self._transfers = {str(k): float(n) for k, n in rows}
+
+    def collect(self) -> Iterable[Metric]:
+        """The last snapshot as metric families."""
+        transfers = CounterMetricFamily(
+            "gamepay_ledger_transfers",
+            "Ledger transfers committed, by kind (read from the database).",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._transfers.items()):
+            transfers.add_metric([kind], count)
+        yield transfers
+
+    def describe(self) -> Iterable[Metric]:
+        """The families this collector yields (so registration checks names without I/O)."""
+        return self.collect()
 
 
 class MetricsPublisher:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,13 +31,18 @@ from gamepay.config import Settings, load_settings
 from gamepay.errors import GamepayError
 from gamepay.observability import configure_logging
 
+if TYPE_CHECKING:
+    from gamepay.store import Store
+
 __all__ = [
     "JsonOption",
     "console",
     "dump_json",
     "emit_json",
+    "ensure_sqlite_dir",
     "fail",
     "init_context",
+    "open_store",
     "parse_when",
     "progress",
     "run",
@@ -143,3 +148,25 @@ def progress(*, disable: bool = False) -> Iterator[Progress]:
     )
     with bar:
         yield bar
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the directory of a SQLite database file if it is missing (no-op for PostgreSQL)."""
+    if not url.startswith("sqlite"):
+        return
+    path = url.split(":///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """Connect to the configured database; closed when the block ends."""
+    from gamepay.store import Store
+
+    ensure_sqlite_dir(settings.database_url)
+    store = await Store.connect(settings.database_url)
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gamepay.cli import config, rewards, sandbox
+from gamepay.cli import config, db, ledger, rewards, sandbox
 from gamepay.cli._common import init_context
 
 __all__ = ["app", "main"]
@@ -19,7 +19,11 @@ app = typer.Typer(
 )
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(rewards.app, name="rewards")
+app.add_typer(db.app, name="db")
 app.command(name="config")(config.config)
+app.command(name="balance")(ledger.balance)
+app.command(name="history")(ledger.history)
+app.command(name="verify")(ledger.verify)
 
 
 @app.callback()

@@ -148,3 +148,12 @@ def test_redact_url_keeps_everything_but_the_password() -> None:
     assert redact_url("postgresql://u:p@h:1/d?sslmode=require") == (
         "postgresql://u:**********@h:1/d?sslmode=require"
     )
+
+
+def test_default_credentials_are_the_sandboxs() -> None:
+    """Out of the box the client credentials are the ones `gamepay sandbox` accepts."""
+    from gamepay.sandbox import DEFAULT_API_KEY, DEFAULT_CLIENT_ID
+
+    settings = load_settings(env_file=None)
+    assert settings.kryptogo_client_id == DEFAULT_CLIENT_ID
+    assert settings.kryptogo_api_key.get_secret_value() == DEFAULT_API_KEY

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
+import logging
 import re
 from pathlib import Path
 
@@ -33,6 +34,10 @@ def test_doc_samples_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     if not blocks:
         pytest.skip(f"{path.name} has no python samples")
     monkeypatch.chdir(tmp_path)
+    logger = logging.getLogger("gamepay")
+    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+    monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.setattr(logger, "propagate", logger.propagate)
     namespace: dict[str, object] = {"__name__": "__doc_sample__"}
     with asyncio.Runner() as runner:
         for line, source in blocks:

@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from gamepay.core.events import Event, EventType
+from gamepay.errors import TransportError
+from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.metrics import Metrics, MetricsPublisher
 
 
@@ -25,9 +27,9 @@ class _Sink:
 def test_registries_are_isolated() -> None:
     """Two Metrics objects never share counts (nothing goes to the global registry)."""
     a, b = Metrics(), Metrics()
-    a.observe_transfers(["deposit", "purchase", "grant"])
-    assert a.value("gamepay_ledger_transfers_total", {"kind": "grant"}) == 1
-    assert b.value("gamepay_ledger_transfers_total", {"kind": "grant"}) == 0
+    a.observe_withdrawal("sent")
+    assert a.value("gamepay_withdrawals_total", {"outcome": "sent"}) == 1
+    assert b.value("gamepay_withdrawals_total", {"outcome": "sent"}) == 0
 
 
 async def test_publisher_counts_and_forwards() -> None:
@@ -71,26 +73,28 @@ async def test_timed_callback_records_outcome_and_latency() -> None:
     assert metrics.value("gamepay_callback_seconds_sum", {"outcome": "2xx"}) >= 0.005
 
 
-async def test_httpx_hooks_count_requests_by_endpoint_template() -> None:
-    """The client's requests are counted by method, templated endpoint and status."""
+async def test_client_hook_counts_every_attempt() -> None:
+    """Wired into a real KryptoGOClient, the hook counts each attempt of a failing call."""
     metrics = Metrics()
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404 if request.url.path.endswith("missing") else 200, json={})
+    async def no_sleep(_: float) -> None:
+        await asyncio.sleep(0)
 
-    async with httpx.AsyncClient(
-        transport=httpx.MockTransport(answer),
-        base_url="http://kryptogo.test",
-        event_hooks=metrics.httpx_event_hooks(),
-    ) as client:
-        await client.get("/v1/studio/api/payment/intent/pi_1")
-        await client.get("/v1/studio/api/payment/intent/pi_2")
-        await client.get("/v1/studio/api/payment/intent/missing")
-    endpoint = "/v1/studio/api/payment/intent/{id}"
-    labels = {"method": "GET", "endpoint": endpoint}
-    assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "200"}) == 2
-    assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "404"}) == 1
-    assert metrics.value("gamepay_kryptogo_request_seconds_count", labels) == 3
+    client = KryptoGOClient(
+        client_id="c",
+        api_key="k",
+        origin="http://localhost",
+        base_url="http://127.0.0.1:1",  # nothing listens on port 1: connection refused
+        sleep=no_sleep,
+        **metrics.client_hooks(),
+    )
+    async with client:
+        with pytest.raises(TransportError):
+            await client.get_intent("pi_1")
+    attempts = metrics.value("gamepay_kryptogo_call_seconds_count", {"operation": "get_intent"})
+    assert attempts >= 1
+    text = metrics.render().decode()
+    assert 'gamepay_kryptogo_calls_total{operation="get_intent",status=' in text
 
 
 def test_render_exposes_every_family() -> None:
@@ -105,13 +109,70 @@ def test_render_exposes_every_family() -> None:
     for family in (
         "gamepay_intent_status_total",
         "gamepay_callback_seconds",
-        "gamepay_ledger_transfers_total",
         "gamepay_withdrawals_total",
         "gamepay_ws_connections ",
         "gamepay_reward_payouts_total",
-        "gamepay_kryptogo_requests_total",
+        "gamepay_kryptogo_calls_total",
     ):
         assert family in text, family
     assert metrics.value("gamepay_ws_connections") == 1
     assert metrics.value("gamepay_ws_connections_accepted_total") == 2
     assert metrics.value("gamepay_reward_payouts_total", {"program": "cashback"}) == 3
+
+
+async def test_httpx_hooks_label_by_endpoint_template() -> None:
+    """Raw HTTP responses are counted by method, templated endpoint (no ids) and status."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def intent(request: object) -> JSONResponse:
+        found = getattr(request, "path_params", {}).get("pid") != "missing"
+        return JSONResponse({}, status_code=200 if found else 404)
+
+    app = Starlette(routes=[Route("/v1/studio/api/payment/intent/{pid}", intent)])
+    metrics = Metrics()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://studio.test",
+        event_hooks=metrics.httpx_event_hooks(),
+    ) as client:
+        for pid in ("pi_1", "pi_2", "missing"):
+            await client.get(f"/v1/studio/api/payment/intent/{pid}")
+    labels = {"method": "GET", "endpoint": "/v1/studio/api/payment/intent/{id}"}
+    assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "200"}) == 2
+    assert metrics.value("gamepay_kryptogo_requests_total", {**labels, "status": "404"}) == 1
+
+
+async def test_ledger_transfers_are_read_from_the_database(db_url: str) -> None:
+    """Transfers by kind come from the store itself (true across replicas and restarts)."""
+    from gamepay import Currency
+    from gamepay.core.accounts import AccountKind, issuer_account, player_account
+    from gamepay.core.transfers import TransferKind, TransferSpec
+    from gamepay.ledger import Ledger
+    from gamepay.store import Store
+
+    store = await Store.connect(db_url)
+    try:
+        await store.migrate()
+        metrics = Metrics()
+        await metrics.refresh_from_store(store)
+        assert metrics.value("gamepay_ledger_transfers_total", {"kind": "grant"}) == 0
+        ledger = Ledger(store)
+        gold = Currency("gold")
+        await ledger.register_asset(gold)
+        issuer = issuer_account(gold.id)
+        await ledger.open_account(issuer, kind=AccountKind.SYSTEM, allow_negative=True)
+        await ledger.open_account(player_account("bob"))
+        for i in range(3):
+            spec = TransferSpec(issuer, player_account("bob"), gold.id, 5, TransferKind.GRANT)
+            await ledger.transfer(f"g-{i}", spec)
+        await ledger.transfer(
+            "r-1", TransferSpec(issuer, player_account("bob"), gold.id, 1, TransferKind.REWARD)
+        )
+        await metrics.refresh_from_store(store)
+        assert metrics.value("gamepay_ledger_transfers_total", {"kind": "grant"}) == 3
+        assert metrics.value("gamepay_ledger_transfers_total", {"kind": "reward"}) == 1
+        assert b'gamepay_ledger_transfers_total{kind="grant"} 3.0' in metrics.render()
+    finally:
+        await store.close()
