@@ -5,6 +5,7 @@ from gamepay.core.accounts import AccountKind, player_account
 from gamepay.core.assets import Asset, Currency, Item, Token
 from gamepay.core.money import MAX_AMOUNT, check_amount, format_amount, parse_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
+from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.errors import GamepayError
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
@@ -12,6 +13,7 @@ from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Balance, Ledger
 from gamepay.sandbox import Faults, Sandbox, SandboxConfig
+from gamepay.services.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
 from gamepay.store import Store
 
 __all__ = [
@@ -37,6 +39,10 @@ __all__ = [
     "TransferRequest",
     "TransferResult",
     "TransferSpec",
+    "Withdrawal",
+    "WithdrawalStatus",
+    "Withdrawals",
+    "WithdrawalsConfig",
     "check_amount",
     "errors",
     "format_amount",

@@ -278,8 +278,9 @@ class KryptoGOClient:
         """Iterate over every intent matching the filters, page after page.
 
         Arguments are checked now (``InvalidInput``); requests start on the first iteration.
-        Each page request keeps the same filters; the iteration ends after a short or empty page
-        or once ``total_count`` intents were seen. An intent seen on an earlier page (the list
+        Each page request keeps the same filters; the iteration ends after an empty page, a page
+        shorter than the page size the server says it served (it may cap ``page_size``), or the
+        page that reaches ``total_count``. An intent seen on an earlier page (the list
         shifted while paging) is not yielded twice.
         """
         params: dict[str, str | int] = {}
@@ -315,14 +316,22 @@ class KryptoGOClient:
                 safe=True,
                 params={**params, wire.PARAM_PAGE: page},
             )
-            items, total = self._page(data)
+            items, total, served_size = self._page(data)
+            fresh = 0
             for item in items:
                 intent = self._intent(item, operation="list_intents", safe=True, reference=None)
                 if intent.payment_intent_id in seen:
                     continue
                 seen.add(intent.payment_intent_id)
+                fresh += 1
                 yield intent
-            if len(items) < page_size or (total is not None and page * page_size >= total):
+            size = served_size if served_size is not None else page_size
+            if not items or len(items) < size:
+                return
+            if fresh == 0:  # a server that ignores ``page`` would otherwise loop forever
+                logger.warning("kryptogo list page %d repeated earlier intents; stopping", page)
+                return
+            if total is not None and page * size >= total:
                 return
             page += 1
 
@@ -387,8 +396,8 @@ class KryptoGOClient:
                 body=redact(data, (self._api_key,)),
             ) from None
 
-    def _page(self, data: Any) -> tuple[list[Any], int | None]:
-        """Pick the intents and total count out of a list answer's data."""
+    def _page(self, data: Any) -> tuple[list[Any], int | None, int | None]:
+        """Pick the intents, total count and served page size out of a list answer's data."""
         items = data.get(wire.LIST_DATA_INTENTS) if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise MalformedResponseError(
@@ -397,7 +406,12 @@ class KryptoGOClient:
                 body=redact(data, (self._api_key,)),
             )
         total = data.get(wire.LIST_DATA_TOTAL_COUNT)
-        return items, total if type(total) is int else None
+        size = data.get(wire.LIST_DATA_PAGE_SIZE)
+        return (
+            items,
+            total if type(total) is int else None,
+            size if type(size) is int and size > 0 else None,
+        )
 
     def _emit(self, hook: Callable[[Any], object] | None, event: object) -> None:
         """Call an instrumentation hook; its failure must never break a payment call."""

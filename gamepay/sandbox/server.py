@@ -20,7 +20,7 @@ import uvicorn
 from gamepay.sandbox.app import HEADER_API_KEY, HEADER_CLIENT_ID, HEADER_ORIGIN, create_app
 from gamepay.sandbox.emulator import Sandbox
 
-__all__ = ["DEFAULT_ORIGIN", "RunningSandbox", "serve_asgi", "serve_sandbox"]
+__all__ = ["DEFAULT_ORIGIN", "QuickStopServer", "RunningSandbox", "serve_asgi", "serve_sandbox"]
 
 DEFAULT_ORIGIN = "http://localhost"
 """The ``Origin`` header value ``RunningSandbox.headers()`` sends."""
@@ -48,7 +48,7 @@ class RunningSandbox:
         }
 
 
-class _Server(uvicorn.Server):
+class QuickStopServer(uvicorn.Server):
     """uvicorn's server, stopping as soon as asked instead of at its next 0.1 s tick."""
 
     def __init__(self, config: uvicorn.Config) -> None:
@@ -86,7 +86,7 @@ async def serve_asgi(
         access_log=False,
         timeout_graceful_shutdown=2,
     )
-    server = _Server(config)
+    server = QuickStopServer(config)
 
     def stop() -> None:
         server.should_exit = True

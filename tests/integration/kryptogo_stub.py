@@ -63,6 +63,8 @@ class Stub:
         self.seen: list[Seen] = []
         self.faults: dict[str, list[Fault]] = {}
         self.clock = 1_760_000_000
+        self.max_page_size = wire.MAX_PAGE_SIZE
+        self.ignore_page = False
         self.app = Starlette(
             routes=[
                 Route(wire.PATH_CREATE_INTENT, self.create, methods=["POST"]),
@@ -200,7 +202,8 @@ class Stub:
         q = request.query_params
         try:
             page = int(q.get(wire.PARAM_PAGE, "1"))
-            size = int(q.get(wire.PARAM_PAGE_SIZE, str(wire.DEFAULT_PAGE_SIZE)))
+            size = min(self.max_page_size, int(q.get(wire.PARAM_PAGE_SIZE, "50")))
+            page = 1 if self.ignore_page else page
             after = int(q[wire.PARAM_CREATED_AFTER]) if wire.PARAM_CREATED_AFTER in q else None
             before = int(q[wire.PARAM_CREATED_BEFORE]) if wire.PARAM_CREATED_BEFORE in q else None
         except ValueError:

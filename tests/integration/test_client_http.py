@@ -198,6 +198,28 @@ async def test_pagination_keeps_filters(stub: tuple[Stub, str]) -> None:
         assert q["page_size"] == "2"
 
 
+async def test_pagination_follows_a_server_capped_page_size(stub: tuple[Stub, str]) -> None:
+    """A server serving fewer per page than asked is still walked to the end."""
+    app, url = stub
+    app.max_page_size = 3
+    ids = [app.add_intent()["payment_intent_id"] for _ in range(10)]
+    async with make_client(url) as client:
+        got = [i.payment_intent_id async for i in client.list_intents(page_size=50)]
+    assert got == ids
+    assert app.count("GET", wire.PATH_LIST_INTENTS) == 4
+
+
+async def test_pagination_stops_when_server_ignores_page(stub: tuple[Stub, str]) -> None:
+    """A server that always serves page 1 (no total) ends the iteration instead of looping."""
+    app, url = stub
+    app.ignore_page = True
+    ids = [app.add_intent()["payment_intent_id"] for _ in range(4)]
+    async with make_client(url) as client:
+        got = [i.payment_intent_id async for i in client.list_intents(page_size=2)]
+    assert got == ids[:2]
+    assert app.count("GET", wire.PATH_LIST_INTENTS) == 2
+
+
 async def test_list_of_nothing_is_one_request(stub: tuple[Stub, str]) -> None:
     """An empty list ends after one request."""
     app, url = stub

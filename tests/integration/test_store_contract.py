@@ -94,7 +94,17 @@ async def test_connect_reports_dialect_and_migrate_is_idempotent(
     await store.migrate()
     async with store.transaction() as conn:
         rows = (await conn.execute(text("SELECT version_num FROM gamepay_alembic_version"))).all()
-    assert ("0001_ledger",) in rows
+    # other areas branch off 0001_ledger, so the version table holds the heads, one row each
+    from importlib.resources import files
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(files("gamepay.store") / "migrations"))
+    script = ScriptDirectory.from_config(config)
+    assert sorted(r[0] for r in rows) == sorted(script.get_heads())
+    assert any(rev.revision == "0001_ledger" for rev in script.walk_revisions())
 
 
 async def test_bad_urls_are_config_errors() -> None:
