@@ -284,8 +284,10 @@ class Sandbox:
         """
         self.sweep()
         chain, token = self._token(chain_id, contract_address)
-        if chain.family == "evm" and (why := address_error("evm", contract_address)):
+        if why := address_error(chain.family, contract_address):
             raise _bad(f"contract_address: {why}")
+        if normalize_address(chain.family, contract_address) != token.address:
+            raise _bad("contract_address must be the token's contract address")
         try:
             units = parse_amount(amount, token.decimals)
         except AmountError as exc:
