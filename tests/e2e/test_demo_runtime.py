@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gamepay.demo.players import PlayerClient, ReplyError
 from gamepay.demo.runner import DemoOptions, pay_rewards, play, running_demo, settle, summarize
@@ -43,11 +44,10 @@ async def test_forged_token_refused(tmp_path: Path) -> None:
     """A token not signed with the demo's secret is refused with token_rejected."""
     options = DemoOptions(quick=True, players=1, directory=tmp_path, faults=False)
     async with running_demo(options) as run:
-        try:
+        with pytest.raises(ReplyError) as refused:
             async with PlayerClient(run.runtime.ws_url, "eyJ2IjoxfQ.c2ln"):
-                raise AssertionError("a forged token was accepted")
-        except ReplyError as exc:
-            assert exc.code == "token_rejected"
+                pass
+    assert refused.value.code == "token_rejected"
 
 
 async def test_whole_demo_in_process_with_metrics(tmp_path: Path) -> None:
