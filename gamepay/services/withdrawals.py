@@ -45,6 +45,7 @@ import inspect
 import logging
 import re
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -107,6 +108,8 @@ _D = withdrawal_days_table.c
 _S = WithdrawalStatus
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
 _MAX_ERROR = 500
+_PREPARED: weakref.WeakKeyDictionary[Ledger, set[str]] = weakref.WeakKeyDictionary()
+"""Per ledger, the token ids whose asset and world account are known to exist."""
 
 
 class TransferClient(Protocol):
@@ -353,12 +356,19 @@ class Withdrawals:
         return now.astimezone(UTC)
 
     async def prepare(self) -> None:
-        """Register the configured tokens and open ``world:<chain>`` accounts (idempotent)."""
+        """Register the configured tokens and open ``world:<chain>`` accounts (idempotent).
+
+        Called by the first ``withdraw``; done once per ledger object and token.
+        """
+        done = _PREPARED.setdefault(self._ledger, set())
         for token in self._config.tokens.values():
+            if token.id in done:
+                continue
             await self._ledger.register_asset(token)
             await self._ledger.open_account(
                 world_account(token.chain_id), kind=AccountKind.SYSTEM, allow_negative=True
             )
+            done.add(token.id)
         self._prepared = True
 
     # ------------------------------------------------------------------------- withdraw
