@@ -35,6 +35,7 @@ from gamepay.errors import (
 __all__ = [
     "CLIENT_TYPES",
     "PROTOCOL_VERSION",
+    "AssetAmount",
     "Authenticate",
     "Balance",
     "BalanceRequest",
@@ -201,24 +202,32 @@ class _Reply(_Message):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AssetAmount(_Reply):
+    """An exact amount of one ledger asset, as a decimal string in the asset's units."""
+
+    asset: str
+    amount: str
+
+
 class CatalogItem(_Reply):
-    """One thing the shop sells: its price and what the buyer receives."""
+    """One thing the shop sells: fiat price, what the buyer receives, and any balance price."""
 
     sku: str
-    name: str
+    title: str
     price: str
     currency: str
-    receives: list[dict[str, str]] = Field(default_factory=list)
+    grant: AssetAmount
+    balance_price: AssetAmount | None = None
 
 
 class Balance(_Reply):
-    """The player's holding of one asset, as decimal strings."""
+    """The player's holding of one asset, as decimal strings in the asset's units."""
 
     asset: str
-    symbol: str | None = None
+    code: str
     decimals: int
     available: str
-    held: str = "0"
+    held: str
 
 
 class PaymentInstructions(_Reply):

@@ -126,6 +126,9 @@ class _Connection:
         self._seen_order: deque[int] = deque()
         self.too_slow = False
         self.closer: asyncio.Future[None] | None = None
+        self.writer: asyncio.Task[None] | None = None
+        self.tracking = False
+        """Whether this connection has a position in the player's events (asked for replay)."""
 
     def send(self, frame: str) -> None:
         """Queue a frame; a full outbox marks the connection too slow and closes it."""
@@ -161,16 +164,30 @@ class _Connection:
         except asyncio.QueueFull:
             await self.ws.close(code, reason)
 
+    async def drained(self) -> bool:
+        """Wait until every queued frame was written; False if the connection ended first."""
+        if self.writer is None or self.writer.done():
+            return False
+        join = asyncio.ensure_future(self.outbox.join())
+        done, _ = await asyncio.wait({join, self.writer}, return_when=asyncio.FIRST_COMPLETED)
+        if join not in done:
+            join.cancel()
+            return False
+        return True
+
     async def write_loop(self) -> None:
         """Send queued frames in order until the sentinel, a close request or a closed socket."""
         while True:
             frame = await self.outbox.get()
-            if frame is None:
-                return
-            if isinstance(frame, tuple):
-                await self.ws.close(*frame)
-                return
-            await self.ws.send(frame)
+            try:
+                if frame is None:
+                    return
+                if isinstance(frame, tuple):
+                    await self.ws.close(*frame)
+                    return
+                await self.ws.send(frame)
+            finally:
+                self.outbox.task_done()
 
 
 class WebsocketAdapter:
@@ -246,12 +263,13 @@ class WebsocketAdapter:
         """Re-read every connected player's events after what each was sent (after a bus drop)."""
         for player_id, conns in list(self._players.items()):
             for conn in list(conns):
-                await self._catch_up(conn, player_id, conn.last_event_id)
+                if conn.tracking or conn.last_event_id > 0:
+                    await self._catch_up(conn, player_id, conn.last_event_id)
 
     async def handler(self, ws: ServerConnection) -> None:
         """Serve one connection until it closes (mount this in the game's own server)."""
         conn = _Connection(ws, self.config)
-        writer = asyncio.create_task(conn.write_loop())
+        writer = conn.writer = asyncio.create_task(conn.write_loop())
         try:
             await self._serve_connection(conn)
         except ConnectionClosed:
@@ -332,7 +350,7 @@ class WebsocketAdapter:
         conn.player_id = player_id
         conn.floor = message.last_event_id or 0
         conn.last_event_id = conn.floor
-        conn.replaying = message.last_event_id is not None
+        conn.replaying = conn.tracking = message.last_event_id is not None
         self._players.setdefault(player_id, set()).add(conn)
         conn.send(
             _json(
@@ -373,6 +391,8 @@ class WebsocketAdapter:
                     conn.offer(event)
                 last = max(last, event.id)
                 sent += 1
+                if conn.outbox.qsize() * 2 >= conn.outbox.maxsize and not await conn.drained():
+                    return  # the connection ended during the replay
             if len(events) < _REPLAY_PAGE:
                 return
 
@@ -422,10 +442,12 @@ class WebsocketAdapter:
             key = _idempotency_key(player_id, message.request_id)
             return await services.buy_with_balance(player_id, message.sku, key)
         if isinstance(message, BuyWithCrypto):
-            instructions = await services.buy_with_crypto(player_id, message.sku)
+            key = _idempotency_key(player_id, message.request_id)
+            instructions = await services.buy_with_crypto(player_id, message.sku, key)
             return instructions.model_dump(mode="json")
         if isinstance(message, TopUp):
-            instructions = await services.top_up(player_id, message.amount, message.currency)
+            key = _idempotency_key(player_id, message.request_id)
+            instructions = await services.top_up(player_id, message.amount, message.currency, key)
             return instructions.model_dump(mode="json")
         if isinstance(message, Withdraw):
             key = _idempotency_key(player_id, message.request_id)

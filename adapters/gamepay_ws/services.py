@@ -32,12 +32,16 @@ class ShopServices(Protocol):
         """Buy ``sku`` from the player's balance, once per ``request_id``; JSON-ready result."""
         ...
 
-    async def buy_with_crypto(self, player_id: str, sku: str) -> PaymentInstructions:
-        """Start a crypto purchase of ``sku``: where and how much to pay, and by when."""
+    async def buy_with_crypto(
+        self, player_id: str, sku: str, request_id: str
+    ) -> PaymentInstructions:
+        """Start a crypto purchase of ``sku`` (once per request id): where, how much, by when."""
         ...
 
-    async def top_up(self, player_id: str, amount: str, currency: str) -> PaymentInstructions:
-        """Start a top-up worth ``amount`` of fiat ``currency`` (a decimal string)."""
+    async def top_up(
+        self, player_id: str, amount: str, currency: str, request_id: str
+    ) -> PaymentInstructions:
+        """Start a top-up worth ``amount`` of fiat ``currency`` (decimal string), once per id."""
         ...
 
     async def withdraw(

@@ -74,9 +74,7 @@ def test_garbage_is_rejected_never_crashes(garbage: str) -> None:
         verify_token(garbage, SECRET, now=NOW)
 
 
-@given(
-    st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=128)
-)
+@given(st.from_regex(r"[A-Za-z0-9_.:@\-/+=]{1,128}", fullmatch=True))
 def test_any_valid_player_id_round_trips(player_id: str) -> None:
-    """Every printable ASCII player id survives issue and verify unchanged."""
+    """Every valid player id survives issue and verify unchanged."""
     assert verify_token(issue_token(player_id, SECRET, 60, NOW), SECRET, NOW) == player_id
