@@ -477,7 +477,9 @@ class Withdrawals:
             await self._ledger.hold(hold_id_for(wid), spec, conn=conn)
             created = _from_row(_Row(row))
             events = await record_events(
-                conn, [_status_draft(created), await self._balance_draft(conn, created)], now
+                conn,
+                [_status_draft(created), await self._balance_draft(conn, created, -amount)],
+                now,
             )
             return created, events, True
 
@@ -542,13 +544,16 @@ class Withdrawals:
             .values(total=total)
         )
 
-    async def _balance_draft(self, conn: AsyncConnection, w: Withdrawal) -> EventDraft:
+    async def _balance_draft(self, conn: AsyncConnection, w: Withdrawal, delta: int) -> EventDraft:
+        """balance_changed for the player; ``delta`` is the change of the available balance."""
         balance = await self._ledger.balance(player_account(w.player_id), w.asset_id, conn=conn)
         return EventDraft(
             w.player_id,
             EventType.BALANCE_CHANGED,
             {
+                "withdrawal_id": w.id,
                 "asset_id": w.asset_id,
+                "delta": str(delta),
                 "available": str(balance.available),
                 "held": str(balance.held),
                 "decimals": w.decimals,
@@ -654,7 +659,8 @@ class Withdrawals:
             moved = _from_row(_Row({**found._asdict(), **values}))
             drafts = [_status_draft(moved)]
             if move.effect in (HoldEffect.POST, HoldEffect.VOID):
-                drafts.append(await self._balance_draft(conn, moved))
+                delta = current.amount if move.effect is HoldEffect.VOID else 0
+                drafts.append(await self._balance_draft(conn, moved, delta))
             return moved, await record_events(conn, drafts, now), True
 
         withdrawal, events, moved = await self._store.run(run)
