@@ -1,25 +1,69 @@
 """gamepay: a token economy for game servers on KryptoGO Studio's Payment Intents API."""
 
 from gamepay import errors
+from gamepay.core.accounts import AccountKind, player_account
 from gamepay.core.assets import Asset, Currency, Item, Token
 from gamepay.core.money import MAX_AMOUNT, check_amount, format_amount, parse_amount
+from gamepay.core.transfers import TransferKind, TransferSpec
+from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.errors import GamepayError
+from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
+from gamepay.kryptogo.retry import RetryPolicy
+from gamepay.kryptogo.transfers import TransferRequest, TransferResult
+from gamepay.ledger import Balance, Ledger
+from gamepay.sandbox import Faults, Sandbox, SandboxConfig
+from gamepay.services import (
+    BalancePrice,
+    Catalog,
+    CatalogItem,
+    Grant,
+    PaymentInstructions,
+    Payments,
+    PaymentsConfig,
+)
+from gamepay.services.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
+from gamepay.store import Store
 
 __all__ = [
     "MAX_AMOUNT",
+    "AccountKind",
     "Asset",
+    "Balance",
+    "BalancePrice",
+    "Catalog",
+    "CatalogItem",
     "Currency",
+    "Faults",
     "FiatCurrency",
     "GamepayError",
+    "Grant",
     "Item",
+    "KryptoGOClient",
+    "Ledger",
+    "PaymentInstructions",
     "PaymentIntent",
     "PaymentStatus",
+    "Payments",
+    "PaymentsConfig",
+    "RetryPolicy",
+    "Sandbox",
+    "SandboxConfig",
+    "Store",
     "Token",
+    "TransferKind",
+    "TransferRequest",
+    "TransferResult",
+    "TransferSpec",
+    "Withdrawal",
+    "WithdrawalStatus",
+    "Withdrawals",
+    "WithdrawalsConfig",
     "check_amount",
     "errors",
     "format_amount",
     "parse_amount",
+    "player_account",
 ]
 
 __version__ = "0.1.0"

@@ -14,6 +14,7 @@ GamepayError
 │   │   ├── AmountPrecisionError      more decimal places than the asset has
 │   │   └── AmountRangeError          not 0 < amount < 2**256
 │   ├── AssetError                    malformed or unknown asset definition
+│   ├── AccountError                  malformed account id, or properties a player may not have
 │   ├── AddressError                  not a valid address for the chain
 │   └── ConfigError                   missing or malformed configuration
 ├── LedgerError
@@ -34,7 +35,8 @@ GamepayError
 │   │   ├── NotFoundError             4006 invalid payment_intent_id, 404
 │   │   ├── InvalidRequestError       400/422 and other request errors
 │   │   ├── RateLimitError            429
-│   │   └── ServerError               5xx
+│   │   ├── ServerError               5xx
+│   │   └── MalformedResponseError    a 2xx answer that is not the documented envelope/shape
 │   ├── TransportError                no usable answer (connection refused, reset)
 │   │   └── TimeoutError              no answer in time
 │   └── OutcomeUnknownError           a money-moving call may or may not have happened
@@ -43,13 +45,24 @@ GamepayError
 │   ├── OrderNotFound
 │   ├── IllegalTransition             a status change the intent state machine refuses
 │   ├── CallbackRejected              malformed, unsigned or replayed callback
+│   ├── BalancePriceMissing           the item cannot be bought with a balance
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
-│       └── WithdrawalNotFound
-└── RewardError
-    ├── PoolUnderfunded
-    └── PeriodNotClosed
+│       ├── WithdrawalNotFound
+│       └── WithdrawalConflict    a request id replayed with different content
+├── RewardError
+│   ├── PoolUnderfunded
+│   └── PeriodNotClosed
+├── SandboxError                      the local KryptoGO emulator refused an operation
+└── ProtocolError                     a websocket client broke the protocol (gamepay_ws)
+    ├── BadJson                       a frame that is not UTF-8 JSON
+    ├── MalformedMessage              wrong or missing fields, wrong field types
+    ├── UnknownMessageType            a ``type`` the protocol does not have
+    ├── NotAuthenticated              anything but authenticate before authenticating
+    ├── AlreadyAuthenticated          a second authenticate on one connection
+    ├── TokenRejected                 a player token that is malformed, forged or expired
+    └── RateLimited                   the connection sent faster than its rate limit
 ```
 """
 
@@ -59,9 +72,11 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "AccountError",
     "AccountMismatch",
     "AccountNotFound",
     "AddressError",
+    "AlreadyAuthenticated",
     "AmountError",
     "AmountFormatError",
     "AmountPrecisionError",
@@ -70,6 +85,8 @@ __all__ = [
     "AssetError",
     "AssetNotFound",
     "AuthenticationError",
+    "BadJson",
+    "BalancePriceMissing",
     "BelowMinimum",
     "CallbackRejected",
     "ConcurrencyError",
@@ -86,20 +103,29 @@ __all__ = [
     "LedgerCorrupt",
     "LedgerError",
     "LimitExceeded",
+    "MalformedMessage",
+    "MalformedResponseError",
     "MigrationError",
+    "NotAuthenticated",
     "NotFoundError",
     "OrderNotFound",
     "OutcomeUnknownError",
     "PaymentError",
     "PeriodNotClosed",
     "PoolUnderfunded",
+    "ProtocolError",
     "RateLimitError",
+    "RateLimited",
     "RewardError",
+    "SandboxError",
     "ServerError",
     "StoreError",
     "TimeoutError",
+    "TokenRejected",
     "TransportError",
+    "UnknownMessageType",
     "UnknownSku",
+    "WithdrawalConflict",
     "WithdrawalError",
     "WithdrawalNotFound",
 ]
@@ -155,6 +181,12 @@ class AssetError(InvalidInput):
     """An asset definition is malformed."""
 
     code = "invalid_asset"
+
+
+class AccountError(InvalidInput):
+    """An account id is malformed, or an account is asked for properties it may not have."""
+
+    code = "invalid_account"
 
 
 class AddressError(InvalidInput):
@@ -293,15 +325,22 @@ class InvalidRequestError(APIError):
 
 
 class RateLimitError(APIError):
-    """Too many requests (HTTP 429)."""
+    """Too many requests (HTTP 429); ``retry_after`` holds the server's wait in seconds, if sent."""
 
     code = "api_rate_limit"
+    retry_after: float | None = None
 
 
 class ServerError(APIError):
     """KryptoGO failed on its side (HTTP 5xx)."""
 
     code = "api_server_error"
+
+
+class MalformedResponseError(APIError):
+    """A success status whose body is not the documented envelope or data shape."""
+
+    code = "api_malformed_response"
 
 
 class TransportError(KryptoGOError):
@@ -357,6 +396,12 @@ class CallbackRejected(PaymentError):
     code = "callback_rejected"
 
 
+class BalancePriceMissing(PaymentError):
+    """The catalog item has no balance price: it can only be bought with crypto."""
+
+    code = "balance_price_missing"
+
+
 class WithdrawalError(PaymentError):
     """A withdrawal was refused."""
 
@@ -381,6 +426,12 @@ class WithdrawalNotFound(WithdrawalError):
     code = "withdrawal_not_found"
 
 
+class WithdrawalConflict(WithdrawalError):
+    """A withdrawal request id was replayed with a different asset, amount or address."""
+
+    code = "withdrawal_conflict"
+
+
 class RewardError(GamepayError):
     """A reward run was refused or stopped."""
 
@@ -397,3 +448,68 @@ class PeriodNotClosed(RewardError):
     """The period has not ended yet."""
 
     code = "period_not_closed"
+
+
+class SandboxError(GamepayError):
+    """The sandbox (local KryptoGO emulator) refused an API or control operation.
+
+    ``api_code`` and ``http_status`` are what the sandbox answers over HTTP for it.
+    """
+
+    code = "sandbox_error"
+
+    def __init__(self, message: str, *, api_code: int, http_status: int) -> None:
+        super().__init__(message)
+        self.api_code = api_code
+        self.http_status = http_status
+
+    def __repr__(self) -> str:
+        return f"SandboxError(api_code={self.api_code!r}, message={self.message!r})"
+
+
+class ProtocolError(GamepayError):
+    """A websocket client broke the gamepay_ws protocol; the connection carries on."""
+
+    code = "protocol_error"
+
+
+class BadJson(ProtocolError):
+    """A frame that is not valid UTF-8 JSON."""
+
+    code = "bad_json"
+
+
+class MalformedMessage(ProtocolError):
+    """A message with missing, unexpected or wrongly typed fields."""
+
+    code = "bad_message"
+
+
+class UnknownMessageType(ProtocolError):
+    """A message whose ``type`` the protocol does not define."""
+
+    code = "unknown_type"
+
+
+class NotAuthenticated(ProtocolError):
+    """Anything but ``authenticate`` on a connection that has not authenticated."""
+
+    code = "not_authenticated"
+
+
+class AlreadyAuthenticated(ProtocolError):
+    """A second ``authenticate`` on a connection that already has a player."""
+
+    code = "already_authenticated"
+
+
+class TokenRejected(ProtocolError):
+    """A player token that is malformed, wrongly signed or expired."""
+
+    code = "token_rejected"
+
+
+class RateLimited(ProtocolError):
+    """The connection sent messages faster than its rate limit allows."""
+
+    code = "rate_limited"

@@ -1,16 +1,38 @@
-"""Helpers for tests, ours and the studios': throwaway databases on SQLite and PostgreSQL."""
+"""Helpers for tests, ours and the studios': throwaway databases, a served KryptoGO sandbox."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-__all__ = ["fresh_postgres_database", "sqlite_url"]
+from gamepay.kryptogo.models import PaymentIntent
+from gamepay.kryptogo.signing import sign_body
+from gamepay.sandbox import Faults, RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+from gamepay.sandbox.server import DEFAULT_ORIGIN, serve_asgi
+
+__all__ = [
+    "CallbackEndpoint",
+    "CallbackRecorder",
+    "ReceivedCallback",
+    "RunningSandbox",
+    "callback_body",
+    "callback_endpoint",
+    "callback_recorder",
+    "forged_callback",
+    "fresh_postgres_database",
+    "running_sandbox",
+    "sqlite_url",
+]
 
 
 def sqlite_url(path: Path | str) -> str:
@@ -46,3 +68,173 @@ async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@asynccontextmanager
+async def running_sandbox(
+    config: SandboxConfig | None = None,
+    faults: Faults | None = None,
+    *,
+    sandbox: Sandbox | None = None,
+    origin: str = DEFAULT_ORIGIN,
+) -> AsyncIterator[RunningSandbox]:
+    """Serve a KryptoGO sandbox over real HTTP on 127.0.0.1 (a free port) in this event loop.
+
+    Yields a ``RunningSandbox`` with ``.url``, ``.client_id``, ``.api_key``, ``.origin``,
+    ``.headers()`` and ``.sandbox`` (the Python control API). Pass ``sandbox=`` to serve an
+    existing one (e.g. to restart a server over the same state). On exit every request held by a
+    fault is released, and the server, the callback worker and the expiry ticker are stopped.
+    """
+    target = sandbox if sandbox is not None else Sandbox(config, faults)
+    async with serve_sandbox(target, origin=origin) as running:
+        yield running
+
+
+def callback_body(
+    intent: PaymentIntent | dict[str, Any],
+    secret: str | None = None,
+    *,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """The JSON body KryptoGO (and the sandbox) POSTs for ``intent``, signed when ``secret``."""
+    body = intent.to_wire() if isinstance(intent, PaymentIntent) else dict(intent)
+    if secret is None:
+        return body
+    return sign_body(body, secret, int(time.time()) if timestamp is None else timestamp)
+
+
+@dataclass(frozen=True)
+class ReceivedCallback:
+    """One request a ``CallbackRecorder`` received, and the status it answered."""
+
+    raw: bytes
+    headers: dict[str, str]
+    answered: int
+
+    @property
+    def body(self) -> Any:
+        """The parsed JSON body (None if it was not JSON)."""
+        try:
+            return json.loads(self.raw)
+        except ValueError:
+            return None
+
+
+@dataclass
+class CallbackRecorder:
+    """A real HTTP endpoint that records callbacks; it can be told to fail the next requests."""
+
+    url: str = ""
+    received: list[ReceivedCallback] = field(default_factory=list)
+    _failures: list[int] = field(default_factory=list)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        """Answer the next ``count`` requests with ``status`` (a non-2xx makes the sender retry)."""
+        self._failures.extend([status] * count)
+
+    def accepted(self) -> list[Any]:
+        """Bodies of the requests answered 2xx, in arrival order."""
+        return [r.body for r in self.received if 200 <= r.answered < 300]
+
+    async def wait_for(self, count: int, within: float = 5.0) -> list[Any]:
+        """Wait until ``count`` requests were accepted; return their bodies."""
+        async with asyncio.timeout(within):
+            while len(self.accepted()) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return self.accepted()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI app: record the body, answer 200 (or the next scheduled failure)."""
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        status = self._failures.pop(0) if self._failures else 200
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        self.received.append(ReceivedCallback(b"".join(chunks), headers, status))
+        self._arrived.set()
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+@asynccontextmanager
+async def callback_recorder(path: str = "/callback") -> AsyncIterator[CallbackRecorder]:
+    """Serve a ``CallbackRecorder`` on 127.0.0.1 (a free port); ``.url`` ends with ``path``."""
+    recorder = CallbackRecorder()
+    async with serve_asgi(recorder) as (url, _stop):
+        recorder.url = url + path
+        yield recorder
+
+
+@dataclass
+class CallbackEndpoint:
+    """A real HTTP endpoint that hands every request to ``handler`` (``Payments.handle_callback``).
+
+    ``handler(body, headers)`` returns anything with ``status``, ``body`` and ``content_type``
+    (a ``CallbackResponse``); until it is set the endpoint answers 503. ``answered`` lists the
+    statuses sent back, in order.
+    """
+
+    url: str = ""
+    handler: Callable[[bytes, Mapping[str, str]], Awaitable[Any]] | None = None
+    answered: list[int] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI app: read the raw body, call the handler, send its answer."""
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        status, body, content_type = 503, b'{"ok": false}', "application/json"
+        if self.handler is not None:
+            answer = await self.handler(b"".join(chunks), headers)
+            status, body, content_type = answer.status, answer.body, answer.content_type
+        self.answered.append(status)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", content_type.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+@asynccontextmanager
+async def callback_endpoint(
+    handler: Callable[[bytes, Mapping[str, str]], Awaitable[Any]] | None = None,
+    path: str = "/kryptogo/callback",
+) -> AsyncIterator[CallbackEndpoint]:
+    """Serve a ``CallbackEndpoint`` on 127.0.0.1 (a free port); ``.url`` ends with ``path``."""
+    endpoint = CallbackEndpoint(handler=handler)
+    async with serve_asgi(endpoint) as (url, _stop):
+        endpoint.url = url + path
+        yield endpoint
+
+
+def forged_callback(
+    intent: PaymentIntent | dict[str, Any],
+    *,
+    secret: str | None = None,
+    timestamp: int | None = None,
+    **claims: Any,
+) -> bytes:
+    """A callback body for ``intent`` claiming ``claims`` (e.g. ``status="success"``), as bytes.
+
+    For tests of the rule that a callback is only a hint: whatever it claims, the intent is
+    fetched back from the API. Amount claims are decimal strings, as on the wire.
+    """
+    body = intent.to_wire() if isinstance(intent, PaymentIntent) else dict(intent)
+    body.update(claims)
+    return json.dumps(callback_body(body, secret, timestamp=timestamp)).encode()

@@ -1,1 +1,30 @@
-"""Websocket game-server adapter for gamepay."""
+"""Websocket game-server adapter for gamepay: protocol v1, player auth, pushes, callbacks.
+
+See ``docs/protocol.md`` for the wire protocol and :mod:`gamepay_ws.server` for running it
+standalone or mounted in a game's own ``websockets`` server.
+"""
+
+from gamepay_ws.auth import Authenticator, HmacTokenAuthenticator, issue_token, verify_token
+from gamepay_ws.callback import CALLBACK_PATH, callback_app, callback_routes, serve_http
+from gamepay_ws.protocol import PROTOCOL_VERSION, parse_message
+from gamepay_ws.ratelimit import TokenBucket
+from gamepay_ws.server import AdapterConfig, WebsocketAdapter, event_push
+from gamepay_ws.services import ShopServices
+
+__all__ = [
+    "CALLBACK_PATH",
+    "PROTOCOL_VERSION",
+    "AdapterConfig",
+    "Authenticator",
+    "HmacTokenAuthenticator",
+    "ShopServices",
+    "TokenBucket",
+    "WebsocketAdapter",
+    "callback_app",
+    "callback_routes",
+    "event_push",
+    "issue_token",
+    "parse_message",
+    "serve_http",
+    "verify_token",
+]

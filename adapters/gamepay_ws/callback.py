@@ -1,0 +1,111 @@
+"""The KryptoGO callback endpoint: a small Starlette app served beside the websocket server.
+
+KryptoGO Studio POSTs a payment intent's JSON to the ``callback_url`` of each intent. The app
+hands the raw body and the headers to ``Payments.handle_callback`` untouched (the signature is
+checked over the raw bytes, and the intent is fetched back from the API before anything is
+posted), and answers with the status and body it returns.
+
+How a studio exposes it: run :func:`serve_http` (or any ASGI server) on an internal port, put it
+behind the game's reverse proxy (TLS terminated there) at a public URL such as
+``https://game.example.com/kryptogo/callback``, configure that URL as the intents'
+``callback_url``, and set the callback signature secret on the ``Payments`` service. Only this
+path needs to be public; the websocket port is separate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gamepay.errors import GamepayError
+
+__all__ = ["CALLBACK_PATH", "CallbackHandler", "callback_app", "callback_routes", "serve_http"]
+
+logger = logging.getLogger("gamepay.ws.callback")
+
+CALLBACK_PATH = "/kryptogo/callback"
+"""Where the callback endpoint listens by default."""
+
+MAX_CALLBACK_BYTES = 256 * 1024
+
+
+class CallbackHandler(Protocol):
+    """What receives a callback: ``gamepay.services.payments.Payments`` has this method."""
+
+    async def handle_callback(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """Check and apply one callback; return something with ``status`` and ``body``."""
+        ...
+
+
+def _response(result: Any) -> Response:
+    status = int(getattr(result, "status", 200))
+    body = getattr(result, "body", b"")
+    if isinstance(body, bytes):
+        return Response(body, status_code=status, media_type="application/json")
+    if isinstance(body, str):
+        return Response(body.encode(), status_code=status, media_type="application/json")
+    return Response(json.dumps(body).encode(), status_code=status, media_type="application/json")
+
+
+def callback_routes(handler: CallbackHandler, path: str = CALLBACK_PATH) -> list[Route]:
+    """The callback route (and ``GET /healthz``), to add to a game's own Starlette app."""
+
+    async def callback(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_CALLBACK_BYTES:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_CALLBACK_BYTES:
+                return JSONResponse({"error": "body too large"}, status_code=413)
+        try:
+            result = await handler.handle_callback(body, dict(request.headers))
+        except GamepayError as exc:
+            logger.warning("callback refused: %s", exc.code)
+            return JSONResponse({"error": exc.code}, status_code=400)
+        return _response(result)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    return [
+        Route(path, callback, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+
+
+def callback_app(handler: CallbackHandler, path: str = CALLBACK_PATH) -> Starlette:
+    """A Starlette app serving only the callback endpoint and a health check."""
+    return Starlette(routes=callback_routes(handler, path))
+
+
+@asynccontextmanager
+async def serve_http(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[int]:
+    """Serve an ASGI app with uvicorn in this event loop; yield the bound port, stop on exit."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.01)
+        bound: int = server.servers[0].sockets[0].getsockname()[1]
+        yield bound
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,339 @@
+"""Protocol v1 messages (see docs/protocol.md), validated with pydantic; parsing is free of I/O.
+
+Every client message is a JSON object with a ``type`` and a client-chosen ``id`` (string of
+1..64 characters or a non-negative integer) that the reply echoes. Replies have the type
+``<request type>_result``; failures are ``{"type": "error", "id", "code", "message"}``; pushes
+are ``{"type": "event", "event_id", "event", "data"}``. Amounts are decimal strings: a JSON
+number where an amount is due is refused with code ``amount_type``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
+
+from gamepay.errors import (
+    AmountFormatError,
+    AmountTypeError,
+    BadJson,
+    GamepayError,
+    MalformedMessage,
+    UnknownMessageType,
+)
+
+__all__ = [
+    "CLIENT_TYPES",
+    "PROTOCOL_VERSION",
+    "AssetAmount",
+    "Authenticate",
+    "Balance",
+    "BalanceRequest",
+    "BuyWithBalance",
+    "BuyWithCrypto",
+    "CatalogItem",
+    "CatalogRequest",
+    "ClientMessage",
+    "ErrorReply",
+    "EventPush",
+    "HistoryEntry",
+    "HistoryRequest",
+    "PaymentInstructions",
+    "Ping",
+    "RequestId",
+    "TopUp",
+    "Withdraw",
+    "error_reply",
+    "parse_message",
+    "peek_id",
+]
+
+PROTOCOL_VERSION = 1
+"""Bumped on any incompatible change; sent in the ``authenticate_result`` reply."""
+
+_DECIMAL = re.compile(r"[0-9]{1,80}(\.[0-9]{1,80})?")
+
+
+def _amount(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "amount_type", "amounts are decimal strings, not {kind}", {"kind": type(value).__name__}
+        )
+    if _DECIMAL.fullmatch(value) is None:
+        raise PydanticCustomError("amount_format", "not a plain decimal amount string")
+    return value
+
+
+Amount = Annotated[str, BeforeValidator(_amount)]
+"""A decimal string such as ``"9.23"``; never a JSON number."""
+
+RequestId = Annotated[
+    Annotated[str, Field(min_length=1, max_length=64)] | Annotated[int, Field(ge=0, le=2**53)],
+    Field(union_mode="left_to_right"),
+]
+"""The client-chosen id a reply echoes: a 1..64 character string or an int in 0..2**53."""
+
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+"""A client-chosen key that makes a money-moving request safe to resend (e.g. a UUID)."""
+
+Sku = Annotated[str, Field(min_length=1, max_length=64)]
+AssetId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Request(_Message):
+    id: RequestId
+
+
+class Authenticate(_Request):
+    """First message on every connection: the player token, and the last event id seen."""
+
+    type: Literal["authenticate"]
+    token: Annotated[str, Field(min_length=1, max_length=2048)]
+    last_event_id: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+
+
+class CatalogRequest(_Request):
+    """What the shop sells."""
+
+    type: Literal["catalog"]
+
+
+class BalanceRequest(_Request):
+    """The player's balances (available and held) of every asset they hold."""
+
+    type: Literal["balance"]
+
+
+class BuyWithBalance(_Request):
+    """Buy a catalog item paying from the player's existing balance."""
+
+    type: Literal["buy_with_balance"]
+    sku: Sku
+    request_id: IdempotencyKey | None = None
+
+
+class BuyWithCrypto(_Request):
+    """Buy a catalog item with a crypto payment: the reply says where and how much to pay."""
+
+    type: Literal["buy_with_crypto"]
+    sku: Sku
+    request_id: IdempotencyKey | None = None
+
+
+class TopUp(_Request):
+    """Add to the player's token balance with a crypto payment of a fiat value."""
+
+    type: Literal["top_up"]
+    amount: Amount
+    currency: Literal["TWD", "USD"]
+    request_id: IdempotencyKey | None = None
+
+
+class Withdraw(_Request):
+    """Send an amount of a token the player holds to an on-chain address."""
+
+    type: Literal["withdraw"]
+    asset: AssetId
+    amount: Amount
+    address: Annotated[str, Field(min_length=1, max_length=128)]
+    request_id: IdempotencyKey | None = None
+
+
+class HistoryRequest(_Request):
+    """The player's activity (their persisted events) after event id ``after``, oldest first."""
+
+    type: Literal["history"]
+    after: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class Ping(_Request):
+    """Liveness check; the reply is ``ping_result``."""
+
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    Authenticate
+    | CatalogRequest
+    | BalanceRequest
+    | BuyWithBalance
+    | BuyWithCrypto
+    | TopUp
+    | Withdraw
+    | HistoryRequest
+    | Ping,
+    Field(discriminator="type"),
+]
+"""Any message a client may send."""
+
+CLIENT_TYPES = (
+    "authenticate",
+    "catalog",
+    "balance",
+    "buy_with_balance",
+    "buy_with_crypto",
+    "top_up",
+    "withdraw",
+    "history",
+    "ping",
+)
+
+_CLIENT: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+# --- server -> client --------------------------------------------------------------------------
+
+
+class _Reply(_Message):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AssetAmount(_Reply):
+    """An exact amount of one ledger asset, as a decimal string in the asset's units."""
+
+    asset: str
+    amount: str
+
+
+class CatalogItem(_Reply):
+    """One thing the shop sells: fiat price, what the buyer receives, and any balance price."""
+
+    sku: str
+    title: str
+    price: str
+    currency: str
+    grant: AssetAmount
+    balance_price: AssetAmount | None = None
+
+
+class Balance(_Reply):
+    """The player's holding of one asset, as decimal strings in the asset's units."""
+
+    asset: str
+    code: str
+    decimals: int
+    available: str
+    held: str
+
+
+class PaymentInstructions(_Reply):
+    """Where and how much to pay, exactly, and by when (unix seconds)."""
+
+    order_id: str
+    payment_intent_id: str | None = None
+    chain: str
+    token: str
+    symbol: str
+    address: str
+    amount: str
+    deadline: int
+    fiat_amount: str | None = None
+    fiat_currency: str | None = None
+
+
+class HistoryEntry(_Reply):
+    """One past event of the player."""
+
+    event_id: int
+    event: str
+    data: dict[str, Any]
+    created_at: str | None = None
+
+
+class ErrorReply(_Reply):
+    """A typed refusal: ``code`` is stable (a gamepay error code or a protocol code)."""
+
+    type: Literal["error"] = "error"
+    id: RequestId | None
+    code: str
+    message: str
+
+
+class EventPush(_Reply):
+    """A server push of one persisted event; ``event_id`` increases, replay is by id."""
+
+    type: Literal["event"] = "event"
+    event_id: int
+    event: str
+    data: dict[str, Any]
+    created_at: str | None = None
+
+
+def peek_id(data: object) -> str | int | None:
+    """The ``id`` of a decoded message if it is a valid request id, else None."""
+    if not isinstance(data, dict):
+        return None
+    value = data.get("id")
+    if isinstance(value, str) and 1 <= len(value) <= 64:
+        return value
+    if type(value) is int and 0 <= value <= 2**53:
+        return value
+    return None
+
+
+def _error_for(exc: ValidationError) -> GamepayError:
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    kind = first["type"]
+    where = str(first["loc"][1]) if len(first["loc"]) > 1 else str(first["loc"][0])
+    if kind in ("union_tag_invalid",):
+        return UnknownMessageType("unknown message type")
+    if kind == "union_tag_not_found":
+        return MalformedMessage("a message needs a string 'type'")
+    for error in errors:
+        if error["type"] == "amount_type":
+            field = ".".join(str(part) for part in error["loc"][1:])
+            return AmountTypeError(f"{field}: amounts are decimal strings, not numbers")
+        if error["type"] == "amount_format":
+            field = ".".join(str(part) for part in error["loc"][1:])
+            return AmountFormatError(f"{field}: not a plain decimal amount string")
+    return MalformedMessage(f"{where}: {first['msg']}"[:200])
+
+
+Parsed = tuple[ClientMessage | None, str | int | None, GamepayError | None]
+
+
+def parse_message(raw: str | bytes) -> Parsed:
+    """Decode and validate one frame: ``(message, id, None)`` or ``(None, id-if-known, error)``."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, None, BadJson("frame is not UTF-8")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None, None, BadJson("frame is not valid JSON")
+    request_id = peek_id(data)
+    if not isinstance(data, dict):
+        return None, None, MalformedMessage("a message is a JSON object")
+    if not isinstance(data.get("type"), str):
+        return None, request_id, MalformedMessage("a message needs a string 'type'")
+    if data["type"] not in CLIENT_TYPES:
+        return None, request_id, UnknownMessageType("unknown message type")
+    try:
+        message = _CLIENT.validate_python(data)
+    except ValidationError as exc:
+        return None, request_id, _error_for(exc)
+    except RecursionError:
+        return None, request_id, MalformedMessage("message is nested too deeply")
+    return message, message.id, None
+
+
+def error_reply(request_id: str | int | None, error: GamepayError) -> str:
+    """Serialize a typed error reply."""
+    return ErrorReply(id=request_id, code=error.code, message=error.message).model_dump_json()

@@ -1,0 +1,55 @@
+"""What the adapter needs from the game's gamepay services, as one small Protocol.
+
+``ShopServices`` is the seam between the websocket protocol and the payment services: every
+method takes the authenticated player id first (never an id from a message) and returns the
+protocol's reply models. :class:`gamepay_ws.gamepay_services.GamepayServices` implements it on
+``gamepay.services.Payments`` / ``Withdrawals`` and the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from gamepay.core.events import Event
+from gamepay_ws.protocol import Balance, CatalogItem, PaymentInstructions
+
+__all__ = ["ShopServices"]
+
+
+class ShopServices(Protocol):
+    """The operations a player may run over the websocket, scoped to that player."""
+
+    async def catalog(self) -> Sequence[CatalogItem]:
+        """What the shop sells."""
+        ...
+
+    async def balances(self, player_id: str) -> Sequence[Balance]:
+        """The player's balances of every asset they hold."""
+        ...
+
+    async def buy_with_balance(self, player_id: str, sku: str, request_id: str) -> dict[str, Any]:
+        """Buy ``sku`` from the player's balance, once per ``request_id``; JSON-ready result."""
+        ...
+
+    async def buy_with_crypto(
+        self, player_id: str, sku: str, request_id: str
+    ) -> PaymentInstructions:
+        """Start a crypto purchase of ``sku`` (once per request id): where, how much, by when."""
+        ...
+
+    async def top_up(
+        self, player_id: str, amount: str, currency: str, request_id: str
+    ) -> PaymentInstructions:
+        """Start a top-up worth ``amount`` of fiat ``currency`` (decimal string), once per id."""
+        ...
+
+    async def withdraw(
+        self, player_id: str, asset: str, amount: str, address: str, request_id: str
+    ) -> dict[str, Any]:
+        """Withdraw ``amount`` (decimal string) of ``asset`` to ``address``, once per request id."""
+        ...
+
+    async def events_after(self, player_id: str, last_id: int, limit: int) -> Sequence[Event]:
+        """The player's persisted events with ``id > last_id``, oldest first."""
+        ...

@@ -1,0 +1,1 @@
+"""A small runnable game server with a shop, on gamepay's websocket adapter and the sandbox."""

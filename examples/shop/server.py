@@ -1,0 +1,334 @@
+"""A small game server with a shop: gamepay services on the KryptoGO sandbox, served to players
+over the websocket adapter, with a browser storefront page.
+
+Run it and open the printed URL::
+
+    python -m examples.shop                # or: python examples/shop/server.py [--port 8000]
+
+One process runs: the KryptoGO sandbox (an emulator on a free port), the gamepay services on a
+SQLite file, the websocket adapter (``/`` of the websocket port), and a small HTTP app serving the
+storefront page, the KryptoGO callback endpoint, and two DEMO-ONLY endpoints:
+``GET /demo/session?player=<id>`` hands out a player token for whatever player the visitor
+names (a real game issues tokens after its own login), and ``POST /demo/pay`` tells the sandbox
+to pay an intent (a real player pays from a wallet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "adapters"))
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from gamepay.bus import EventBus, InProcessBus, PostgresBus
+from gamepay.core.accounts import AccountKind, issuer_account, player_account
+from gamepay.core.assets import Currency, Token
+from gamepay.core.events import Event
+from gamepay.core.transfers import TransferKind, TransferSpec
+from gamepay.kryptogo.client import KryptoGOClient
+from gamepay.ledger import Ledger
+from gamepay.services.catalog import BalancePrice, Catalog, CatalogItem, Grant
+from gamepay.services.payments import Payments, PaymentsConfig
+from gamepay.services.withdrawals import Withdrawals, WithdrawalsConfig
+from gamepay.store import Store
+from gamepay.testing import RunningSandbox, running_sandbox, sqlite_url
+from gamepay_ws import (
+    AdapterConfig,
+    HmacTokenAuthenticator,
+    WebsocketAdapter,
+    callback_routes,
+    issue_token,
+    serve_http,
+)
+from gamepay_ws.gamepay_services import GamepayServices
+
+__all__ = ["CATALOG", "GOLD", "Shop", "main", "running_shop"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+GOLD = Currency("gold", 0)
+"""The shop's in-game currency; every demo player starts with some."""
+
+STARTING_GOLD = 1000
+
+CATALOG = Catalog(
+    items=(
+        CatalogItem(
+            sku="sword",
+            title="Iron sword",
+            price="300",
+            currency="TWD",
+            grant=Grant(kind="item", code="sword", amount=1),
+            balance_price=BalancePrice(asset_id=GOLD.id, amount=500),
+        ),
+        CatalogItem(
+            sku="shield",
+            title="Oak shield",
+            price="150",
+            currency="TWD",
+            grant=Grant(kind="item", code="shield", amount=1),
+            balance_price=BalancePrice(asset_id=GOLD.id, amount=250),
+        ),
+        CatalogItem(
+            sku="potion",
+            title="Health potion",
+            price="1.5",
+            currency="USD",
+            grant=Grant(kind="item", code="potion", amount=3),
+            balance_price=BalancePrice(asset_id=GOLD.id, amount=60),
+        ),
+        CatalogItem(
+            sku="gold-pack",
+            title="1,000 gold",
+            price="90",
+            currency="TWD",
+            grant=Grant(kind="currency", code="gold", amount=1000),
+        ),
+    )
+)
+
+
+@dataclass
+class Shop:
+    """A running shop: where it listens and its parts (for tests and the benchmark)."""
+
+    http_url: str
+    ws_url: str
+    secret: str
+    sandbox: RunningSandbox
+    store: Store
+    payments: Payments
+    withdrawals: Withdrawals
+    adapter: WebsocketAdapter
+    withdrawable: list[dict[str, str]] = field(default_factory=list)
+
+    def token(self, player_id: str, ttl: int = 600) -> str:
+        """A player token, as the game backend would issue after its own login."""
+        return issue_token(player_id, self.secret, ttl)
+
+    async def give_gold(self, player_id: str, amount: int = STARTING_GOLD) -> None:
+        """Credit a demo player's starting gold once (idempotent per player)."""
+        ledger = self.payments.ledger
+        await ledger.open_account(player_account(player_id))
+        await ledger.transfer(
+            f"demo-gold:{player_id}",
+            TransferSpec(
+                issuer_account(GOLD.id),
+                player_account(player_id),
+                GOLD.id,
+                amount,
+                TransferKind.GRANT,
+                "demo starting gold",
+            ),
+        )
+
+
+def _payment_token(sandbox: RunningSandbox) -> Token:
+    """The token the sandbox's intents are paid in (what top-ups credit and withdrawals send)."""
+    config = sandbox.sandbox.config
+    chain_id, _, key = config.payment_token.partition(":")
+    for chain in config.chains:
+        if chain.chain_id == chain_id:
+            token = chain.token(key)
+            if token is not None:
+                return Token(chain_id, token.address, token.symbol, token.decimals)
+    raise RuntimeError("the sandbox has no payment token")
+
+
+def _http_app(holder: dict[str, Shop], payments: Payments) -> Starlette:
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    async def session(request: Request) -> Response:
+        shop = holder["shop"]
+        player = request.query_params.get("player") or f"player-{secrets.token_hex(3)}"
+        try:
+            token = shop.token(player)
+        except Exception:
+            return JSONResponse({"error": "bad player id"}, status_code=400)
+        await shop.give_gold(player)
+        return JSONResponse(
+            {
+                "player_id": player,
+                "token": token,
+                "ws_url": shop.ws_url,
+                "withdrawable": shop.withdrawable,
+            }
+        )
+
+    async def pay(request: Request) -> Response:
+        shop = holder["shop"]
+        try:
+            body = json.loads(await request.body())
+            intent_id = body["payment_intent_id"]
+            mode = body.get("mode", "exact")
+            assert isinstance(intent_id, str)
+            assert mode in ("exact", "short", "excess")
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return JSONResponse({"error": "need payment_intent_id"}, status_code=400)
+        try:
+            intent = shop.sandbox.sandbox.pay(intent_id, mode)
+        except Exception as exc:
+            return JSONResponse({"error": str(exc)[:200]}, status_code=400)
+        return JSONResponse({"status": str(intent.status)})
+
+    return Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/demo/session", session, methods=["GET"]),
+            Route("/demo/pay", pay, methods=["POST"]),
+            *callback_routes(payments),
+        ]
+    )
+
+
+class _LazyPayments:
+    """Forwards to the shop's Payments once it exists (its callback URL and bus come first)."""
+
+    def __init__(self) -> None:
+        self.payments: Payments | None = None
+
+    async def handle_callback(self, body: bytes, headers: Any) -> Any:
+        """Forward to ``Payments.handle_callback``."""
+        assert self.payments is not None
+        return await self.payments.handle_callback(body, headers)
+
+    async def events_after(self, player_id: str, last_id: int, limit: int) -> list[Event]:
+        """Forward to ``Payments.events_after`` (the bus re-reads notified events here)."""
+        assert self.payments is not None
+        return await self.payments.events_after(player_id, last_id, limit)
+
+
+@asynccontextmanager
+async def running_shop(
+    db_url: str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    http_port: int = 0,
+    ws_port: int = 0,
+    adapter_config: AdapterConfig | None = None,
+    sandbox: RunningSandbox | None = None,
+    secret: str | None = None,
+    bus: EventBus | None = None,
+) -> AsyncIterator[Shop]:
+    """Run the whole shop in this event loop; yield it; stop everything on exit.
+
+    Several replicas share one database, one sandbox (``sandbox=``) and one token ``secret``.
+    The bus defaults to a ``PostgresBus`` on PostgreSQL (events reach players connected to any
+    replica) and an ``InProcessBus`` on SQLite (pass one ``bus`` to replicas in one process).
+    """
+    async with AsyncExitStack() as stack:
+        if db_url is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gamepay-shop-"))
+            db_url = sqlite_url(Path(tmp) / "shop.db")
+        if sandbox is None:
+            sandbox = await stack.enter_async_context(running_sandbox())
+        store = await Store.connect(db_url)
+        stack.push_async_callback(store.close)
+        await store.migrate()
+        ledger = Ledger(store)
+        await ledger.register_asset(GOLD)
+        await ledger.open_account(
+            issuer_account(GOLD.id), kind=AccountKind.SYSTEM, allow_negative=True
+        )
+        client = KryptoGOClient(
+            client_id=sandbox.client_id,
+            api_key=sandbox.api_key,
+            origin=sandbox.origin,
+            base_url=sandbox.url,
+        )
+        stack.push_async_callback(client.aclose)
+        lazy = _LazyPayments()
+        if bus is None:
+            if store.dialect == "postgresql":
+                pg_bus = PostgresBus(db_url, lazy)
+                await pg_bus.start()
+                stack.push_async_callback(pg_bus.close)
+                bus = pg_bus
+            else:
+                bus = InProcessBus()
+        holder: dict[str, Shop] = {}
+        callbacks: Any = lazy
+        port = await stack.enter_async_context(
+            serve_http(_http_app(holder, callbacks), host, http_port)
+        )
+        http_url = f"http://{host}:{port}"
+        payments = Payments(
+            store,
+            ledger,
+            client,
+            CATALOG,
+            config=PaymentsConfig(callback_url=f"{http_url}/kryptogo/callback"),
+            publisher=bus,
+        )
+        lazy.payments = payments
+        token = _payment_token(sandbox)
+        withdrawals = Withdrawals(
+            store,
+            ledger,
+            client,
+            config=WithdrawalsConfig(tokens={token.id: token}),
+            publisher=bus,
+        )
+        await withdrawals.prepare()
+        secret = secret or secrets.token_hex(32)
+        adapter = WebsocketAdapter(
+            GamepayServices(payments, withdrawals),
+            HmacTokenAuthenticator(secret),
+            bus=bus,
+            config=adapter_config,
+        )
+        server = await stack.enter_async_context(adapter.serve(host, ws_port))
+        stack.callback(adapter.stop)
+        bound = server.sockets[0].getsockname()[1]
+        shop = Shop(
+            http_url=http_url,
+            ws_url=f"ws://{host}:{bound}",
+            secret=secret,
+            sandbox=sandbox,
+            store=store,
+            payments=payments,
+            withdrawals=withdrawals,
+            adapter=adapter,
+            withdrawable=[{"asset": token.id, "symbol": token.symbol, "chain": token.chain_id}],
+        )
+        holder["shop"] = shop
+        yield shop
+
+
+async def _serve(port: int, ws_port: int, db: str | None) -> None:
+    async with running_shop(db, http_port=port, ws_port=ws_port) as shop:
+        print(f"gamepay demo shop: open {shop.http_url}/  (websocket {shop.ws_url})")
+        print("DEMO ONLY: /demo/session hands out player tokens to anyone. Ctrl-C to stop.")
+        await asyncio.Event().wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments and run the shop until interrupted."""
+    parser = argparse.ArgumentParser(description="gamepay demo shop")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (page, callbacks)")
+    parser.add_argument("--ws-port", type=int, default=8765, help="websocket port")
+    parser.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
+    args = parser.parse_args(argv)
+    with suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.port, args.ws_port, args.db))
+
+
+if __name__ == "__main__":
+    main()

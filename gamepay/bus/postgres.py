@@ -1,0 +1,258 @@
+"""A PostgreSQL LISTEN/NOTIFY bus: events cross replicas as small notices, re-read from the outbox.
+
+Each bus holds one dedicated asyncpg connection (never a pooled one: LISTEN is connection
+state). ``publish`` delivers to this process's subscribers at once and sends one ``NOTIFY`` per
+event with the payload ``{"id": <event id>, "player_id": "<player>"}`` (PostgreSQL caps payloads
+at 8000 bytes, so the event itself never travels). Every other replica's listener groups the
+notices it receives by player, re-reads those events through its :class:`EventSource` (the
+services' events outbox) and delivers them; a replica ignores the notices it sent itself.
+
+If the connection drops, the bus reconnects with backoff and then calls its reconnect handlers,
+so subscribers can re-read what they may have missed (notices sent while nobody listened are
+lost by PostgreSQL's design; the events themselves are not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from gamepay.bus.base import EventHandler, EventSource, deliver
+from gamepay.core.events import Event
+from gamepay.errors import ConfigError
+
+__all__ = ["DEFAULT_CHANNEL", "PostgresBus", "parse_notice"]
+
+logger = logging.getLogger("gamepay.bus.postgres")
+
+DEFAULT_CHANNEL = "gamepay_events"
+"""The NOTIFY channel every replica of one deployment shares."""
+
+_MAX_PAYLOAD = 7900
+_READ_BATCH = 200
+
+
+def parse_notice(payload: str) -> tuple[str, int] | None:
+    """Return ``(player_id, event_id)`` from a notice payload, or None if it is malformed."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    event_id, player_id = data.get("id"), data.get("player_id")
+    if type(event_id) is not int or event_id < 1 or not isinstance(player_id, str):
+        return None
+    return player_id, event_id
+
+
+def _asyncpg_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        raise ConfigError("PostgresBus needs a postgresql:// URL")
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+class _Handle:
+    """Subscription handle of the PostgreSQL bus."""
+
+    def __init__(self, handlers: list[EventHandler], handler: EventHandler) -> None:
+        self._handlers = handlers
+        self._handler = handler
+
+    def close(self) -> None:
+        """Remove the handler (idempotent)."""
+        if self._handler in self._handlers:
+            self._handlers.remove(self._handler)
+
+
+class PostgresBus:
+    """Fan events out across processes through PostgreSQL LISTEN/NOTIFY.
+
+    Call ``await start()`` before use and ``await close()`` at the end (or use ``async with``).
+    ``source`` is where a listener re-reads an event it was notified of.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        source: EventSource,
+        *,
+        channel: str = DEFAULT_CHANNEL,
+        reconnect_delay: float = 0.5,
+        max_reconnect_delay: float = 10.0,
+    ) -> None:
+        self._url = _asyncpg_url(url)
+        self._source = source
+        self._channel = channel
+        self._reconnect_delay = reconnect_delay
+        self._max_reconnect_delay = max_reconnect_delay
+        self._handlers: list[EventHandler] = []
+        self._reconnect_handlers: list[Callable[[], Awaitable[None]]] = []
+        self._conn: Any = None
+        self._pid: int | None = None
+        self._lock = asyncio.Lock()
+        self._notices: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+        self._connected = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"PostgresBus(channel={self._channel!r})"  # never the URL: it may hold a password
+
+    async def __aenter__(self) -> PostgresBus:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the listening connection is up right now."""
+        return self._connected.is_set()
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The PostgreSQL backend pid of the listening connection (for diagnostics)."""
+        return self._pid
+
+    async def start(self) -> None:
+        """Open the dedicated connection, LISTEN, and start the delivery worker."""
+        await self._connect()
+        self._tasks.append(asyncio.create_task(self._worker(), name="gamepay-bus-worker"))
+
+    async def close(self) -> None:
+        """Stop listening, close the connection and the worker (idempotent)."""
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        conn, self._conn = self._conn, None
+        self._connected.clear()
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2)
+
+    def subscribe(self, handler: EventHandler) -> _Handle:
+        """Call ``handler`` for every event published on any replica from now on."""
+        self._handlers.append(handler)
+        return _Handle(self._handlers, handler)
+
+    def add_reconnect_handler(self, handler: Callable[[], Awaitable[None]]) -> None:
+        """Call ``handler`` after the listening connection came back from a drop."""
+        self._reconnect_handlers.append(handler)
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Deliver committed events here, then NOTIFY the other replicas; never raises."""
+        for event in events:
+            await deliver(list(self._handlers), event)
+        payloads = []
+        for event in events:
+            payload = json.dumps({"id": event.id, "player_id": event.player_id})
+            if len(payload) > _MAX_PAYLOAD:
+                logger.warning("event %s not notified: player id too long", event.id)
+                continue
+            payloads.append(payload)
+        if not payloads:
+            return
+        try:
+            async with self._lock:
+                if self._conn is None:
+                    raise ConnectionError("bus is not connected")
+                await self._conn.execute(
+                    "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                    self._channel,
+                    payloads,
+                )
+        except Exception as exc:
+            # The events are committed and replayable; other replicas learn of them on resync.
+            logger.warning("could not notify %d event(s): %s", len(payloads), type(exc).__name__)
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(self._url)
+        try:
+            await conn.add_listener(self._channel, self._on_notify)
+            conn.add_termination_listener(self._on_terminated)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self._pid = conn.get_server_pid()
+        self._connected.set()
+
+    def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        if pid == self._pid:
+            return  # our own publish, already delivered locally
+        notice = parse_notice(payload)
+        if notice is None:
+            logger.warning("ignoring a malformed notice on %s", channel)
+            return
+        self._notices.put_nowait(notice)
+
+    def _on_terminated(self, conn: object) -> None:
+        if self._closed or conn is not self._conn:
+            return
+        logger.warning("bus connection lost; reconnecting")
+        self._conn = None
+        self._connected.clear()
+        self._tasks.append(asyncio.create_task(self._reconnect(), name="gamepay-bus-reconnect"))
+
+    async def _reconnect(self) -> None:
+        delay = self._reconnect_delay
+        while not self._closed:
+            try:
+                await self._connect()
+            except Exception as exc:
+                logger.warning("bus reconnect failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_reconnect_delay)
+                continue
+            for handler in list(self._reconnect_handlers):
+                try:
+                    await handler()
+                except Exception:
+                    logger.exception("bus reconnect handler failed")
+            return
+
+    async def _worker(self) -> None:
+        while True:
+            first = await self._notices.get()
+            batch = [first]
+            while not self._notices.empty() and len(batch) < _READ_BATCH:
+                batch.append(self._notices.get_nowait())
+            by_player: dict[str, set[int]] = {}
+            for player_id, event_id in batch:
+                by_player.setdefault(player_id, set()).add(event_id)
+            for player_id, ids in by_player.items():
+                await self._reread(player_id, ids)
+
+    async def _reread(self, player_id: str, ids: set[int]) -> None:
+        wanted = set(ids)
+        last = min(wanted) - 1
+        top = max(wanted)
+        try:
+            while wanted and last < top:
+                events = await self._source.events_after(player_id, last, _READ_BATCH)
+                if not events:
+                    break
+                for event in events:
+                    if event.id in wanted:
+                        wanted.discard(event.id)
+                        await deliver(list(self._handlers), event)
+                last = events[-1].id
+        except Exception:
+            logger.exception("could not re-read %d event(s) of a player", len(ids))
+            return
+        if wanted:
+            logger.warning("%d notified event(s) not found in the outbox", len(wanted))

@@ -1,0 +1,172 @@
+"""What every operator command shares: settings, logging, async running, output, errors.
+
+Commands print tables with rich for people and, with ``--json``, one JSON document on stdout for
+scripts; logs go to stderr so they never mix with that output. A ``GamepayError`` ends the
+command with exit code 1 and its message (``{"error": code, "message": ...}`` with ``--json``),
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from gamepay.config import Settings, load_settings
+from gamepay.errors import GamepayError
+from gamepay.observability import configure_logging
+
+if TYPE_CHECKING:
+    from gamepay.store import Store
+
+__all__ = [
+    "JsonOption",
+    "console",
+    "dump_json",
+    "emit_json",
+    "ensure_sqlite_dir",
+    "fail",
+    "init_context",
+    "open_store",
+    "parse_when",
+    "progress",
+    "run",
+    "settings_of",
+]
+
+T = TypeVar("T")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead.")]
+"""The ``--json`` flag every read command takes."""
+
+console = Console(highlight=False)
+"""Where tables go (stdout)."""
+_err = Console(stderr=True, highlight=False)
+
+
+def init_context(ctx: typer.Context, env_file: Path | None, log_level: str | None) -> None:
+    """Load settings into ``ctx.obj`` and send logs to stderr in the configured format."""
+    try:
+        settings = load_settings(env_file)
+    except GamepayError as exc:
+        fail(exc, as_json=False)
+    if log_level is not None:
+        settings = settings.model_copy(update={"log_level": log_level.upper()})
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        secrets=settings.secret_values(),
+    )
+    ctx.obj = settings
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings the root command loaded (or fresh ones when invoked bare, as in tests)."""
+    root = ctx.find_root()
+    if isinstance(root.obj, Settings):
+        return root.obj
+    settings = load_settings()
+    root.obj = settings
+    return settings
+
+
+def run(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
+    """Run ``coro`` to completion; a ``GamepayError`` becomes a clean exit 1."""
+    try:
+        return asyncio.run(coro)
+    except GamepayError as exc:
+        fail(exc, as_json=as_json)
+
+
+def fail(exc: GamepayError, *, as_json: bool) -> NoReturn:
+    """Print ``exc`` (as JSON on stdout, or in red on stderr) and exit with code 1."""
+    if as_json:
+        typer.echo(dump_json({"error": exc.code, "message": exc.message}))
+    else:
+        _err.print(f"[red]error[/red] ({exc.code}): {exc.message}", markup=True)
+    raise typer.Exit(1)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def dump_json(data: Any) -> str:
+    """Serialize ``data`` for ``--json`` output (datetimes ISO, models dumped, big ints exact)."""
+    return json.dumps(data, default=_default, ensure_ascii=False, sort_keys=False)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as one JSON document on stdout."""
+    typer.echo(dump_json(data))
+
+
+def parse_when(value: str | None, *, option: str) -> datetime | None:
+    """Parse an ISO date or datetime (naive means UTC) given to ``option``."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO date/time", param_hint=option) from exc
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+@contextmanager
+def progress(*, disable: bool = False) -> Iterator[Progress]:
+    """A rich progress bar on stderr for long work (hidden when ``disable``)."""
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_err,
+        disable=disable,
+        transient=False,
+    )
+    with bar:
+        yield bar
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the directory of a SQLite database file if it is missing (no-op for PostgreSQL)."""
+    if not url.startswith("sqlite"):
+        return
+    path = url.split(":///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """Connect to the configured database; closed when the block ends."""
+    from gamepay.store import Store
+
+    ensure_sqlite_dir(settings.database_url)
+    store = await Store.connect(settings.database_url)
+    try:
+        yield store
+    finally:
+        await store.close()

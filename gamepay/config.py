@@ -1,0 +1,205 @@
+"""Configuration for the CLI and the production server: ``GAMEPAY_*`` variables and ``.env``.
+
+Every setting has an embedded default good enough for the demo (a SQLite file under
+``./.gamepay``, the local sandbox credentials), so nothing is required to try gamepay; in
+production set at least the database URL, the KryptoGO credentials, the public callback URL and
+the secrets. Secrets are ``SecretStr``: their values never appear in ``repr``, logs or the text of
+a ``ConfigError`` (a malformed value is reported by variable name only). A database URL with a
+password is shown with the password masked.
+
+```
+GAMEPAY_DATABASE_URL              sqlite:///.gamepay/gamepay.db | postgresql://user:pw@host/db
+GAMEPAY_KRYPTOGO_CLIENT_ID        X-Client-ID
+GAMEPAY_KRYPTOGO_API_KEY          X-STUDIO-API-KEY (secret)
+GAMEPAY_KRYPTOGO_ORIGIN           Origin header (the application's domain)
+GAMEPAY_KRYPTOGO_BASE_URL         https://wallet.kryptogo.app
+GAMEPAY_KRYPTOGO_TIMEOUT_S        per-request timeout in seconds
+GAMEPAY_CALLBACK_SECRET           HMAC secret of signed callbacks (secret, optional)
+GAMEPAY_CALLBACK_PUBLIC_URL       the URL KryptoGO posts callbacks to
+GAMEPAY_WS_TOKEN_SECRET           HMAC secret of player websocket tokens (secret)
+GAMEPAY_HOST / GAMEPAY_WS_PORT / GAMEPAY_HTTP_PORT   where `gamepay serve` listens
+GAMEPAY_WITHDRAWAL_MIN            minimum withdrawal, whole tokens (decimal string)
+GAMEPAY_WITHDRAWAL_DAILY_LIMIT    per-player daily withdrawal limit, whole tokens
+GAMEPAY_TIME_ZONE                 IANA zone of reward periods and reports
+GAMEPAY_LOG_LEVEL / GAMEPAY_LOG_FORMAT   INFO | DEBUG ... / json | text
+```
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gamepay.core.money import parse_amount
+from gamepay.errors import AmountError, ConfigError
+from gamepay.kryptogo.wire import DEFAULT_BASE_URL
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "ENV_PREFIX",
+    "Settings",
+    "load_settings",
+    "redact_url",
+]
+
+ENV_PREFIX = "GAMEPAY_"
+"""Every variable gamepay reads starts with this."""
+
+DEFAULT_DATABASE_URL = "sqlite:///.gamepay/gamepay.db"
+"""A SQLite file under ``./.gamepay`` (created on first use)."""
+
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_MASK = "**********"
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by asterisks (safe to log)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"{user}:{_MASK}@{host}", parts.path, parts.query, ""))
+
+
+class Settings(BaseSettings):
+    """Every setting of the CLI and server; read from ``GAMEPAY_*`` variables and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
+    kryptogo_client_id: str = "sandbox-client-id"
+    kryptogo_api_key: SecretStr = SecretStr("sandbox-api-key")
+    kryptogo_origin: str = "http://localhost"
+    kryptogo_base_url: str = DEFAULT_BASE_URL
+    kryptogo_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    callback_secret: SecretStr | None = None
+    callback_public_url: str | None = None
+    ws_token_secret: SecretStr = SecretStr("change-me-demo-only")
+    host: str = "127.0.0.1"
+    ws_port: int = Field(default=8765, ge=0, le=65535)
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    withdrawal_min: str = "1"
+    withdrawal_daily_limit: str = "1000"
+    time_zone: str = "UTC"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme.split("+", 1)[0]
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("kryptogo_base_url", "callback_public_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if parts.path in {"", "/"} else value
+
+    @field_validator("withdrawal_min", "withdrawal_daily_limit")
+    @classmethod
+    def _check_decimal(cls, value: str) -> str:
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError("must be a plain decimal string such as 1 or 2.5")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as UTC or Asia/Taipei") from exc
+        return value
+
+    def __repr_args__(self) -> Any:
+        """Show every field, the database URL with its password masked."""
+        yield "database_url", self.safe_database_url
+        yield from super().__repr_args__()
+
+    @property
+    def safe_database_url(self) -> str:
+        """The database URL with its password masked (for logs and output)."""
+        return redact_url(self.database_url)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.time_zone)
+
+    def withdrawal_min_units(self, decimals: int) -> int:
+        """The minimum withdrawal in base units of an asset with ``decimals``."""
+        return _units(self.withdrawal_min, decimals, "GAMEPAY_WITHDRAWAL_MIN")
+
+    def withdrawal_daily_limit_units(self, decimals: int) -> int:
+        """The per-player daily withdrawal limit in base units of an asset with ``decimals``."""
+        return _units(self.withdrawal_daily_limit, decimals, "GAMEPAY_WITHDRAWAL_DAILY_LIMIT")
+
+    def public_view(self) -> dict[str, Any]:
+        """Every setting as JSON-ready data, secrets masked (what ``gamepay config`` prints)."""
+        view: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = _MASK if value.get_secret_value() else ""
+            elif name == "database_url":
+                value = self.safe_database_url
+            view[name] = value
+        return view
+
+    def secret_values(self) -> list[str]:
+        """The plain values of every secret (for the log redaction filter; never print them)."""
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+        password = urlsplit(self.database_url).password
+        if password:
+            found.append(password)
+        return found
+
+
+def _units(value: str, decimals: int, variable: str) -> int:
+    try:
+        return parse_amount(value, decimals)
+    except AmountError as exc:
+        raise ConfigError(f"{variable} does not fit an asset with {decimals} decimals") from exc
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
+    """Read the settings from the environment and ``env_file`` (if it exists), then ``overrides``.
+
+    Raises ``ConfigError`` naming each malformed variable; the offending values are never
+    repeated (they may be secrets).
+    """
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "settings"
+            problems.append(f"{ENV_PREFIX}{where.upper()}: {error['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

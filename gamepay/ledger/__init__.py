@@ -1,0 +1,33 @@
+"""The double-entry ledger: accounts, transfers, atomic batches, holds, balances, history, verify.
+
+```python
+ledger = Ledger(store)
+await ledger.register_asset(Currency("gold"))
+await ledger.open_account(player_account("alice"))
+await ledger.transfer("t-1", TransferSpec(issuer, player_account("alice"), "currency:gold", 100))
+```
+"""
+
+from gamepay.ledger.ledger import Clock, Ledger, hold_transfer_id
+from gamepay.ledger.records import (
+    Balance,
+    BatchRecord,
+    HistoryPage,
+    HoldRecord,
+    HoldStatus,
+    TransferRecord,
+    VerifyReport,
+)
+
+__all__ = [
+    "Balance",
+    "BatchRecord",
+    "Clock",
+    "HistoryPage",
+    "HoldRecord",
+    "HoldStatus",
+    "Ledger",
+    "TransferRecord",
+    "VerifyReport",
+    "hold_transfer_id",
+]

@@ -1,0 +1,294 @@
+"""Prometheus metrics of a gamepay process, in their own registry (never the global one).
+
+One ``Metrics`` object per process (tests make one each, so they never share counters). The
+other layers are not edited to count things: the metrics hook in from outside, through the
+instrumentation points those layers expose (an event publisher wrapper, the KryptoGO client's
+``on_response`` hook, a timing wrapper around the callback handler, and plain ``observe_*``
+calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
+
+| metric | type | labels |
+|---|---|---|
+| ``gamepay_intent_status_total`` | counter | ``status`` (order/intent status changes applied) |
+| ``gamepay_callback_seconds`` | histogram | ``outcome`` (HTTP status class of the answer) |
+| ``gamepay_ledger_transfers_total`` | counter | ``kind`` (read from the database) |
+| ``gamepay_withdrawals_total`` | counter | ``outcome`` |
+| ``gamepay_ws_connections`` | gauge | (open websocket connections) |
+| ``gamepay_ws_connections_accepted_total`` | counter | (connections accepted) |
+| ``gamepay_reward_payouts_total`` | counter | ``program`` |
+| ``gamepay_kryptogo_calls_total`` | counter | ``operation``, ``status`` (or error class) |
+| ``gamepay_kryptogo_call_seconds`` | histogram | ``operation`` |
+| ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` (httpx) |
+| ``gamepay_kryptogo_request_seconds`` | histogram | ``method``, ``endpoint`` (httpx) |
+| ``gamepay_events_total`` | counter | ``type`` (events published to players) |
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+
+from gamepay.core.events import Event, EventPublisher, EventType
+from gamepay.kryptogo.client import ResponseEvent
+
+if TYPE_CHECKING:
+    from gamepay.store import Store
+
+__all__ = [
+    "CONTENT_TYPE",
+    "Metrics",
+    "MetricsPublisher",
+    "StoreStats",
+]
+
+CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+"""The Content-Type of ``Metrics.render()``."""
+
+_INTENT_ID_PATH: Final = re.compile(r"(/payment/intent/)[^/?]+")
+"""Endpoints are labelled by template, never by raw path (ids would explode the label set)."""
+_LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """Every gamepay metric, registered in a private ``CollectorRegistry``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.intent_status = Counter(
+            "gamepay_intent_status",
+            "Order/intent status changes applied, by new status.",
+            ["status"],
+            registry=r,
+        )
+        self.callback_seconds = Histogram(
+            "gamepay_callback_seconds",
+            "Time to handle one KryptoGO callback, by outcome (2xx, 4xx, 5xx, error).",
+            ["outcome"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.store_stats = StoreStats()
+        r.register(self.store_stats)
+        self.withdrawals = Counter(
+            "gamepay_withdrawals",
+            "Withdrawals by outcome (requested, sent, failed, unknown, refused, ...).",
+            ["outcome"],
+            registry=r,
+        )
+        self.ws_connections = Gauge(
+            "gamepay_ws_connections", "Open websocket connections.", registry=r
+        )
+        self.ws_connections_total = Counter(
+            "gamepay_ws_connections_accepted", "Websocket connections accepted.", registry=r
+        )
+        self.reward_payouts = Counter(
+            "gamepay_reward_payouts",
+            "Reward payouts made, by program.",
+            ["program"],
+            registry=r,
+        )
+        self.kryptogo_calls = Counter(
+            "gamepay_kryptogo_calls",
+            "Attempts of KryptoGO Studio calls, by operation and HTTP status (or error).",
+            ["operation", "status"],
+            registry=r,
+        )
+        self.kryptogo_call_seconds = Histogram(
+            "gamepay_kryptogo_call_seconds",
+            "Latency of attempts of KryptoGO Studio calls.",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.kryptogo_requests = Counter(
+            "gamepay_kryptogo_requests",
+            "HTTP responses from KryptoGO Studio, by method, endpoint template and status.",
+            ["method", "endpoint", "status"],
+            registry=r,
+        )
+        self.kryptogo_request_seconds = Histogram(
+            "gamepay_kryptogo_request_seconds",
+            "Latency of HTTP requests to KryptoGO Studio, by method and endpoint template.",
+            ["method", "endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.events = Counter(
+            "gamepay_events",
+            "Events published to players, by type.",
+            ["type"],
+            registry=r,
+        )
+
+    # -- exposition -----------------------------------------------------------------------
+    def render(self) -> bytes:
+        """The registry in the Prometheus text format (what ``/metrics`` serves)."""
+        return generate_latest(self.registry)
+
+    def value(self, name: str, labels: dict[str, str] | None = None) -> float:
+        """The current value of one sample (``0.0`` when absent); for tests and the demo."""
+        got = self.registry.get_sample_value(name, labels or {})
+        return 0.0 if got is None else got
+
+    # -- observation points ----------------------------------------------------------------
+    def observe_event(self, event: Event) -> None:
+        """Count one published event and what it says (status changes, grants, withdrawals)."""
+        self.events.labels(type=str(event.type)).inc()
+        status = event.payload.get("status")
+        if event.type is EventType.ORDER_STATUS_CHANGED and isinstance(status, str):
+            self.intent_status.labels(status=status).inc()
+        elif event.type is EventType.WITHDRAWAL_STATUS_CHANGED and isinstance(status, str):
+            self.withdrawals.labels(outcome=status).inc()
+
+    async def refresh_from_store(self, store: Store) -> None:
+        """Re-read the figures the database holds (transfers by kind, orders by status...).
+
+        Counted in the database rather than in this process, so every replica reports the
+        same, true totals and nothing is lost across restarts. ``/metrics`` calls this before
+        rendering.
+        """
+        await self.store_stats.refresh(store)
+
+    def observe_withdrawal(self, outcome: str) -> None:
+        """Count one withdrawal outcome."""
+        self.withdrawals.labels(outcome=outcome).inc()
+
+    def observe_reward_payouts(self, program: str, count: int = 1) -> None:
+        """Count ``count`` reward payouts of ``program``."""
+        if count > 0:
+            self.reward_payouts.labels(program=program).inc(count)
+
+    def ws_opened(self) -> None:
+        """A websocket connection was accepted."""
+        self.ws_connections.inc()
+        self.ws_connections_total.inc()
+
+    def ws_closed(self) -> None:
+        """A websocket connection closed."""
+        self.ws_connections.dec()
+
+    def observe_callback(self, seconds: float, status: int | None) -> None:
+        """Record one callback's handling time and the HTTP status it was answered with."""
+        outcome = "error" if status is None else f"{status // 100}xx"
+        self.callback_seconds.labels(outcome=outcome).observe(seconds)
+
+    def timed_callback(
+        self, handler: Callable[..., Awaitable[Any]]
+    ) -> Callable[..., Awaitable[Any]]:
+        """Wrap an async callback handler so each call is timed; the status is read off its
+        result (an int, a ``(status, body)`` tuple or an object with ``.status``)."""
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            status: int | None = None
+            try:
+                result = await handler(*args, **kwargs)
+                status = _status_of(result)
+                return result
+            finally:
+                self.observe_callback(time.perf_counter() - started, status)
+
+        return timed
+
+    # -- KryptoGO client hooks -----------------------------------------------------------------
+    def on_client_response(self, event: ResponseEvent) -> None:
+        """``KryptoGOClient(on_response=...)``: count and time one attempt of one call."""
+        status = str(event.status) if event.status is not None else (event.error or "error")
+        self.kryptogo_calls.labels(operation=event.operation, status=status).inc()
+        self.kryptogo_call_seconds.labels(operation=event.operation).observe(
+            max(event.elapsed, 0.0)
+        )
+
+    def client_hooks(self) -> dict[str, Callable[[ResponseEvent], None]]:
+        """Hooks to pass as ``KryptoGOClient(**metrics.client_hooks())``."""
+        return {"on_response": self.on_client_response}
+
+    def httpx_event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """``event_hooks`` for an ``httpx.AsyncClient`` (or ``KryptoGOClient(event_hooks=...)``):
+        count raw HTTP responses by method, endpoint template and status."""
+
+        async def on_request(request: httpx.Request) -> None:
+            request.extensions["gamepay_started"] = time.perf_counter()
+
+        async def on_response(response: httpx.Response) -> None:
+            request = response.request
+            endpoint = _INTENT_ID_PATH.sub(r"\1{id}", request.url.path)
+            self.kryptogo_requests.labels(
+                method=request.method, endpoint=endpoint, status=str(response.status_code)
+            ).inc()
+            started = request.extensions.get("gamepay_started")
+            if isinstance(started, float):
+                self.kryptogo_request_seconds.labels(
+                    method=request.method, endpoint=endpoint
+                ).observe(time.perf_counter() - started)
+
+        return {"request": [on_request], "response": [on_response]}
+
+
+def _status_of(result: Any) -> int | None:
+    if isinstance(result, int):
+        return result
+    if isinstance(result, tuple) and result and isinstance(result[0], int):
+        return result[0]
+    status = getattr(result, "status", getattr(result, "status_code", None))
+    return status if isinstance(status, int) else None
+
+
+class StoreStats(Collector):
+    """Figures read from the database on refresh: committed ledger transfers by kind.
+
+    ``collect()`` (called by the registry, synchronously) serves the last snapshot; ``refresh``
+    (async) takes a new one. Tables that do not exist yet (an older schema) are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._transfers: dict[str, float] = {}
+
+    async def refresh(self, store: Store) -> None:
+        """Take a new snapshot from ``store``."""
+        from sqlalchemy import func, select
+
+        from gamepay.store.tables import transfers_table
+
+        kind = transfers_table.c.kind
+        async with store.transaction() as conn:
+            rows = await conn.execute(select(kind, func.count()).group_by(kind))
+            self._transfers = {str(k): float(n) for k, n in rows}
+
+    def collect(self) -> Iterable[Metric]:
+        """The last snapshot as metric families."""
+        transfers = CounterMetricFamily(
+            "gamepay_ledger_transfers",
+            "Ledger transfers committed, by kind (read from the database).",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._transfers.items()):
+            transfers.add_metric([kind], count)
+        yield transfers
+
+    def describe(self) -> Iterable[Metric]:
+        """The families this collector yields (so registration checks names without I/O)."""
+        return self.collect()
+
+
+class MetricsPublisher:
+    """An ``EventPublisher`` that counts each event, then hands the batch to ``inner``."""
+
+    def __init__(self, metrics: Metrics, inner: EventPublisher | None = None) -> None:
+        self.metrics = metrics
+        self.inner = inner
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Count ``events`` and forward them (never raises for the counting part)."""
+        for event in events:
+            self.metrics.observe_event(event)
+        if self.inner is not None:
+            await self.inner.publish(events)

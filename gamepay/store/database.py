@@ -1,0 +1,205 @@
+"""``Store``: one database (SQLite file or PostgreSQL), its migrations and its transactions.
+
+``store.run(fn)`` is the way to write: it runs ``fn(conn)`` inside one transaction and retries the
+whole of ``fn`` when the database reports a serialization failure, a deadlock or (SQLite) a busy
+database, with capped, jittered backoff; ``ConcurrencyError`` when the retries run out. Anything
+else ``fn`` raises rolls the transaction back and propagates unchanged.
+
+SQLite: WAL journal, ``foreign_keys=ON``, a busy timeout, and every transaction starts with
+``BEGIN IMMEDIATE`` so writers serialize instead of failing on lock upgrades; the exact
+``gp_big_sum`` aggregate (see ``gamepay.store.sql``) is registered on each connection.
+PostgreSQL: asyncpg, READ COMMITTED; the ledger locks balance rows in a fixed order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.url import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_
+
+from gamepay.errors import ConcurrencyError, ConfigError, MigrationError, StoreError
+from gamepay.store.sql import SQLITE_BIG_SUM, BigSumAggregate
+
+__all__ = ["Dialect", "Store", "is_retryable", "retry_delay"]
+
+log = logging.getLogger("gamepay.store")
+
+T = TypeVar("T")
+Dialect = Literal["sqlite", "postgresql"]
+
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_MIGRATION_LOCK_KEY = 0x6761_6D65_7061_79  # "gamepay": serializes concurrent migrate() calls
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for serialization failures, deadlocks and a busy SQLite database."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in _RETRYABLE_SQLSTATES:
+        return True
+    message = str(orig).lower()
+    return any(text_ in message for text_ in _SQLITE_BUSY)
+
+
+def retry_delay(attempt: int, jitter: float, *, base: float = 0.005, cap: float = 0.25) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): capped exponential, scaled by jitter.
+
+    ``jitter`` is in [0, 1) and injected so the decision stays a pure function.
+    """
+    delay: float = min(cap, base * 2.0 ** (attempt - 1)) * (0.5 + jitter / 2)
+    return delay
+
+
+def _driver_url(url: str) -> tuple[URL, Dialect]:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"not a database URL: {url[:30]!r}...") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ConfigError("a SQLite store needs a file path: sqlite:///abs/path.db")
+        return parsed.set(drivername="sqlite+aiosqlite"), "sqlite"
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg"), "postgresql"
+    raise ConfigError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+
+
+def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Autocommit at the driver level: SQLAlchemy's "begin" hook below emits BEGIN itself.
+        dbapi_connection.isolation_level = None
+        driver = record.driver_connection
+        assert driver is not None
+        await_(driver._execute(driver._conn.create_aggregate, SQLITE_BIG_SUM, 1, BigSumAggregate))
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """A gamepay database: connect, migrate, and run transactions with retries."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        dialect: Dialect,
+        *,
+        max_retries: int = 12,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.dialect: Dialect = dialect
+        self.max_retries = max_retries
+        self._rng = rng or random.Random()  # jitter only: not security-relevant
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        max_retries: int = 12,
+        busy_timeout_ms: int = 10_000,
+        echo: bool = False,
+    ) -> Store:
+        """Open ``sqlite:///abs/path.db`` or ``postgresql://user@host:port/db``; check it answers.
+
+        ``pool_size``/``max_overflow`` size the PostgreSQL connection pool; ``max_retries`` bounds
+        the retries of ``run``. Raises ``ConfigError`` for a bad URL, ``StoreError`` when the
+        database cannot be reached.
+        """
+        driver_url, dialect = _driver_url(url)
+        kwargs: dict[str, Any] = {"echo": echo}
+        if dialect == "postgresql":
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=False)
+        engine = create_async_engine(driver_url, **kwargs)
+        if dialect == "sqlite":
+            _setup_sqlite(engine, busy_timeout_ms)
+        store = cls(engine, dialect, max_retries=max_retries)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (DBAPIError, OSError) as exc:
+            await engine.dispose()
+            raise StoreError(f"cannot reach the {dialect} database: {exc}") from exc
+        return store
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction: commits when the block exits, rolls back when it raises."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def run(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``fn(conn)`` in a transaction, retrying all of it on serialization/deadlock/busy.
+
+        ``fn`` may run more than once, so it must not have effects outside the database.
+        """
+        attempt = 0
+        while True:
+            try:
+                async with self.engine.begin() as conn:
+                    return await fn(conn)
+            except DBAPIError as exc:
+                if not is_retryable(exc):
+                    raise
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise ConcurrencyError(
+                        f"transaction still conflicting after {self.max_retries} retries"
+                    ) from exc
+                delay = retry_delay(attempt, self._rng.random())
+                log.debug("retrying transaction (attempt %d) in %.3fs: %s", attempt, delay, exc)
+                await asyncio.sleep(delay)
+
+    async def migrate(self) -> None:
+        """Bring the schema up to date: Alembic ``upgrade heads`` in one transaction."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(files("gamepay.store") / "migrations"))
+
+        def upgrade(sync_conn: Connection) -> None:
+            if self.dialect == "postgresql":
+                sync_conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                )
+            config.attributes["connection"] = sync_conn
+            command.upgrade(config, "heads")
+
+        try:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(upgrade)
+        except DBAPIError as exc:
+            raise MigrationError(f"migration failed: {exc}") from exc
+        log.info("schema is at heads")

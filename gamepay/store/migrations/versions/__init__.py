@@ -1,0 +1,1 @@
+"""Alembic revisions: ``0001_ledger`` and the revisions of other areas that branch from it."""

@@ -1,0 +1,90 @@
+"""The storefront page in real headless Chromium: buy, pay in the sandbox, see it granted live."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from examples.shop.server import Shop, running_shop
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (CI installs it and must run this)",
+    ),
+]
+
+
+@pytest.fixture
+async def shop() -> AsyncIterator[Shop]:
+    """The demo shop on SQLite and free ports."""
+    async with running_shop() as running:
+        yield running
+
+
+async def test_storefront_buy_pay_granted(shop: Shop, tmp_path: Path) -> None:
+    """Buy with crypto on the page, pay through the sandbox control API, see it granted."""
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(f"{shop.http_url}/?player=alice")
+            await expect(page.locator("#conn")).to_have_text("connected")
+            await expect(page.locator("#player")).to_have_text("alice")
+            await expect(page.locator('.item[data-sku="sword"] .title')).to_have_text("Iron sword")
+            gold = page.locator('#balances tr[data-asset="currency:gold"] td.num').first
+            await expect(gold).to_have_text("1000")
+
+            await page.locator('.item[data-sku="sword"] .buy-crypto').click()
+            panel = page.locator(".pay").first
+            await expect(panel.locator(".amount")).to_have_text(re.compile(r"^[0-9.]+ USDT$"))
+            await expect(panel.locator(".countdown")).to_have_text(
+                re.compile(r"^1[45]:[0-5][0-9]$")
+            )
+            await expect(panel.locator(".status")).to_have_text("pending")
+            order_id = await panel.get_attribute("data-order-id")
+            assert order_id is not None
+            order = await shop.payments.order(order_id)
+            assert order.player_id == "alice"
+            assert order.payment_intent_id is not None
+            shop.sandbox.sandbox.pay(order.payment_intent_id, "exact")  # the sandbox control API
+
+            await expect(panel.locator(".status")).to_have_text("success")
+            granted = "\u2714 granted 1 \u00d7 item:sword"  # the page's check mark and times sign
+            await expect(panel.locator(".granted")).to_have_text(granted)
+            sword = page.locator('#balances tr[data-asset="item:sword"] td.num').first
+            await expect(sword).to_have_text("1")
+            await expect(page.locator("#log")).to_contain_text("granted 1 \u00d7 item:sword")
+
+            await page.locator('.item[data-sku="shield"] .buy-balance').click()
+            await expect(gold).to_have_text("750")
+            await page.fill("#wd-amount", "1")
+            await page.fill("#wd-address", "not-an-address")
+            await page.click("#withdraw button")
+            await expect(page.locator("#wd-result")).to_contain_text("invalid_address")
+            await page.screenshot(path=str(tmp_path / "storefront.png"), full_page=True)
+            shot = os.environ.get("GAMEPAY_SCREENSHOT")
+            if shot:
+                await page.screenshot(path=shot, full_page=True)
+            assert errors == []
+        finally:
+            await browser.close()

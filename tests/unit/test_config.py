@@ -1,0 +1,159 @@
+"""Settings: GAMEPAY_* variables, .env files, validation, and secrets that never leak."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from gamepay.config import DEFAULT_DATABASE_URL, Settings, load_settings, redact_url
+from gamepay.errors import ConfigError
+from gamepay.kryptogo.wire import DEFAULT_BASE_URL
+
+SECRET = "sk_live_9f8e7d6c5b4a"
+DB_PASSWORD = "pg-pass-31337"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test starts with no GAMEPAY_* variable set and in an empty directory."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("GAMEPAY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_need_nothing() -> None:
+    """With nothing configured the embedded defaults apply (SQLite file, production base URL)."""
+    settings = load_settings()
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.kryptogo_base_url == DEFAULT_BASE_URL
+    assert settings.time_zone == "UTC"
+    assert settings.callback_secret is None
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each GAMEPAY_* variable sets its field, with types converted."""
+    monkeypatch.setenv("GAMEPAY_DATABASE_URL", "postgresql://app@db:5432/game")
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_CLIENT_ID", "client-42")
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_API_KEY", SECRET)
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_BASE_URL", "http://127.0.0.1:9999/")
+    monkeypatch.setenv("GAMEPAY_WS_PORT", "9001")
+    monkeypatch.setenv("GAMEPAY_TIME_ZONE", "Asia/Taipei")
+    monkeypatch.setenv("GAMEPAY_WITHDRAWAL_MIN", "2.5")
+    settings = load_settings()
+    assert settings.database_url == "postgresql://app@db:5432/game"
+    assert settings.kryptogo_client_id == "client-42"
+    assert settings.kryptogo_api_key.get_secret_value() == SECRET
+    assert settings.kryptogo_base_url == "http://127.0.0.1:9999"
+    assert settings.ws_port == 9001
+    assert settings.zone.key == "Asia/Taipei"
+    assert settings.withdrawal_min_units(6) == 2_500_000
+
+
+def test_dotenv_file_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .env file in the working directory is read; a real variable overrides it."""
+    (tmp_path / ".env").write_text(
+        "GAMEPAY_KRYPTOGO_ORIGIN=https://game.example\nGAMEPAY_HTTP_PORT=7000\n"
+    )
+    assert load_settings().kryptogo_origin == "https://game.example"
+    monkeypatch.setenv("GAMEPAY_HTTP_PORT", "7100")
+    assert load_settings().http_port == 7100
+
+
+def test_missing_env_file_is_fine(tmp_path: Path) -> None:
+    """Pointing at an env file that does not exist falls back to defaults."""
+    assert load_settings(tmp_path / "nope.env").http_port == Settings().http_port
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GAMEPAY_DATABASE_URL", "mysql://x/y"),
+        ("GAMEPAY_WS_PORT", "seventy"),
+        ("GAMEPAY_WS_PORT", "70000"),
+        ("GAMEPAY_TIME_ZONE", "Mars/Olympus"),
+        ("GAMEPAY_WITHDRAWAL_MIN", "1e3"),
+        ("GAMEPAY_WITHDRAWAL_DAILY_LIMIT", "-5"),
+        ("GAMEPAY_CALLBACK_PUBLIC_URL", "ftp://x"),
+        ("GAMEPAY_LOG_FORMAT", "xml"),
+        ("GAMEPAY_KRYPTOGO_TIMEOUT_S", "-7.5"),
+    ],
+)
+def test_malformed_values_raise_config_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """A malformed variable raises ConfigError naming the variable, not echoing the value."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert name in str(info.value)
+    assert value not in str(info.value).replace(name, "")
+
+
+def test_withdrawal_limit_finer_than_asset_is_config_error() -> None:
+    """A limit with more decimals than the asset has is a ConfigError, not a silent rounding."""
+    settings = load_settings(withdrawal_min="0.001")
+    with pytest.raises(ConfigError):
+        settings.withdrawal_min_units(2)
+    assert settings.withdrawal_min_units(6) == 1000
+
+
+def test_secrets_never_in_repr_str_or_public_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    """API key, callback and token secrets and the DB password are masked everywhere shown."""
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_API_KEY", SECRET)
+    monkeypatch.setenv("GAMEPAY_CALLBACK_SECRET", SECRET + "-cb")
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_SECRET", SECRET + "-ws")
+    monkeypatch.setenv("GAMEPAY_DATABASE_URL", f"postgresql://app:{DB_PASSWORD}@db:5432/game")
+    settings = load_settings()
+    shown = [repr(settings), str(settings), str(settings.public_view()), settings.safe_database_url]
+    for text in shown:
+        assert SECRET not in text
+        assert DB_PASSWORD not in text
+    assert "app:**********@db:5432/game" in settings.safe_database_url
+    assert set(settings.secret_values()) >= {SECRET, SECRET + "-cb", SECRET + "-ws", DB_PASSWORD}
+
+
+def test_secret_never_in_validation_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret set next to (or inside) a malformed value never reaches the error text."""
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_API_KEY", SECRET)
+    monkeypatch.setenv("GAMEPAY_WS_PORT", SECRET)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert SECRET not in str(info.value)
+    assert SECRET not in repr(info.value)
+    assert info.value.__cause__ is None
+
+
+def test_secrets_never_in_log_output(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Logging the settings object (as a careless operator might) does not leak a secret."""
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_API_KEY", SECRET)
+    settings = load_settings()
+    with caplog.at_level(logging.INFO, logger="gamepay.test"):
+        logging.getLogger("gamepay.test").info("starting with %s / %r", settings, settings)
+    assert "starting with" in caplog.text
+    assert SECRET not in caplog.text
+
+
+def test_redact_url_keeps_everything_but_the_password() -> None:
+    """redact_url masks only the password; URLs without one are returned unchanged."""
+    assert redact_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert redact_url("postgresql://u:p@h:1/d?sslmode=require") == (
+        "postgresql://u:**********@h:1/d?sslmode=require"
+    )
+
+
+def test_default_credentials_are_the_sandboxs() -> None:
+    """Out of the box the client credentials are the ones `gamepay sandbox` accepts."""
+    from gamepay.sandbox import DEFAULT_API_KEY, DEFAULT_CLIENT_ID
+
+    settings = load_settings(env_file=None)
+    assert settings.kryptogo_client_id == DEFAULT_CLIENT_ID
+    assert settings.kryptogo_api_key.get_secret_value() == DEFAULT_API_KEY

@@ -1,0 +1,219 @@
+"""The sandbox's intent lifecycle: the transition table, and a stateful model-based test."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+)
+
+from gamepay.errors import SandboxError
+from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
+from gamepay.sandbox import Sandbox, SandboxConfig
+from gamepay.sandbox.lifecycle import TERMINAL, TRANSITIONS, is_legal
+
+S = PaymentStatus
+START = 1_700_000_000
+WALLET = "0x52908400098527886E0F7030069857D2E4169EE7"
+USDT = "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9"
+
+
+def test_transition_table() -> None:
+    """Exactly the documented moves are legal; three statuses are terminal."""
+    legal = {(a, b) for a in S for b in S if is_legal(a, b)}
+    assert legal == {
+        (S.PENDING, S.SUCCESS),
+        (S.PENDING, S.EXPIRED),
+        (S.PENDING, S.INSUFFICIENT_NOT_REFUNDED),
+        (S.INSUFFICIENT_NOT_REFUNDED, S.INSUFFICIENT_REFUNDED),
+    }
+    assert {S.SUCCESS, S.EXPIRED, S.INSUFFICIENT_REFUNDED} == TERMINAL
+    assert set(TRANSITIONS) == set(S)
+
+
+def test_pay_short_of_one_unit_is_refused() -> None:
+    """'short' needs at least 2 base units due; an explicit amount still works."""
+    sandbox = Sandbox(SandboxConfig(seed=1, frozen_clock=True, quotes={"USD": {"USDT": "1000000"}}))
+    intent = sandbox.create_intent(fiat_amount="1", fiat_currency="USD")
+    assert intent.crypto_amount == 1
+    with pytest.raises(SandboxError) as caught:
+        sandbox.pay(intent.payment_intent_id, "short")
+    assert caught.value.api_code == 4000
+    assert sandbox.pay(intent.payment_intent_id, 1).status is S.SUCCESS
+
+
+@dataclass
+class Model:
+    """What the test expects of one intent."""
+
+    crypto: int
+    deadline: int
+    status: PaymentStatus = S.PENDING
+    on_time: int = 0
+    late: int = 0
+    refund: int | None = None
+
+
+class SandboxMachine(RuleBasedStateMachine):
+    """Random control operations against a simple model; no illegal move ever happens."""
+
+    intents = Bundle("intents")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sandbox = Sandbox(SandboxConfig(seed=3, start_time=START, frozen_clock=True))
+        self.model: dict[str, Model] = {}
+        self.now = START
+        self.funded = 0
+        self.sent = 0
+
+    def close_overdue(self) -> None:
+        """The model's sweep: pending intents past their deadline close."""
+        for m in self.model.values():
+            if m.status is S.PENDING and self.now > m.deadline:
+                m.status = S.INSUFFICIENT_NOT_REFUNDED if m.on_time else S.EXPIRED
+
+    @rule(target=intents, fiat=st.sampled_from(["1", "32.5", "300.0", "0.01", "99999.99"]))
+    def create(self, fiat: str) -> str:
+        """Create an intent priced in TWD."""
+        intent = self.sandbox.create_intent(fiat_amount=fiat, fiat_currency="TWD")
+        self.close_overdue()
+        self.model[intent.payment_intent_id] = Model(intent.crypto_amount, self.now + 900)
+        return intent.payment_intent_id
+
+    @rule(
+        intent_id=intents,
+        how=st.one_of(st.sampled_from(["exact", "short", "excess"]), st.integers(1, 10**7)),
+        late=st.booleans(),
+        final=st.booleans(),
+    )
+    def pay(self, intent_id: str, how: str | int, late: bool, final: bool) -> None:
+        """Pay an intent some amount, maybe late, maybe not final."""
+        self.close_overdue()
+        m = self.model[intent_id]
+        due = m.crypto - m.on_time if m.status is S.PENDING else m.crypto
+        if how == "short" and due < 2:
+            with pytest.raises(SandboxError):
+                self.sandbox.pay(intent_id, how, late=late, final=final)
+            return
+        units = {"exact": due, "short": due // 2, "excess": due + max(1, m.crypto // 10)}.get(
+            how, how
+        )
+        assert isinstance(units, int)
+        if late and m.status is S.PENDING:
+            m.status = S.INSUFFICIENT_NOT_REFUNDED if m.on_time else S.EXPIRED
+        if m.status is S.PENDING:
+            m.on_time += units
+            if m.on_time >= m.crypto:
+                m.status = S.SUCCESS
+            elif final:
+                m.status = S.INSUFFICIENT_NOT_REFUNDED
+        else:
+            m.late += units
+        self.sandbox.pay(intent_id, how, late=late, final=final)
+
+    @rule(intent_id=intents)
+    def expire(self, intent_id: str) -> None:
+        """Force an intent closed."""
+        self.close_overdue()
+        m = self.model[intent_id]
+        if m.status is S.PENDING:
+            m.status = S.INSUFFICIENT_NOT_REFUNDED if m.on_time else S.EXPIRED
+        self.sandbox.expire(intent_id)
+
+    @rule(intent_id=intents, partial=st.booleans())
+    def refund(self, intent_id: str, partial: bool) -> None:
+        """Refund an intent: legal only when it is insufficient_not_refunded."""
+        self.close_overdue()
+        m = self.model[intent_id]
+        received = m.on_time + m.late
+        amount = max(1, received // 2) if partial else None
+        if m.status is not S.INSUFFICIENT_NOT_REFUNDED:
+            with pytest.raises(SandboxError) as caught:
+                self.sandbox.refund(intent_id, amount)
+            assert caught.value.api_code == 4090
+            return
+        self.sandbox.refund(intent_id, amount)
+        m.status = S.INSUFFICIENT_REFUNDED
+        m.refund = received if amount is None else amount
+
+    @rule(seconds=st.sampled_from([0, 1, 60, 899, 900, 901, 3600]))
+    def advance(self, seconds: int) -> None:
+        """Move the clock."""
+        self.now = self.sandbox.advance(seconds)
+        self.close_overdue()
+
+    @rule(amount=st.integers(1, 10**8))
+    def fund(self, amount: int) -> None:
+        """Add USDT to the treasury."""
+        self.sandbox.fund("arb", "USDT", amount)
+        self.funded += amount
+
+    @precondition(lambda self: self.funded > 0)
+    @rule(units=st.integers(1, 10**8), note=st.sampled_from(["a", "b", None]))
+    def transfer(self, units: int, note: str | None) -> None:
+        """A transfer succeeds exactly when the treasury covers it."""
+        amount = f"{units // 10**6}.{units % 10**6:06d}"
+        if units > self.funded - self.sent:
+            with pytest.raises(SandboxError) as caught:
+                self.sandbox.transfer(
+                    chain_id="arb", contract_address=USDT, amount=amount, wallet_address=WALLET
+                )
+            assert caught.value.api_code == 4100
+            return
+        self.sandbox.transfer(
+            chain_id="arb", contract_address=USDT, amount=amount, wallet_address=WALLET, note=note
+        )
+        self.sent += units
+
+    @invariant()
+    def only_legal_moves(self) -> None:
+        """Every recorded status change is in the table, and histories chain."""
+        for _, old, new in self.sandbox.status_changes:
+            assert is_legal(old, new), (old, new)
+        for intent_id in self.model:
+            history = self.sandbox.raw_intent(intent_id).history
+            assert history[0] is S.PENDING
+            assert all(is_legal(a, b) for a, b in itertools.pairwise(history))
+
+    @invariant()
+    def matches_model(self) -> None:
+        """Statuses and amounts are what the model expects; wire forms parse back."""
+        snapshots = {i.payment_intent_id: i for i in self.sandbox.intents()}
+        self.close_overdue()
+        for intent_id, m in self.model.items():
+            got = snapshots[intent_id]
+            assert got.status is m.status, (intent_id, got.status, m.status)
+            received = m.on_time + m.late
+            assert got.received_amount == (received or None)
+            if m.status is S.SUCCESS:
+                assert got.aggregated_amount == m.on_time
+                assert got.aggregation_tx_hash is not None
+            else:
+                assert got.aggregated_amount is None
+            if m.status is S.PENDING:
+                assert self.now <= got.payment_deadline
+            if m.status is S.INSUFFICIENT_NOT_REFUNDED:
+                assert 0 < m.on_time < m.crypto
+            assert got.refund_amount == m.refund
+            assert PaymentIntent.model_validate(got.to_wire()) == got
+
+    @invariant()
+    def treasury_balances(self) -> None:
+        """The treasury holds what was funded minus what was sent."""
+        assert self.sandbox.balance("arb", "USDT") == self.funded - self.sent
+        total = sum(record.amount for record in self.sandbox.transfers.records())
+        assert total == self.sent
+
+
+SandboxMachine.TestCase.settings = settings(stateful_step_count=30)
+test_sandbox_machine = SandboxMachine.TestCase
