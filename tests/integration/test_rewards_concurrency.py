@@ -56,7 +56,9 @@ async def test_two_replicas_pay_each_player_once(db_url: str) -> None:
             )
         ]
         first = await asyncio.gather(*(r.run_due(now) for r in runners))
-        assert [[r.status for r in reports] for reports in first] == [["paid"], ["paid"]]
+        statuses = sorted([r.status for r in reports] for reports in first)
+        # A replica that starts after the other has finished finds the period paid: [].
+        assert statuses in ([["paid"], ["paid"]], [[], ["paid"]])
         assert chunks["a"] + chunks["b"] == 14  # 40 payouts in chunks of 3, each chunk once
         for _ in range(2):  # the same schedule firing again on both replicas: nothing to do
             assert await asyncio.gather(*(r.run_due(now) for r in runners)) == [[], []]
