@@ -110,7 +110,7 @@ async def raw_sqlite(path: str, items: list[list[tuple[str, str, int]]], tag: st
     """Each list in ``items`` is one transaction: read balances, insert transfers, update."""
     db = await aiosqlite.connect(path, isolation_level=None)
     await db.execute("PRAGMA busy_timeout = 10000")
-    await db.execute("PRAGMA synchronous = NORMAL")
+    await db.execute("PRAGMA synchronous = FULL")  # the store's default
     await db.execute("PRAGMA foreign_keys = ON")
     count = 0
     try:

@@ -195,6 +195,9 @@ class SqliteOps:
 
     @staticmethod
     async def _driver(conn: AsyncConnection) -> Any:
+        if not conn.in_transaction():
+            # SQLAlchemy begins lazily; the BEGIN IMMEDIATE hook must run before we write.
+            await conn.begin()
         raw = await conn.get_raw_connection()
         return raw.driver_connection
 

@@ -578,3 +578,14 @@ async def test_migration_matches_the_table_classes(store: Store) -> None:
     async with store.transaction() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+async def test_ledger_joins_a_connection_that_has_not_begun(ledger: Ledger, store: Store) -> None:
+    """A plain engine connection is begun before the ledger writes, so a rollback undoes it."""
+    async with store.engine.connect() as conn:
+        await ledger.transfer("lazy", gold(ISSUER, ALICE, 4), conn=conn)
+        assert conn.in_transaction()
+        await conn.rollback()
+    assert await ledger.get_transfer("lazy") is None
+    assert await ledger.balance(ALICE, GOLD.id) == Balance(0, 0)
+    assert (await ledger.verify()).ok
