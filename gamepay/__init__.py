@@ -12,6 +12,7 @@ from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Balance, Ledger
+from gamepay.rewards import Program, RewardRunner, RunReport, Schedule, Tier, load_program
 from gamepay.sandbox import Faults, Sandbox, SandboxConfig
 from gamepay.services import (
     BalancePrice,
@@ -46,10 +47,15 @@ __all__ = [
     "PaymentStatus",
     "Payments",
     "PaymentsConfig",
+    "Program",
     "RetryPolicy",
+    "RewardRunner",
+    "RunReport",
     "Sandbox",
     "SandboxConfig",
+    "Schedule",
     "Store",
+    "Tier",
     "Token",
     "TransferKind",
     "TransferRequest",
@@ -62,6 +68,7 @@ __all__ = [
     "check_amount",
     "errors",
     "format_amount",
+    "load_program",
     "parse_amount",
     "player_account",
 ]
