@@ -1,6 +1,7 @@
 """gamepay: a token economy for game servers on KryptoGO Studio's Payment Intents API."""
 
 from gamepay import errors
+from gamepay.bus import EventBus, InProcessBus, PostgresBus
 from gamepay.core.accounts import AccountKind, player_account
 from gamepay.core.assets import Asset, Currency, Item, Token
 from gamepay.core.money import MAX_AMOUNT, check_amount, format_amount, parse_amount
@@ -22,14 +23,17 @@ __all__ = [
     "Asset",
     "Balance",
     "Currency",
+    "EventBus",
     "Faults",
     "FiatCurrency",
     "GamepayError",
+    "InProcessBus",
     "Item",
     "KryptoGOClient",
     "Ledger",
     "PaymentIntent",
     "PaymentStatus",
+    "PostgresBus",
     "RetryPolicy",
     "Sandbox",
     "SandboxConfig",

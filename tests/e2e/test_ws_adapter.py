@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
 
 from examples.shop.server import Shop, running_shop
 from gamepay_ws import AdapterConfig, issue_token
@@ -285,3 +286,30 @@ async def test_replay_longer_than_the_outbox_arrives_whole(shop: Shop) -> None:
         done = await client.wait_push(lambda p: p["type"] == "replay_complete")
         assert [p["event_id"] for p in client.events()] == [e.id for e in stored]
         assert done["last_event_id"] == stored[-1].id
+
+
+async def test_mounted_in_the_games_own_server(shop: Shop) -> None:
+    """The game routes /gamepay to the adapter's handler; its own path keeps working."""
+
+    async def game(connection: ServerConnection) -> None:
+        assert connection.request is not None
+        if connection.request.path == "/gamepay":
+            await shop.adapter.handler(connection)
+            return
+        async for message in connection:  # the game's own protocol: an echo here
+            await connection.send(message)
+
+    async with serve(game, "127.0.0.1", 0, max_size=2**20) as server:
+        port = server.sockets[0].getsockname()[1]
+        await shop.give_gold("alice")
+        async with open_client(f"ws://127.0.0.1:{port}/gamepay", shop.token("alice")) as client:
+            bought = await client.ok("buy_with_balance", sku="potion")
+            assert bought["status"] == "completed"
+            await client.wait_push(lambda p: p.get("event") == "asset_granted")
+            # the game's server allows 1 MiB frames; the adapter still refuses above its 64 KiB
+            await client.send_raw(json.dumps({"type": "ping", "id": 1, "pad": "x" * 70_000}))
+            replies, close = await client.until_closed()
+            assert (replies, close.code, close.reason) == ([], 1009, "message too big")
+        async with connect(f"ws://127.0.0.1:{port}/game") as own:
+            await own.send("hello")
+            assert await own.recv() == "hello"
