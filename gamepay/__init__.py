@@ -14,6 +14,15 @@ from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Balance, Ledger
 from gamepay.sandbox import Faults, Sandbox, SandboxConfig
+from gamepay.services import (
+    BalancePrice,
+    Catalog,
+    CatalogItem,
+    Grant,
+    PaymentInstructions,
+    Payments,
+    PaymentsConfig,
+)
 from gamepay.services.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
 from gamepay.store import Store
 
@@ -22,17 +31,24 @@ __all__ = [
     "AccountKind",
     "Asset",
     "Balance",
+    "BalancePrice",
+    "Catalog",
+    "CatalogItem",
     "Currency",
     "EventBus",
     "Faults",
     "FiatCurrency",
     "GamepayError",
+    "Grant",
     "InProcessBus",
     "Item",
     "KryptoGOClient",
     "Ledger",
+    "PaymentInstructions",
     "PaymentIntent",
     "PaymentStatus",
+    "Payments",
+    "PaymentsConfig",
     "PostgresBus",
     "RetryPolicy",
     "Sandbox",

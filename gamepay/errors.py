@@ -45,6 +45,7 @@ GamepayError
 │   ├── OrderNotFound
 │   ├── IllegalTransition             a status change the intent state machine refuses
 │   ├── CallbackRejected              malformed, unsigned or replayed callback
+│   ├── BalancePriceMissing           the item cannot be bought with a balance
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
@@ -85,6 +86,7 @@ __all__ = [
     "AssetNotFound",
     "AuthenticationError",
     "BadJson",
+    "BalancePriceMissing",
     "BelowMinimum",
     "CallbackRejected",
     "ConcurrencyError",
@@ -392,6 +394,12 @@ class CallbackRejected(PaymentError):
     """A callback body or signature was refused."""
 
     code = "callback_rejected"
+
+
+class BalancePriceMissing(PaymentError):
+    """The catalog item has no balance price: it can only be bought with crypto."""
+
+    code = "balance_price_missing"
 
 
 class WithdrawalError(PaymentError):

@@ -6,7 +6,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +21,14 @@ from gamepay.sandbox import Faults, RunningSandbox, Sandbox, SandboxConfig, serv
 from gamepay.sandbox.server import DEFAULT_ORIGIN, serve_asgi
 
 __all__ = [
+    "CallbackEndpoint",
     "CallbackRecorder",
     "ReceivedCallback",
     "RunningSandbox",
     "callback_body",
+    "callback_endpoint",
     "callback_recorder",
+    "forged_callback",
     "fresh_postgres_database",
     "running_sandbox",
     "sqlite_url",
@@ -167,3 +170,71 @@ async def callback_recorder(path: str = "/callback") -> AsyncIterator[CallbackRe
     async with serve_asgi(recorder) as (url, _stop):
         recorder.url = url + path
         yield recorder
+
+
+@dataclass
+class CallbackEndpoint:
+    """A real HTTP endpoint that hands every request to ``handler`` (``Payments.handle_callback``).
+
+    ``handler(body, headers)`` returns anything with ``status``, ``body`` and ``content_type``
+    (a ``CallbackResponse``); until it is set the endpoint answers 503. ``answered`` lists the
+    statuses sent back, in order.
+    """
+
+    url: str = ""
+    handler: Callable[[bytes, Mapping[str, str]], Awaitable[Any]] | None = None
+    answered: list[int] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI app: read the raw body, call the handler, send its answer."""
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        status, body, content_type = 503, b'{"ok": false}', "application/json"
+        if self.handler is not None:
+            answer = await self.handler(b"".join(chunks), headers)
+            status, body, content_type = answer.status, answer.body, answer.content_type
+        self.answered.append(status)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", content_type.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+@asynccontextmanager
+async def callback_endpoint(
+    handler: Callable[[bytes, Mapping[str, str]], Awaitable[Any]] | None = None,
+    path: str = "/kryptogo/callback",
+) -> AsyncIterator[CallbackEndpoint]:
+    """Serve a ``CallbackEndpoint`` on 127.0.0.1 (a free port); ``.url`` ends with ``path``."""
+    endpoint = CallbackEndpoint(handler=handler)
+    async with serve_asgi(endpoint) as (url, _stop):
+        endpoint.url = url + path
+        yield endpoint
+
+
+def forged_callback(
+    intent: PaymentIntent | dict[str, Any],
+    *,
+    secret: str | None = None,
+    timestamp: int | None = None,
+    **claims: Any,
+) -> bytes:
+    """A callback body for ``intent`` claiming ``claims`` (e.g. ``status="success"``), as bytes.
+
+    For tests of the rule that a callback is only a hint: whatever it claims, the intent is
+    fetched back from the API. Amount claims are decimal strings, as on the wire.
+    """
+    body = intent.to_wire() if isinstance(intent, PaymentIntent) else dict(intent)
+    body.update(claims)
+    return json.dumps(callback_body(body, secret, timestamp=timestamp)).encode()

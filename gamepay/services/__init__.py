@@ -1,0 +1,40 @@
+"""Services: payments (purchases, top-ups, callbacks, polling, reconciliation) and the outbox.
+
+```python
+from gamepay.services import Payments, PaymentsConfig, Catalog, CatalogItem, Grant
+```
+"""
+
+from gamepay.services.callbacks import CallbackResponse
+from gamepay.services.catalog import BalancePrice, Catalog, CatalogItem, Grant
+from gamepay.services.orders import Order, OrderKind, OrderStatus
+from gamepay.services.payments import (
+    ApplyOutcome,
+    ApplyResult,
+    PaymentInstructions,
+    Payments,
+    PaymentsConfig,
+)
+from gamepay.services.poller import PollReport
+from gamepay.services.reconcile import Mismatch, ReconcileReport
+from gamepay.services.settlement import MoneyPolicy
+
+__all__ = [
+    "ApplyOutcome",
+    "ApplyResult",
+    "BalancePrice",
+    "CallbackResponse",
+    "Catalog",
+    "CatalogItem",
+    "Grant",
+    "Mismatch",
+    "MoneyPolicy",
+    "Order",
+    "OrderKind",
+    "OrderStatus",
+    "PaymentInstructions",
+    "Payments",
+    "PaymentsConfig",
+    "PollReport",
+    "ReconcileReport",
+]

@@ -1,0 +1,124 @@
+"""KryptoGO callbacks, framework-neutral: raw body + headers in, status + body out.
+
+A callback is only ever a hint. ``Payments.handle_callback`` parses the body (``read_callback``:
+malformed -> 400), checks its signature when a secret is configured (bad or missing signature,
+or a timestamp outside the window -> 401), then fetches the intent named in it from the API and
+applies what the API says. So a forged body claiming ``success`` for a pending intent grants
+nothing: the fetched intent says ``pending``. A signed body already processed (same signature)
+is a replay: acknowledged (200) and not processed again. Unknown intents are recorded and
+acknowledged (200), so KryptoGO stops resending them. When the API cannot be reached the answer
+is 503, so KryptoGO retries later (and the poller catches up meanwhile).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from gamepay.errors import CallbackRejected
+from gamepay.kryptogo.models import PaymentIntent
+from gamepay.kryptogo.signing import SIGNATURE_FIELD, TIMESTAMP_FIELD, signature_matches
+
+__all__ = [
+    "MAX_CALLBACK_BYTES",
+    "CallbackResponse",
+    "ParsedCallback",
+    "read_callback",
+    "response",
+]
+
+MAX_CALLBACK_BYTES = 64 * 1024
+"""Bodies larger than this are refused (400) unread."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackResponse:
+    """What to answer KryptoGO: an HTTP status and a small JSON body."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+    def json(self) -> Any:
+        """The body parsed back (for tests and logs)."""
+        return json.loads(self.body)
+
+
+def response(http_status: int, **fields: Any) -> CallbackResponse:
+    """A JSON ``CallbackResponse`` with ``fields`` as the body."""
+    return CallbackResponse(http_status, json.dumps(fields, sort_keys=True).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCallback:
+    """A well-formed callback body: the intent it claims, and its signature if any."""
+
+    intent: PaymentIntent
+    raw: dict[str, Any]
+    signature: str | None
+    timestamp: int | None
+
+    @property
+    def payment_intent_id(self) -> str:
+        """The intent the callback is about (to be fetched, never trusted)."""
+        return self.intent.payment_intent_id
+
+
+class _Rejected(CallbackRejected):
+    """A refusal with the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def read_callback(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    secret: str | None,
+    now: int,
+    window: int,
+) -> ParsedCallback:
+    """Parse and (when ``secret`` is set) authenticate a callback body.
+
+    Raises ``CallbackRejected`` with a ``status`` attribute: 400 for a body that is not a JSON
+    object describing a payment intent, 401 for a missing or wrong signature or a ``timestamp``
+    more than ``window`` seconds from ``now``. ``headers`` are accepted for adapters' sake (the
+    signature travels in the body, see ``gamepay.kryptogo.signing``).
+    """
+    del headers  # the signature and timestamp travel inside the body
+    if not isinstance(body, bytes | bytearray) or len(body) > MAX_CALLBACK_BYTES:
+        raise _Rejected("callback body missing or too large", 400)
+    try:
+        raw = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _Rejected("callback body is not JSON", 400) from None
+    if not isinstance(raw, dict):
+        raise _Rejected("callback body is not a JSON object", 400)
+    fields = {k: v for k, v in raw.items() if k not in (SIGNATURE_FIELD, TIMESTAMP_FIELD)}
+    try:
+        intent = PaymentIntent.model_validate(fields)
+    except ValidationError as exc:
+        raise _Rejected(
+            f"callback body is not a payment intent: {exc.error_count()} error(s)", 400
+        ) from None
+    signature = raw.get(SIGNATURE_FIELD)
+    timestamp = raw.get(TIMESTAMP_FIELD)
+    if secret is not None:
+        if not isinstance(signature, str) or type(timestamp) is not int:
+            raise _Rejected("callback is not signed", 401)
+        if abs(now - timestamp) > window:
+            raise _Rejected("callback timestamp outside the accepted window", 401)
+        if not signature_matches(raw, secret):
+            raise _Rejected("callback signature does not match", 401)
+    return ParsedCallback(
+        intent=intent,
+        raw=raw,
+        signature=signature if isinstance(signature, str) else None,
+        timestamp=timestamp if type(timestamp) is int else None,
+    )

@@ -1,0 +1,124 @@
+"""The events outbox: events written in the same transaction as the change they describe.
+
+``gp_events(id, player_id, type, payload, created_at)``: ``id`` increases, so a reconnecting
+player is replayed everything after the last id it saw (``events_after``). The payments service
+writes rows with ``record_events`` inside its transaction and hands the committed ``Event``
+objects to its publisher after the commit; a publisher failure never undoes the change (the row is
+there to replay).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import Field, SQLModel
+
+from gamepay.core.events import Event, EventPublisher, EventType
+from gamepay.store.types import UTCDateTime
+
+__all__ = [
+    "EventDraft",
+    "GpEvent",
+    "events_after",
+    "events_table",
+    "publish_quietly",
+    "record_events",
+]
+
+log = logging.getLogger("gamepay.services.events")
+
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class GpEvent(SQLModel, table=True):
+    """One persisted event for one player; ``payload`` is JSON text."""
+
+    __tablename__ = "gp_events"
+    __table_args__ = (Index("ix_gp_events_player_id", "player_id", "id"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
+    )
+    player_id: str = Field(sa_column=Column(String(190), nullable=False))
+    type: str = Field(sa_column=Column(String(64), nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+events_table = _table("gp_events")
+"""``gp_events`` as a Core table."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """An event not yet written: who it is for, what happened, the JSON-ready payload."""
+
+    player_id: str
+    type: EventType
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+async def record_events(
+    conn: AsyncConnection, drafts: Sequence[EventDraft], now: datetime
+) -> list[Event]:
+    """Write ``drafts`` to the outbox inside the caller's transaction; return them with ids."""
+    events: list[Event] = []
+    for draft in drafts:
+        result = await conn.execute(
+            insert(events_table)
+            .values(
+                player_id=draft.player_id,
+                type=str(draft.type),
+                payload=json.dumps(draft.payload, sort_keys=True, separators=(",", ":")),
+                created_at=now,
+            )
+            .returning(events_table.c.id)
+        )
+        event_id = int(result.scalar_one())
+        events.append(Event(event_id, draft.player_id, draft.type, dict(draft.payload), now))
+    return events
+
+
+async def events_after(
+    conn: AsyncConnection, player_id: str, last_id: int, limit: int = 100
+) -> list[Event]:
+    """A player's events with ``id > last_id``, oldest first, at most ``limit``."""
+    rows = await conn.execute(
+        select(events_table)
+        .where(events_table.c.player_id == player_id, events_table.c.id > last_id)
+        .order_by(events_table.c.id)
+        .limit(limit)
+    )
+    return [
+        Event(
+            id=int(row["id"]),
+            player_id=row["player_id"],
+            type=EventType(row["type"]),
+            payload=json.loads(row["payload"]),
+            created_at=row["created_at"],
+        )
+        for row in rows.mappings()
+    ]
+
+
+async def publish_quietly(publisher: EventPublisher | None, events: Sequence[Event]) -> None:
+    """Hand committed events to ``publisher``; log and swallow its failures (they replay)."""
+    if publisher is None or not events:
+        return
+    try:
+        await publisher.publish(list(events))
+    except Exception:  # a broken bus must not undo or fail a committed payment
+        log.exception(
+            "publishing %d event(s) failed; they stay in gp_events for replay", len(events)
+        )
