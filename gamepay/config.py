@@ -18,6 +18,8 @@ GAMEPAY_CALLBACK_SECRET           HMAC secret of signed callbacks (secret, optio
 GAMEPAY_CALLBACK_PUBLIC_URL       the URL KryptoGO posts callbacks to
 GAMEPAY_WS_TOKEN_SECRET           HMAC secret of player websocket tokens (secret)
 GAMEPAY_HOST / GAMEPAY_WS_PORT / GAMEPAY_HTTP_PORT   where `gamepay serve` listens
+GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (gamepay.services.catalog)
+GAMEPAY_WITHDRAWAL_TOKENS         withdrawable tokens: chain:address:symbol:decimals,...
 GAMEPAY_WITHDRAWAL_MIN            minimum withdrawal, whole tokens (decimal string)
 GAMEPAY_WITHDRAWAL_DAILY_LIMIT    per-player daily withdrawal limit, whole tokens
 GAMEPAY_TIME_ZONE                 IANA zone of reward periods and reports
@@ -36,8 +38,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gamepay.core.assets import Token
 from gamepay.core.money import parse_amount
-from gamepay.errors import AmountError, ConfigError
+from gamepay.errors import AmountError, AssetError, ConfigError
 from gamepay.kryptogo.wire import DEFAULT_BASE_URL
 
 __all__ = [
@@ -94,6 +97,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     ws_port: int = Field(default=8765, ge=0, le=65535)
     http_port: int = Field(default=8080, ge=0, le=65535)
+    withdrawal_tokens: str = "arb:0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9:USDT:6"
+    catalog_file: Path | None = None
     withdrawal_min: str = "1"
     withdrawal_daily_limit: str = "1000"
     time_zone: str = "UTC"
@@ -125,6 +130,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain decimal string such as 1 or 2.5")
         return value
 
+    @field_validator("withdrawal_tokens")
+    @classmethod
+    def _check_tokens(cls, value: str) -> str:
+        _parse_tokens(value)
+        return value
+
     @field_validator("time_zone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
@@ -143,6 +154,11 @@ class Settings(BaseSettings):
     def safe_database_url(self) -> str:
         """The database URL with its password masked (for logs and output)."""
         return redact_url(self.database_url)
+
+    @property
+    def tokens(self) -> list[Token]:
+        """The on-chain tokens players may withdraw (``GAMEPAY_WITHDRAWAL_TOKENS``)."""
+        return _parse_tokens(self.withdrawal_tokens)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -180,6 +196,20 @@ class Settings(BaseSettings):
         if password:
             found.append(password)
         return found
+
+
+def _parse_tokens(value: str) -> list[Token]:
+    """``chain:address:symbol:decimals`` entries, comma-separated."""
+    tokens = []
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        fields = entry.split(":")
+        if len(fields) != 4 or not fields[3].isdigit():
+            raise ValueError("each token must be chain:address:symbol:decimals")
+        try:
+            tokens.append(Token(fields[0], fields[1], fields[2], int(fields[3])))
+        except AssetError as exc:
+            raise ValueError(exc.message) from None
+    return tokens
 
 
 def _units(value: str, decimals: int, variable: str) -> int:

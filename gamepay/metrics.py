@@ -24,29 +24,41 @@ calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
 
 from gamepay.core.events import Event, EventPublisher, EventType
+from gamepay.errors import GamepayError
 from gamepay.kryptogo.client import ResponseEvent
+from gamepay.observability import log_context
 
 if TYPE_CHECKING:
     from gamepay.store import Store
 
 __all__ = [
     "CONTENT_TYPE",
+    "CallbackTarget",
+    "InstrumentedCallbacks",
     "Metrics",
     "MetricsPublisher",
     "StoreStats",
+    "metrics_endpoint",
 ]
+
+logger = logging.getLogger("gamepay.metrics")
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 """The Content-Type of ``Metrics.render()``."""
@@ -277,6 +289,77 @@ class StoreStats(Collector):
     def describe(self) -> Iterable[Metric]:
         """The families this collector yields (so registration checks names without I/O)."""
         return self.collect()
+
+
+class InstrumentedCallbacks:
+    """Wraps a callback handler (``Payments``): times each callback, counts its outcome, and
+    binds ``request_id``, ``intent_id`` and ``order_id`` for every line logged while it runs.
+
+    The ids are read from the body for logging only (capped, never trusted for anything else);
+    the wrapped handler still decides everything from the raw body.
+    """
+
+    def __init__(self, handler: CallbackTarget, metrics: Metrics) -> None:
+        self.handler = handler
+        self.metrics = metrics
+
+    async def handle_callback(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """Forward to the wrapped handler, timed and with the log context bound."""
+        started = time.perf_counter()
+        status: int | None = None
+        intent_id, order_id = _ids_of(body)
+        request_id = headers.get("x-request-id") or f"cb-{secrets.token_hex(6)}"
+        try:
+            with log_context(request_id=request_id[:64], intent_id=intent_id, order_id=order_id):
+                result = await self.handler.handle_callback(body, headers)
+            status = _status_of(result)
+            return result
+        except GamepayError:
+            status = 400  # what the endpoint answers for a refused callback
+            raise
+        finally:
+            self.metrics.observe_callback(time.perf_counter() - started, status)
+
+
+class CallbackTarget(Protocol):
+    """Anything with ``handle_callback(body, headers)`` (``Payments`` has it)."""
+
+    async def handle_callback(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """Check and apply one callback."""
+        ...
+
+
+def _ids_of(body: bytes) -> tuple[str | None, str | None]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    intent = data.get("payment_intent_id")
+    order_data = data.get("order_data")
+    order = order_data.get("order_id") if isinstance(order_data, dict) else None
+    return (
+        intent[:80] if isinstance(intent, str) else None,
+        order[:80] if isinstance(order, str) else None,
+    )
+
+
+def metrics_endpoint(
+    metrics: Metrics, refresh: Callable[[], Awaitable[None]] | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette endpoint serving ``metrics.render()`` (after ``refresh()``, if given)."""
+
+    async def endpoint(request: Request) -> Response:
+        if refresh is not None:
+            try:
+                await refresh()
+            except Exception:
+                # Serve the last snapshot rather than nothing; the failure is logged.
+                logger.exception("refreshing metrics from the database failed")
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return endpoint
 
 
 class MetricsPublisher:

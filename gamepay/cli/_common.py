@@ -32,10 +32,12 @@ from gamepay.errors import GamepayError
 from gamepay.observability import configure_logging
 
 if TYPE_CHECKING:
+    from gamepay.kryptogo.client import KryptoGOClient
     from gamepay.store import Store
 
 __all__ = [
     "JsonOption",
+    "client_for",
     "console",
     "dump_json",
     "emit_json",
@@ -157,6 +159,19 @@ def ensure_sqlite_dir(url: str) -> None:
     path = url.split(":///", 1)[-1]
     if path and path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def client_for(settings: Settings) -> KryptoGOClient:
+    """A KryptoGO client configured from ``settings``."""
+    from gamepay.kryptogo.client import KryptoGOClient
+
+    return KryptoGOClient(
+        client_id=settings.kryptogo_client_id,
+        api_key=settings.kryptogo_api_key.get_secret_value(),
+        origin=settings.kryptogo_origin,
+        base_url=settings.kryptogo_base_url,
+        timeout=settings.kryptogo_timeout_s,
+    )
 
 
 @asynccontextmanager

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gamepay.cli import config, db, ledger, rewards, sandbox
+from gamepay.cli import config, db, ledger, rewards, sandbox, withdrawals
 from gamepay.cli._common import init_context
 
 __all__ = ["app", "main"]
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(rewards.app, name="rewards")
 app.add_typer(db.app, name="db")
+app.add_typer(withdrawals.app, name="withdrawals")
 app.command(name="config")(config.config)
 app.command(name="balance")(ledger.balance)
 app.command(name="history")(ledger.history)

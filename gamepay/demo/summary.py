@@ -12,8 +12,11 @@ from typing import Any
 
 __all__ = ["FINAL_ORDER_STATUSES", "DemoSummary"]
 
-FINAL_ORDER_STATUSES = frozenset({"success", "expired", "insufficient_refunded"})
-"""Order statuses nothing moves on from (``insufficient_not_refunded`` awaits a refund)."""
+FINAL_ORDER_STATUSES = frozenset(
+    {"success", "expired", "insufficient_refunded", "failed", "completed"}
+)
+"""Order statuses nothing moves on from (``insufficient_not_refunded`` awaits a refund,
+``creating`` and ``pending`` await the API)."""
 
 
 @dataclass(slots=True)

@@ -224,7 +224,7 @@ class CallbackDispatcher:
         }
         try:
             response = await client.post(delivery.url, content=content, headers=headers)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure to get an answer (bad URL included) is retried
             self._record(delivery, "connection_error", error=type(exc).__name__, body=body)
         else:
             if 200 <= response.status_code < 300:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import itertools
 import logging
 import secrets
@@ -74,7 +75,7 @@ class Sandbox:
         self.callbacks = CallbackDispatcher(self.config, lambda: self.plan, self.clock.now)
         self.status_changes: list[StatusChange] = []
         self._intents: dict[str, SandboxIntent] = {}
-        self._pending: set[str] = set()
+        self._deadlines: list[tuple[int, int, str]] = []  # heap of (deadline, seq, id)
         self._seq = itertools.count(1)
         self._labels = itertools.count(1)
         self._closing: asyncio.Event | None = None
@@ -83,10 +84,23 @@ class Sandbox:
     def __repr__(self) -> str:
         return f"Sandbox(seed={self.seed!r}, intents={len(self._intents)})"
 
+    async def __aenter__(self) -> Sandbox:
+        """Start background work (for in-process use, e.g. behind ``httpx.ASGITransport``)."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop background work."""
+        await self.aclose()
+
     # -- lifecycle of the object ---------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the callback worker and, on a real-time clock, the expiry ticker."""
+        """Start the callback worker and, on a real-time clock, the expiry ticker.
+
+        Without ``start`` the worker still starts on the first callback queued inside a running
+        loop; either way ``aclose()`` (or ``async with sandbox``) stops it.
+        """
         self._closing = asyncio.Event()
         self.callbacks.start()
         if not self.clock.frozen and self._ticker is None:
@@ -137,8 +151,6 @@ class Sandbox:
     def _record(self, intent: SandboxIntent, old: PaymentStatus) -> None:
         if intent.status is not old:
             self.status_changes.append((intent.payment_intent_id, old, intent.status))
-            if intent.status is not PaymentStatus.PENDING:
-                self._pending.discard(intent.payment_intent_id)
         self._notify(intent)
 
     def _notify(self, intent: SandboxIntent) -> None:
@@ -161,11 +173,12 @@ class Sandbox:
         """Close every pending intent whose deadline is past; return their ids."""
         now = self.now()
         moved = []
-        for intent_id in sorted(self._pending, key=lambda i: self._intents[i].seq):
-            intent = self._intents[intent_id]
+        heap = self._deadlines
+        while heap and heap[0][0] < now:
+            intent = self._intents[heapq.heappop(heap)[2]]
             if apply_expiry(intent, now):
                 self._record(intent, PaymentStatus.PENDING)
-                moved.append(intent_id)
+                moved.append(intent.payment_intent_id)
         return moved
 
     # -- the KryptoGO API ----------------------------------------------------------------------
@@ -213,7 +226,7 @@ class Sandbox:
             org_id=self.config.org_id,
         )
         self._intents[intent_id] = intent
-        self._pending.add(intent_id)
+        heapq.heappush(self._deadlines, (intent.payment_deadline, seq, intent_id))
         logger.debug("created %s for %s %s", intent_id, fiat_amount, currency.value)
         return intent
 
@@ -271,8 +284,10 @@ class Sandbox:
         """
         self.sweep()
         chain, token = self._token(chain_id, contract_address)
-        if chain.family == "evm" and (why := address_error("evm", contract_address)):
+        if why := address_error(chain.family, contract_address):
             raise _bad(f"contract_address: {why}")
+        if normalize_address(chain.family, contract_address) != token.address:
+            raise _bad("contract_address must be the token's contract address")
         try:
             units = parse_amount(amount, token.decimals)
         except AmountError as exc:

@@ -27,7 +27,7 @@ def invoke(url: str, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(
         app,
         ["--env-file", "/nonexistent.env", *args],
-        env={"GAMEPAY_DATABASE_URL": url, "GAMEPAY_LOG_LEVEL": "WARNING"},
+        env={"GAMEPAY_DATABASE_URL": url, "GAMEPAY_LOG_LEVEL": "WARNING", "COLUMNS": "200"},
     )
     return result.exit_code, result.stdout
 

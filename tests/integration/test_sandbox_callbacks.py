@@ -238,3 +238,15 @@ async def test_faulty_callbacks_replay_with_the_same_seed() -> None:
     assert again == (log, decisions, arrived)
     other = await fault_run(seed=7)
     assert other[1] != decisions
+
+
+async def test_unusable_callback_url_does_not_stop_the_worker() -> None:
+    """A callback_url httpx cannot use is given up; other callbacks still go out."""
+    async with callback_recorder() as recorder, running_sandbox(fast_config()) as served:
+        served.sandbox.pay(make_intent(served.sandbox, "http://bad-port:99999/cb"), "exact")
+        served.sandbox.pay(make_intent(served.sandbox, recorder.url), "exact")
+        await served.sandbox.flush_callbacks()
+        outcomes = [e.outcome for e in served.sandbox.callback_log]
+    assert outcomes.count("gave_up") == 1
+    assert outcomes.count("delivered") == 1
+    assert len(recorder.accepted()) == 1

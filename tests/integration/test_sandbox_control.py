@@ -237,6 +237,8 @@ async def test_transfers_are_never_deduplicated(
         ({"chain_id": "btc"}, "chain_id"),
         ({"chain_id": 5}, "chain_id"),
         ({"contract_address": "0x" + "1" * 40}, "unknown token"),
+        ({"contract_address": "USDT"}, "contract_address"),
+        ({"contract_address": "0xfd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9"}, "checksum"),
         ({"amount": 2.5}, "amount"),
         ({"amount": "2.1234567"}, "amount"),
         ({"amount": "0"}, "amount"),
@@ -276,6 +278,8 @@ async def test_transfers_on_tron_and_solana(
     sol = transfer_body(chain_id="sol", contract_address=sol_usdt, wallet_address=SOL_WALLET)
     assert (await ok(http.post(TRANSFER, json=tron)))["status"] == "success"
     assert (await ok(http.post(TRANSFER, json=sol)))["status"] == "success"
+    by_symbol = transfer_body(chain_id="tron", contract_address="USDT", wallet_address=TRON_WALLET)
+    assert (await http.post(TRANSFER, json=by_symbol)).json()["code"] == 4000
     wrong = transfer_body(chain_id="sol", contract_address=sol_usdt, wallet_address=TRON_WALLET)
     assert (await http.post(TRANSFER, json=wrong)).json()["code"] == 4000
 

@@ -157,3 +157,26 @@ def test_default_credentials_are_the_sandboxs() -> None:
     settings = load_settings(env_file=None)
     assert settings.kryptogo_client_id == DEFAULT_CLIENT_ID
     assert settings.kryptogo_api_key.get_secret_value() == DEFAULT_API_KEY
+
+
+def test_withdrawal_tokens_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GAMEPAY_WITHDRAWAL_TOKENS lists chain:address:symbol:decimals entries."""
+    monkeypatch.setenv(
+        "GAMEPAY_WITHDRAWAL_TOKENS",
+        "arb:0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9:USDT:6, "
+        "eth:0x6B175474E89094C44Da98b954EedeAC495271d0F:DAI:18",
+    )
+    tokens = load_settings().tokens
+    assert [(t.chain_id, t.symbol, t.decimals) for t in tokens] == [
+        ("arb", "USDT", 6),
+        ("eth", "DAI", 18),
+    ]
+    assert tokens[0].id == "token:arb:0xfd086bc7cd5c481dcc9c85ebe478a1c0b69fcbb9"
+
+
+@pytest.mark.parametrize("value", ["arb:0xabc:USDT", "arb:0xabc:USDT:six", "ARB:0xabc:USDT:6"])
+def test_malformed_withdrawal_tokens(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """A token entry that does not parse is a ConfigError naming the variable."""
+    monkeypatch.setenv("GAMEPAY_WITHDRAWAL_TOKENS", value)
+    with pytest.raises(ConfigError, match="GAMEPAY_WITHDRAWAL_TOKENS"):
+        load_settings()

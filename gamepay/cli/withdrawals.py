@@ -1,0 +1,148 @@
+"""`gamepay withdrawals list/resolve`: inspect withdrawals and settle those with unknown outcome."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from gamepay.cli._common import (
+    JsonOption,
+    client_for,
+    console,
+    emit_json,
+    open_store,
+    run,
+    settings_of,
+)
+from gamepay.config import Settings
+from gamepay.core.assets import Token
+from gamepay.core.money import format_amount
+from gamepay.core.withdrawals import WithdrawalStatus
+from gamepay.ledger import Ledger
+from gamepay.services.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
+
+__all__ = ["app", "withdrawal_view", "withdrawals_config"]
+
+app = typer.Typer(help="Withdrawals: list them, resolve unknown outcomes.", no_args_is_help=True)
+
+
+def withdrawal_view(w: Withdrawal) -> dict[str, Any]:
+    """A withdrawal as JSON-ready data (amount as a decimal string of its token)."""
+    return {
+        "withdrawal_id": w.id,
+        "player_id": w.player_id,
+        "status": str(w.status),
+        "asset": w.asset_id,
+        "chain_id": w.chain_id,
+        "amount": format_amount(w.amount, w.decimals),
+        "amount_units": str(w.amount),
+        "address": w.address,
+        "reference": w.reference,
+        "transfer_id": w.transfer_id,
+        "tx_hash": w.tx_hash,
+        "error": w.error,
+        "created_at": w.created_at.isoformat(),
+        "updated_at": w.updated_at.isoformat(),
+    }
+
+
+def withdrawals_config(
+    settings: Settings, tokens: Sequence[Token] | None = None
+) -> WithdrawalsConfig:
+    """The withdrawal tokens and limits of ``settings`` (limits in each token's base units)."""
+    chosen = list(tokens) if tokens is not None else settings.tokens
+    return WithdrawalsConfig(
+        tokens={t.id: t for t in chosen},
+        min_amount={t.id: settings.withdrawal_min_units(t.decimals) for t in chosen},
+        daily_limit={t.id: settings.withdrawal_daily_limit_units(t.decimals) for t in chosen},
+        time_zone=settings.time_zone,
+    )
+
+
+@asynccontextmanager
+async def _service(settings: Settings) -> AsyncIterator[Withdrawals]:
+    async with open_store(settings) as store, client_for(settings) as client:
+        yield Withdrawals(store, Ledger(store), client, config=withdrawals_config(settings))
+
+
+async def _list(settings: Settings, status: str | None, player: str | None) -> list[dict[str, Any]]:
+    async with _service(settings) as service:
+        return [withdrawal_view(w) for w in await service.list(status=status, player_id=player)]
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this status (" + ", ".join(s.value for s in WithdrawalStatus) + ")."
+        ),
+    ] = None,
+    player: Annotated[str | None, typer.Option(help="Only this player's withdrawals.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List withdrawals, oldest first (``--status unknown``: those awaiting an operator)."""
+    rows = run(_list(settings_of(ctx), status, player), as_json=as_json)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("player", "status", "amount", "to", "tx")
+    table.add_column("withdrawal", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r["player_id"],
+            r["status"],
+            f"{r['amount']} ({r['chain_id']})",
+            r["address"],
+            r["tx_hash"] or "",
+            r["withdrawal_id"],
+        )
+    table.caption = f"{len(rows)} withdrawal(s)"
+    console.print(table)
+
+
+async def _resolve(
+    settings: Settings, withdrawal_id: str, sent: bool, tx_hash: str | None, transfer_id: str | None
+) -> dict[str, Any]:
+    async with _service(settings) as service:
+        done = await service.resolve(
+            withdrawal_id, sent=sent, tx_hash=tx_hash, transfer_id=transfer_id
+        )
+    return withdrawal_view(done)
+
+
+def _outcome(value: str) -> str:
+    if value not in ("sent", "failed"):
+        raise typer.BadParameter("must be 'sent' or 'failed'")
+    return value
+
+
+@app.command()
+def resolve(
+    ctx: typer.Context,
+    withdrawal_id: Annotated[str, typer.Argument(help="The withdrawal id.")],
+    outcome: Annotated[
+        str,
+        typer.Option(
+            callback=_outcome,
+            help="What KryptoGO's records say: 'sent' posts the hold, 'failed' returns the funds.",
+        ),
+    ],
+    tx_hash: Annotated[str | None, typer.Option(help="The transfer's tx hash, if sent.")] = None,
+    transfer_id: Annotated[str | None, typer.Option(help="KryptoGO's transfer id.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Settle a withdrawal whose transfer outcome is unknown, after checking KryptoGO Studio."""
+    view = run(
+        _resolve(settings_of(ctx), withdrawal_id, outcome == "sent", tx_hash, transfer_id),
+        as_json=as_json,
+    )
+    if as_json:
+        emit_json(view)
+    else:
+        console.print(f"withdrawal {view['withdrawal_id']} is now {view['status']}")
