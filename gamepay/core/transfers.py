@@ -7,7 +7,6 @@ Pure data and validation; the ledger (``gamepay.ledger``) stores them. Each tran
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -58,11 +57,12 @@ class TransferSpec:
         if not isinstance(self.asset, str) or not 0 < len(self.asset) <= 200:
             raise InvalidInput(f"asset must be an asset id string: {self.asset!r}")
         check_amount(self.amount)
-        try:
-            kind = TransferKind(self.kind)
-        except ValueError:
-            raise InvalidInput(f"unknown transfer kind: {self.kind!r}") from None
-        object.__setattr__(self, "kind", kind)
+        if type(self.kind) is not TransferKind:
+            try:
+                kind = TransferKind(self.kind)
+            except ValueError:
+                raise InvalidInput(f"unknown transfer kind: {self.kind!r}") from None
+            object.__setattr__(self, "kind", kind)
         if self.memo is not None and (
             not isinstance(self.memo, str) or len(self.memo) > MAX_MEMO_LENGTH
         ):
@@ -70,11 +70,15 @@ class TransferSpec:
 
     def content(self) -> tuple[str, str, str, int, str, str | None]:
         """The fields that decide whether a replayed id carries the same content."""
-        return (self.debit, self.credit, self.asset, self.amount, str(self.kind), self.memo)
+        kind = self.kind.value if isinstance(self.kind, TransferKind) else self.kind
+        return (self.debit, self.credit, self.asset, self.amount, kind, self.memo)
 
 
 def batch_content_hash(specs: Sequence[TransferSpec]) -> str:
-    """A stable hex digest of a batch's transfers, in order, for idempotent replay checks."""
-    canonical = [[s.debit, s.credit, s.asset, str(s.amount), str(s.kind), s.memo] for s in specs]
-    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A stable hex digest of a batch's transfers, in order, for idempotent replay checks.
+
+    Each transfer is the ``repr`` of its content tuple (unambiguous for strings, ints and None),
+    one per line.
+    """
+    text = "\n".join([repr(s.content()) for s in specs])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

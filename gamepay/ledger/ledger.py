@@ -17,22 +17,22 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from gamepay.core.accounts import Account, AccountKind, check_account_id
 from gamepay.core.assets import Asset, Currency, Item, Token
-from gamepay.core.money import check_amount
+from gamepay.core.money import MAX_AMOUNT, check_amount
 from gamepay.core.transfers import TransferKind, TransferSpec, batch_content_hash
 from gamepay.errors import (
     AccountError,
     AccountMismatch,
     AccountNotFound,
+    AmountRangeError,
     AssetNotFound,
     HoldNotFound,
     HoldStateError,
@@ -40,6 +40,7 @@ from gamepay.errors import (
     InsufficientFunds,
     InvalidInput,
 )
+from gamepay.ledger.ops import LedgerOps, TransferRow, ops_for
 from gamepay.ledger.records import (
     Balance,
     BatchRecord,
@@ -81,17 +82,6 @@ _MAX_ID = 200
 _MAX_HISTORY = 1000
 _LOCK_CHUNK = 400
 
-_LOCK = (
-    select(_B.account_id, _B.asset, _B.available, _B.held)
-    .where(tuple_(_B.account_id, _B.asset).in_(bindparam("keys", expanding=True)))
-    .order_by(_B.account_id, _B.asset)
-    .with_for_update()
-)
-_UPDATE_BALANCE = (
-    update(balances_table)
-    .where(_B.account_id == bindparam("k_account"), _B.asset == bindparam("k_asset"))
-    .values(available=bindparam("v_available"), held=bindparam("v_held"))
-)
 _TRANSFER_COLUMNS = (
     _T.id,
     _T.debit,
@@ -216,21 +206,13 @@ class Ledger:
         self._known_assets: set[str] = set()
         insert: Callable[[Table], Insert]
         insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
-        self._insert_transfer = (
-            insert(transfers_table).on_conflict_do_nothing(index_elements=[_T.id]).returning(_T.seq)
-        )
+        self._ops: LedgerOps = ops_for(store.dialect)
         self._insert_hold = (
             insert(holds_table).on_conflict_do_nothing(index_elements=[_H.id]).returning(_H.id)
         )
-        self._insert_batch = (
-            insert(batches_table).on_conflict_do_nothing(index_elements=[_BT.id]).returning(_BT.id)
-        )
-        self._insert_balance = insert(balances_table).on_conflict_do_nothing(
-            index_elements=[_B.account_id, _B.asset]
-        )
+        self._insert_batch = insert(batches_table).on_conflict_do_nothing(index_elements=[_BT.id])
         self._insert_account = insert(accounts_table).on_conflict_do_nothing(index_elements=[_C.id])
         self._insert_asset = insert(assets_table).on_conflict_do_nothing(index_elements=[_A.id])
-        self._insert_transfers_plain = transfers_table.insert()
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -352,44 +334,30 @@ class Ledger:
 
     async def _lock(self, conn: AsyncConnection, keys: Iterable[_Key]) -> dict[_Key, list[int]]:
         """Lock (creating when missing) the balance rows of ``keys``; return [available, held]."""
-        wanted = sorted(set(keys))
-        found: dict[_Key, list[int]] = {}
-        for start in range(0, len(wanted), _LOCK_CHUNK):
-            chunk = wanted[start : start + _LOCK_CHUNK]
-            for row in await conn.execute(_LOCK, {"keys": chunk}):
-                found[(row.account_id, row.asset)] = [row.available, row.held]
-        missing = [k for k in wanted if k not in found]
-        if missing:
-            await conn.execute(
-                self._insert_balance,
-                [{"account_id": a, "asset": s, "available": 0, "held": 0} for a, s in missing],
-            )
-            for start in range(0, len(missing), _LOCK_CHUNK):
-                chunk = missing[start : start + _LOCK_CHUNK]
-                for row in await conn.execute(_LOCK, {"keys": chunk}):
-                    found[(row.account_id, row.asset)] = [row.available, row.held]
-        return found
+        return await self._ops.lock(conn, sorted(set(keys)))
 
-    def _check_funds(self, balances: dict[_Key, list[int]], touched: Iterable[_Key]) -> None:
-        for key in touched:
+    def _check_funds(
+        self,
+        balances: dict[_Key, list[int]],
+        spent: Iterable[_Key],
+        touched: Iterable[_Key],
+    ) -> None:
+        """InsufficientFunds if a ``spent`` account that may not go negative is below zero;
+        AmountRangeError if any ``touched`` balance left -(2**256-1)..2**256-1."""
+        for key in spent:
             account, asset = key
             if balances[key][0] < 0 and not self._allow_negative[account]:
                 raise InsufficientFunds(f"{account!r} cannot cover this {asset} transfer")
+        for key in touched:
+            available, held = balances[key]
+            if abs(available) > MAX_AMOUNT or abs(held) > MAX_AMOUNT:
+                raise AmountRangeError(f"the {key[1]} balance of {key[0]!r} would leave 2**256")
 
     async def _write_balances(
         self, conn: AsyncConnection, balances: dict[_Key, list[int]], keys: Iterable[_Key]
     ) -> None:
-        await conn.execute(
-            _UPDATE_BALANCE,
-            [
-                {
-                    "k_account": k[0],
-                    "k_asset": k[1],
-                    "v_available": balances[k][0],
-                    "v_held": balances[k][1],
-                }
-                for k in keys
-            ],
+        await self._ops.write_balances(
+            conn, [(k[0], k[1], balances[k][0], balances[k][1]) for k in keys]
         )
 
     # ---------------------------------------------------------------- transfers
@@ -443,33 +411,29 @@ class Ledger:
         balances[debit_key][0] -= spec.amount
         balances[credit_key][0] += spec.amount
         try:
-            self._check_funds(balances, (debit_key,))
-        except InsufficientFunds:
+            self._check_funds(balances, (debit_key,), (debit_key, credit_key))
+        except (InsufficientFunds, AmountRangeError):
             existing = await self._get_transfer_row(conn, transfer_id)
             if existing is not None:
                 return self._replayed_transfer(existing, transfer_id, spec)
             raise
         now = self._now()
-        inserted = (
-            await conn.execute(
-                self._insert_transfer,
-                {
-                    "id": transfer_id,
-                    "batch_id": None,
-                    "hold_id": None,
-                    "debit": spec.debit,
-                    "credit": spec.credit,
-                    "asset": spec.asset,
-                    "amount": spec.amount,
-                    "kind": str(spec.kind),
-                    "memo": spec.memo,
-                    "created_at": now,
-                },
-            )
-        ).first()
-        if inserted is None:
-            row = await self._get_transfer_row(conn, transfer_id)
-            return self._replayed_transfer(row, transfer_id, spec)
+        kind = str(spec.kind)
+        row = (
+            transfer_id,
+            None,
+            None,
+            spec.debit,
+            spec.credit,
+            spec.asset,
+            spec.amount,
+            kind,
+            spec.memo,
+            now,
+        )
+        if not await self._ops.insert_transfer(conn, row):
+            existing = await self._get_transfer_row(conn, transfer_id)
+            return self._replayed_transfer(existing, transfer_id, spec)
         await self._write_balances(conn, balances, (debit_key, credit_key))
         return TransferRecord(
             id=transfer_id,
@@ -559,59 +523,50 @@ class Ledger:
         for key, delta in deltas.items():
             balances[key][0] += delta
         try:
-            self._check_funds(balances, (k for k, d in deltas.items() if d < 0))
-        except InsufficientFunds:
+            self._check_funds(balances, (k for k, d in deltas.items() if d < 0), deltas)
+        except (InsufficientFunds, AmountRangeError):
             replay = await self._replayed_batch(conn, batch_id, digest)
             if replay is not None:
                 return replay
             raise
         now = self._now()
-        inserted = (
-            await conn.execute(
-                self._insert_batch, {"id": batch_id, "content_hash": digest, "created_at": now}
-            )
-        ).first()
-        if inserted is None:
+        inserted = await conn.execute(
+            self._insert_batch, {"id": batch_id, "content_hash": digest, "created_at": now}
+        )
+        if inserted.rowcount != 1:
             replay = await self._replayed_batch(conn, batch_id, digest)
             assert replay is not None
             return replay
+        rows: list[TransferRow] = [
+            (
+                f"{batch_id}/{i}",
+                batch_id,
+                None,
+                s.debit,
+                s.credit,
+                s.asset,
+                s.amount,
+                str(s.kind),
+                s.memo,
+                now,
+            )
+            for i, s in enumerate(specs)
+        ]
+        await self._ops.insert_transfers(conn, rows)
         records = tuple(
             TransferRecord(
-                id=f"{batch_id}/{index}",
-                debit=spec.debit,
-                credit=spec.credit,
-                asset=spec.asset,
-                amount=spec.amount,
-                kind=TransferKind(spec.kind),
-                memo=spec.memo,
-                created_at=now,
-                batch_id=batch_id,
+                row[0],
+                s.debit,
+                s.credit,
+                s.asset,
+                s.amount,
+                cast(TransferKind, s.kind),
+                s.memo,
+                now,
+                batch_id,
             )
-            for index, spec in enumerate(specs)
+            for row, s in zip(rows, specs, strict=True)
         )
-        try:
-            await conn.execute(
-                self._insert_transfers_plain,
-                [
-                    {
-                        "id": r.id,
-                        "batch_id": batch_id,
-                        "hold_id": None,
-                        "debit": r.debit,
-                        "credit": r.credit,
-                        "asset": r.asset,
-                        "amount": r.amount,
-                        "kind": str(r.kind),
-                        "memo": r.memo,
-                        "created_at": now,
-                    }
-                    for r in records
-                ],
-            )
-        except IntegrityError as exc:
-            raise IdempotencyConflict(
-                f"a transfer id of batch {batch_id!r} is already taken"
-            ) from exc
         await self._write_balances(conn, balances, [k for k, d in deltas.items() if d != 0])
         return BatchRecord(id=batch_id, transfers=records, created_at=now)
 
@@ -665,8 +620,8 @@ class Ledger:
         balances[key][0] -= spec.amount
         balances[key][1] += spec.amount
         try:
-            self._check_funds(balances, (key,))
-        except InsufficientFunds:
+            self._check_funds(balances, (key,), (key,))
+        except (InsufficientFunds, AmountRangeError):
             existing = await self._get_hold_row(conn, hold_id)
             if existing is not None:
                 return self._replayed_hold(existing, hold_id, spec)
@@ -777,26 +732,22 @@ class Ledger:
         balances[debit_key][0] += hold.amount - posted
         if posted:
             balances[credit_key][0] += posted
+        self._check_funds(balances, (), keys)
         now = self._now()
         if posted:
-            inserted = (
-                await conn.execute(
-                    self._insert_transfer,
-                    {
-                        "id": hold_transfer_id(hold_id),
-                        "batch_id": None,
-                        "hold_id": hold_id,
-                        "debit": hold.debit,
-                        "credit": hold.credit,
-                        "asset": hold.asset,
-                        "amount": posted,
-                        "kind": str(hold.kind),
-                        "memo": hold.memo,
-                        "created_at": now,
-                    },
-                )
-            ).first()
-            if inserted is None:
+            row = (
+                hold_transfer_id(hold_id),
+                None,
+                hold_id,
+                hold.debit,
+                hold.credit,
+                hold.asset,
+                posted,
+                str(hold.kind),
+                hold.memo,
+                now,
+            )
+            if not await self._ops.insert_transfer(conn, row):
                 raise IdempotencyConflict(
                     f"transfer id {hold_transfer_id(hold_id)!r} is already taken"
                 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -45,10 +46,17 @@ _MIGRATION_LOCK_KEY = 0x6761_6D65_7061_79  # "gamepay": serializes concurrent mi
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """True for serialization failures, deadlocks and a busy SQLite database."""
-    if not isinstance(exc, DBAPIError):
+    """True for serialization failures, deadlocks and a busy SQLite database.
+
+    Takes SQLAlchemy's wrapped errors and the drivers' own (the ledger's SQLite fast path
+    talks to aiosqlite directly).
+    """
+    if isinstance(exc, DBAPIError):
+        orig: object = exc.orig
+    elif isinstance(exc, sqlite3.OperationalError):
+        orig = exc
+    else:
         return False
-    orig = exc.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in _RETRYABLE_SQLSTATES:
         return True
@@ -97,7 +105,10 @@ def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to aiosqlite: one thread hop instead of a SQLAlchemy cursor's three.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        await_(driver.execute("BEGIN IMMEDIATE"))
 
 
 class Store:
@@ -169,7 +180,7 @@ class Store:
             try:
                 async with self.engine.begin() as conn:
                     return await fn(conn)
-            except DBAPIError as exc:
+            except (DBAPIError, sqlite3.OperationalError) as exc:
                 if not is_retryable(exc):
                     raise
                 attempt += 1

@@ -145,9 +145,10 @@ async def test_run_returns_the_function_result(store: Store) -> None:
 
 async def test_big_sum_is_exact(ledger: Ledger, store: Store) -> None:
     """big_sum adds amounts beyond 64 bits (and beyond float precision) exactly on both backends."""
+    await ledger.open_account("world:arb", kind=AccountKind.SYSTEM, allow_negative=True)
     await fund(ledger, ALICE, 2**255, "a")
-    await fund(ledger, BOB, 2**255 - 1, "b")
-    await fund(ledger, REVENUE, 3, "c")
+    await ledger.transfer("b", gold("world:arb", BOB, 2**255 - 1, kind="grant"))
+    await ledger.transfer("c", gold("world:arb", REVENUE, 3, kind="grant"))
     async with store.transaction() as conn:
         total = (
             await conn.execute(
@@ -176,6 +177,21 @@ async def test_max_amount_round_trips_as_amount_and_balance(ledger: Ledger) -> N
     assert await ledger.balance(ALICE, GOLD.id) == Balance(0, MAX_AMOUNT)
     await ledger.post("h-max")
     assert await ledger.balance(BOB, GOLD.id) == Balance(MAX_AMOUNT, 0)
+    assert (await ledger.verify()).ok
+
+
+async def test_balances_may_not_leave_the_uint256_range(ledger: Ledger) -> None:
+    """A transfer that would push a balance beyond +-(2**256-1) is refused and changes nothing."""
+    await ledger.transfer("max", gold(ISSUER, ALICE, MAX_AMOUNT))
+    with pytest.raises(AmountRangeError):
+        await ledger.transfer("over", gold(ISSUER, ALICE, 1))
+    with pytest.raises(AmountRangeError):
+        await ledger.transfer("under", gold(ISSUER, BOB, 1))
+    with pytest.raises(AmountRangeError):
+        await ledger.batch("b-under", [gold(ISSUER, BOB, 1)])
+    assert await ledger.balance(ALICE, GOLD.id) == Balance(MAX_AMOUNT, 0)
+    assert await ledger.balance(BOB, GOLD.id) == Balance(0, 0)
+    assert await ledger.transfer("max", gold(ISSUER, ALICE, MAX_AMOUNT)) is not None
     assert (await ledger.verify()).ok
 
 
