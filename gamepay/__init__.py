@@ -13,6 +13,7 @@ from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Balance, Ledger
+from gamepay.rewards import Program, RewardRunner, RunReport, Schedule, Tier, load_program
 from gamepay.sandbox import Faults, Sandbox, SandboxConfig
 from gamepay.services import (
     BalancePrice,
@@ -50,10 +51,15 @@ __all__ = [
     "Payments",
     "PaymentsConfig",
     "PostgresBus",
+    "Program",
     "RetryPolicy",
+    "RewardRunner",
+    "RunReport",
     "Sandbox",
     "SandboxConfig",
+    "Schedule",
     "Store",
+    "Tier",
     "Token",
     "TransferKind",
     "TransferRequest",
@@ -66,6 +72,7 @@ __all__ = [
     "check_amount",
     "errors",
     "format_amount",
+    "load_program",
     "parse_amount",
     "player_account",
 ]

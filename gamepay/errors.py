@@ -439,9 +439,13 @@ class RewardError(GamepayError):
 
 
 class PoolUnderfunded(RewardError):
-    """The reward pool cannot pay the next payout."""
+    """The reward pool cannot pay the next payout; ``report`` says what was paid and what not."""
 
     code = "pool_underfunded"
+
+    def __init__(self, message: str, *, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class PeriodNotClosed(RewardError):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gamepay.cli import config, db, ledger, rewards, sandbox, withdrawals
+from gamepay.cli import config, db, demo, intents, ledger, rewards, sandbox, serve, withdrawals
 from gamepay.cli._common import init_context
 
 __all__ = ["app", "main"]
@@ -25,6 +25,10 @@ app.command(name="config")(config.config)
 app.command(name="balance")(ledger.balance)
 app.command(name="history")(ledger.history)
 app.command(name="verify")(ledger.verify)
+app.add_typer(intents.app, name="intents")
+app.command(name="reconcile")(intents.reconcile)
+app.command(name="serve")(serve.serve)
+app.command(name="demo")(demo.demo)
 
 
 @app.callback()

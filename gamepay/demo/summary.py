@@ -35,6 +35,8 @@ class DemoSummary:
     rewards_paid: int = 0
     reward_units: str = "0"
     callbacks: int = 0
+    callbacks_duplicated: int = 0
+    callbacks_dropped: int = 0
     reconcile_mismatches: int = 0
     transfers: int = 0
     ledger_verified: bool = False

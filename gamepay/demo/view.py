@@ -117,6 +117,11 @@ def summary_table(summary: DemoSummary) -> Table:
     for status, count in sorted(summary.withdrawals_by_status.items()):
         table.add_row(f"  {status}", str(count))
     table.add_row("reward payouts", f"{summary.rewards_paid} ({summary.reward_units} units)")
+    table.add_row(
+        "callbacks delivered",
+        f"{summary.callbacks} ({summary.callbacks_duplicated} duplicated, "
+        f"{summary.callbacks_dropped} dropped: repaired by polling/reconciliation)",
+    )
     table.add_row("ledger transfers", str(summary.transfers))
     verified = "[green]yes[/green]" if summary.ledger_verified else "[red]NO[/red]"
     table.add_row("ledger verified", verified)

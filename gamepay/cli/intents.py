@@ -1,0 +1,261 @@
+"""`gamepay intents list/show` and `gamepay reconcile`: orders and their KryptoGO intents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import or_, select
+
+from gamepay.cli._common import (
+    JsonOption,
+    client_for,
+    console,
+    emit_json,
+    open_store,
+    parse_when,
+    progress,
+    run,
+    settings_of,
+)
+from gamepay.config import Settings
+from gamepay.core.money import format_amount
+from gamepay.errors import OrderNotFound
+from gamepay.services.orders import Order, OrderStatus, orders_table
+
+__all__ = ["app", "order_view", "reconcile"]
+
+app = typer.Typer(help="Orders and their KryptoGO payment intents.", no_args_is_help=True)
+
+
+def _units(amount: int | None, decimals: int | None) -> str | None:
+    if amount is None:
+        return None
+    return format_amount(amount, decimals or 0) if amount > 0 else "0"
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    """An order as JSON-ready data (crypto amounts as decimal strings of the intent's token)."""
+    return {
+        "order_id": order.id,
+        "player_id": order.player_id,
+        "kind": str(order.kind),
+        "status": str(order.status),
+        "sku": order.sku,
+        "fiat_amount": order.fiat_amount,
+        "fiat_currency": order.fiat_currency,
+        "payment_intent_id": order.payment_intent_id,
+        "chain_id": order.chain_id,
+        "symbol": order.symbol,
+        "crypto_amount": _units(order.crypto_amount, order.decimals),
+        "received_amount": _units(order.received_amount, order.decimals),
+        "refund_amount": _units(order.refund_amount, order.decimals),
+        "payment_address": order.payment_address,
+        "payment_deadline": order.payment_deadline,
+        "payment_tx_hash": order.payment_tx_hash,
+        "granted": order.granted,
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }
+
+
+async def _list(
+    settings: Settings,
+    status: str | None,
+    player: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    query = select(orders_table)
+    if status is not None:
+        query = query.where(orders_table.c.status == OrderStatus(status).value)
+    if player is not None:
+        query = query.where(orders_table.c.player_id == player)
+    if since is not None:
+        query = query.where(orders_table.c.created_at >= since)
+    if until is not None:
+        query = query.where(orders_table.c.created_at < until)
+    query = query.order_by(orders_table.c.created_at.desc(), orders_table.c.id).limit(limit)
+    async with open_store(settings) as store, store.transaction() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [order_view(Order.from_row(row)) for row in rows]
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only this status (" + ", ".join(s.value for s in OrderStatus) + ")."),
+    ] = None,
+    player: Annotated[str | None, typer.Option(help="Only this player's orders.")] = None,
+    since: Annotated[str | None, typer.Option(help="Created at or after (ISO date/time).")] = None,
+    until: Annotated[str | None, typer.Option(help="Created before (ISO date/time).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """List orders (purchases, top-ups, balance buys) and their intents, newest first."""
+    if status is not None and status not in {s.value for s in OrderStatus}:
+        raise typer.BadParameter(f"unknown status {status!r}", param_hint="--status")
+    rows = run(
+        _list(
+            settings_of(ctx),
+            status,
+            player,
+            parse_when(since, option="--since"),
+            parse_when(until, option="--until"),
+            limit,
+        ),
+        as_json=as_json,
+    )
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("player", "kind", "status", "sku", "amount", "granted")
+    table.add_column("order", no_wrap=True)
+    table.add_column("intent", no_wrap=True)
+    for r in rows:
+        amount = f"{r['crypto_amount']} {r['symbol']}" if r["crypto_amount"] else ""
+        table.add_row(
+            r["player_id"],
+            r["kind"],
+            r["status"],
+            r["sku"] or "",
+            amount,
+            "yes" if r["granted"] else "",
+            r["order_id"],
+            r["payment_intent_id"] or "",
+        )
+    table.caption = f"{len(rows)} order(s)"
+    console.print(table)
+
+
+async def _show(settings: Settings, key: str, remote: bool) -> dict[str, Any]:
+    query = select(orders_table).where(
+        or_(orders_table.c.id == key, orders_table.c.payment_intent_id == key)
+    )
+    async with open_store(settings) as store, store.transaction() as conn:
+        row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        raise OrderNotFound(f"no order or intent {key[:80]!r}")
+    view = order_view(Order.from_row(row))
+    if remote and view["payment_intent_id"]:
+        async with client_for(settings) as client:
+            intent = await client.get_intent(view["payment_intent_id"])
+        view["remote"] = intent.to_wire()
+    return view
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="An order id or a payment intent id.")],
+    remote: Annotated[
+        bool, typer.Option("--remote", help="Also fetch the intent from KryptoGO.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one order and its intent (with --remote, as KryptoGO has it now)."""
+    view = run(_show(settings_of(ctx), key, remote), as_json=as_json)
+    if as_json:
+        emit_json(view)
+        return
+    table = Table("field", "value", title=f"order {view['order_id']}", show_header=False)
+    for name, value in view.items():
+        if name != "remote":
+            table.add_row(name, "" if value is None else str(value))
+    console.print(table)
+    if "remote" in view:
+        remote_table = Table("field", "value", title="at KryptoGO", show_header=False)
+        for name, value in view["remote"].items():
+            remote_table.add_row(name, "" if value is None else str(value))
+        console.print(remote_table)
+
+
+# -- reconcile -------------------------------------------------------------------------------------
+async def _reconcile(
+    settings: Settings, since: datetime, until: datetime, bar: bool
+) -> dict[str, Any]:
+    from gamepay.cli.runtime import catalog_for
+    from gamepay.ledger import Ledger
+    from gamepay.services.payments import Payments, PaymentsConfig
+
+    async with open_store(settings) as store, client_for(settings) as client:
+        payments = Payments(
+            store,
+            Ledger(store),
+            client,
+            catalog_for(settings),
+            config=PaymentsConfig(callback_url=settings.callback_public_url),
+        )
+        with progress(disable=not bar) as bars:
+            task = bars.add_task(
+                f"reconciling {since:%Y-%m-%d %H:%M} .. {until:%Y-%m-%d %H:%M}", total=1
+            )
+            report = await payments.reconcile(since, until)
+            bars.advance(task)
+    return {
+        "since": report.since,
+        "until": report.until,
+        "listed": report.listed,
+        "checked": report.checked,
+        "repaired": report.repaired,
+        "ok": report.ok,
+        "mismatches": [
+            {
+                "kind": m.kind,
+                "payment_intent_id": m.payment_intent_id,
+                "order_id": m.order_id,
+                "local": m.local,
+                "remote": m.remote,
+                "repaired": m.repaired,
+                "detail": m.detail,
+            }
+            for m in report.mismatches
+        ],
+    }
+
+
+def reconcile(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option(help="Window start (ISO date/time, UTC if naive).")],
+    until: Annotated[
+        str | None, typer.Option(help="Window end (ISO date/time; default now).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare KryptoGO's intents in a window with our orders; repair and report mismatches.
+
+    Exit code 1 when a mismatch could not be repaired.
+    """
+    start = parse_when(since, option="--since")
+    end = parse_when(until, option="--until") or datetime.now(tz=start.tzinfo if start else None)
+    assert start is not None
+    if end <= start:
+        raise typer.BadParameter("--until must be after --since", param_hint="--until")
+    data = run(_reconcile(settings_of(ctx), start, end, not as_json), as_json=as_json)
+    if as_json:
+        emit_json(data)
+    else:
+        console.print(
+            f"listed {data['listed']} intents, matched {data['checked']}, "
+            f"repaired {data['repaired']}, {len(data['mismatches'])} mismatch(es)"
+        )
+        if data["mismatches"]:
+            table = Table("kind", "intent", "order", "local", "remote", "repaired", "detail")
+            for m in data["mismatches"]:
+                table.add_row(
+                    m["kind"],
+                    m["payment_intent_id"] or "",
+                    m["order_id"] or "",
+                    m["local"] or "",
+                    m["remote"] or "",
+                    "yes" if m["repaired"] else "[red]no[/red]",
+                    m["detail"] or "",
+                )
+            console.print(table)
+    if not data["ok"]:
+        raise typer.Exit(1)

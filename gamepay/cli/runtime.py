@@ -1,0 +1,258 @@
+"""The production wiring of one gamepay process, from ``Settings``: what ``gamepay serve`` runs.
+
+``running_runtime(settings, catalog)`` connects the store (and migrates it), builds the KryptoGO
+client with metrics hooks, the event bus (PostgreSQL ``LISTEN/NOTIFY`` on PostgreSQL, in-process
+on SQLite) wrapped so events are counted, the ``Payments`` and ``Withdrawals`` services, the
+websocket adapter (its connections counted), and one HTTP app with the KryptoGO callback
+endpoint, ``/healthz`` and ``/metrics``; a background task polls due intents. Everything stops,
+in reverse order, when the block exits. The demo runs exactly this, pointed at the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+from websockets.asyncio.server import ServerConnection, serve
+
+from gamepay.bus import EventBus, InProcessBus, PostgresBus
+from gamepay.cli._common import ensure_sqlite_dir
+from gamepay.cli.withdrawals import withdrawals_config
+from gamepay.config import Settings
+from gamepay.core.assets import Token
+from gamepay.core.events import Event
+from gamepay.errors import ConfigError
+from gamepay.kryptogo.client import KryptoGOClient
+from gamepay.ledger import Ledger
+from gamepay.metrics import InstrumentedCallbacks, Metrics, MetricsPublisher, metrics_endpoint
+from gamepay.services.catalog import Catalog
+from gamepay.services.payments import Payments, PaymentsConfig
+from gamepay.services.withdrawals import Withdrawals
+from gamepay.store import Store
+from gamepay_ws import (
+    CALLBACK_PATH,
+    AdapterConfig,
+    HmacTokenAuthenticator,
+    WebsocketAdapter,
+    callback_routes,
+    serve_http,
+)
+from gamepay_ws.gamepay_services import GamepayServices
+
+__all__ = ["Runtime", "catalog_for", "running_runtime"]
+
+log = logging.getLogger("gamepay.cli.runtime")
+
+
+@dataclass
+class Runtime:
+    """A running gamepay process: its parts and where it listens."""
+
+    settings: Settings
+    store: Store
+    ledger: Ledger
+    client: KryptoGOClient
+    bus: EventBus
+    payments: Payments
+    withdrawals: Withdrawals
+    adapter: WebsocketAdapter
+    metrics: Metrics
+    http_url: str
+    ws_url: str
+    callback_url: str
+
+
+class _Deferred:
+    """Forwards to ``Payments`` once it exists (the HTTP app and the bus are built first)."""
+
+    def __init__(self) -> None:
+        self.payments: Payments | None = None
+
+    async def handle_callback(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """Forward to ``Payments.handle_callback``."""
+        assert self.payments is not None
+        return await self.payments.handle_callback(body, headers)
+
+    async def events_after(self, player_id: str, last_id: int, limit: int) -> Sequence[Event]:
+        """Forward to ``Payments.events_after`` (the PostgreSQL bus re-reads events here)."""
+        assert self.payments is not None
+        return await self.payments.events_after(player_id, last_id, limit)
+
+
+def catalog_for(settings: Settings) -> Catalog:
+    """The catalog in ``GAMEPAY_CATALOG_FILE`` (JSON), or an empty one; ConfigError if bad."""
+    path = settings.catalog_file
+    if path is None:
+        return Catalog()
+    try:
+        return Catalog.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read GAMEPAY_CATALOG_FILE {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"GAMEPAY_CATALOG_FILE {path} is not a valid catalog: {exc}") from None
+
+
+async def _poll_forever(payments: Payments, interval: float) -> None:
+    """Poll due intents every ``interval`` seconds (repairs missed callbacks); never raises."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await payments.poll_due()
+        except Exception:
+            log.exception("polling due intents failed; trying again in %.0fs", interval)
+
+
+@asynccontextmanager
+async def running_runtime(
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    metrics: Metrics | None = None,
+    tokens: Sequence[Token] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    adapter_config: AdapterConfig | None = None,
+    poll_interval: float | None = 5.0,
+) -> AsyncIterator[Runtime]:
+    """Run one gamepay process from ``settings`` in this event loop; stop it on exit.
+
+    ``tokens`` overrides ``settings.tokens`` (the withdrawable tokens); ``extra_routes`` are
+    added to the HTTP app (the demo adds its storefront); ``poll_interval=None`` disables the
+    background poller.
+    """
+    metrics = metrics if metrics is not None else Metrics()
+    async with AsyncExitStack() as stack:
+        ensure_sqlite_dir(settings.database_url)
+        store = await Store.connect(settings.database_url)
+        stack.push_async_callback(store.close)
+        await store.migrate()
+        ledger = Ledger(store)
+        client = KryptoGOClient(
+            client_id=settings.kryptogo_client_id,
+            api_key=settings.kryptogo_api_key.get_secret_value(),
+            origin=settings.kryptogo_origin,
+            base_url=settings.kryptogo_base_url,
+            timeout=settings.kryptogo_timeout_s,
+            event_hooks=metrics.httpx_event_hooks(),
+            on_response=metrics.on_client_response,
+        )
+        stack.push_async_callback(client.aclose)
+
+        deferred = _Deferred()
+        bus: EventBus
+        if store.dialect == "postgresql":
+            pg_bus = PostgresBus(settings.database_url, deferred)
+            await pg_bus.start()
+            stack.push_async_callback(pg_bus.close)
+            bus = pg_bus
+        else:
+            bus = InProcessBus()
+        publisher = MetricsPublisher(metrics, bus)
+
+        async def refresh() -> None:
+            await metrics.refresh_from_store(store)
+
+        app = Starlette(
+            routes=[
+                *callback_routes(InstrumentedCallbacks(deferred, metrics)),
+                Route("/metrics", metrics_endpoint(metrics, refresh), methods=["GET"]),
+                *extra_routes,
+            ]
+        )
+        http_port = await stack.enter_async_context(
+            serve_http(app, settings.host, settings.http_port)
+        )
+        http_url = f"http://{settings.host}:{http_port}"
+        callback_url = settings.callback_public_url or f"{http_url}{CALLBACK_PATH}"
+
+        secret = settings.callback_secret
+        payments = Payments(
+            store,
+            ledger,
+            client,
+            catalog,
+            config=PaymentsConfig(callback_url=callback_url, callback_secret=secret),
+            publisher=publisher,
+        )
+        deferred.payments = payments
+        withdrawals = Withdrawals(
+            store,
+            ledger,
+            client,
+            config=withdrawals_config(settings, tokens),
+            publisher=publisher,
+        )
+        await withdrawals.prepare()
+
+        adapter = WebsocketAdapter(
+            GamepayServices(payments, withdrawals),
+            HmacTokenAuthenticator(settings.ws_token_secret.get_secret_value()),
+            bus=bus,
+            config=adapter_config,
+        )
+        adapter.start()
+        stack.callback(adapter.stop)
+
+        async def counted(ws: ServerConnection) -> None:
+            metrics.ws_opened()
+            try:
+                await adapter.handler(ws)
+            finally:
+                metrics.ws_closed()
+
+        server = await stack.enter_async_context(
+            serve(
+                counted,
+                settings.host,
+                settings.ws_port,
+                max_size=adapter.config.max_message_bytes,
+                compression=None,
+                max_queue=32,
+            )
+        )
+        ws_port = server.sockets[0].getsockname()[1] if server.sockets else settings.ws_port
+
+        if poll_interval is not None:
+            poller = asyncio.create_task(_poll_forever(payments, poll_interval), name="gp-poll")
+
+            async def stop_poller() -> None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+
+            stack.push_async_callback(stop_poller)
+
+        log.info(
+            "gamepay running: http %s (callback %s), websocket ws://%s:%s, database %s",
+            http_url,
+            callback_url,
+            settings.host,
+            ws_port,
+            settings.safe_database_url,
+        )
+        yield Runtime(
+            settings=settings,
+            store=store,
+            ledger=ledger,
+            client=client,
+            bus=bus,
+            payments=payments,
+            withdrawals=withdrawals,
+            adapter=adapter,
+            metrics=metrics,
+            http_url=http_url,
+            ws_url=f"ws://{settings.host}:{ws_port}",
+            callback_url=callback_url,
+        )
+
+
+def new_secret() -> str:
+    """A fresh random secret (the demo's websocket token secret)."""
+    return secrets.token_hex(32)

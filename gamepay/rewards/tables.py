@@ -1,0 +1,76 @@
+"""The reward tables (Core), in step with the Alembic revision ``0003_rewards``.
+
+``gp_reward_runs``: one row per (program, period), UNIQUE(program, period_start); the row is
+inserted in the same transaction that writes every payout of the run, so a run either exists
+with all its payouts or not at all. ``claimed_by``/``claimed_at`` name the replica that
+computed it. ``gp_reward_payouts``: one row per rewarded (run, player), primary key (run_id,
+player_id), with the activity the reward was computed from, the amount, the status
+(``pending``, ``paid``) and the ledger transfer id once paid.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gamepay.store.types import Amount, UTCDateTime
+
+__all__ = [
+    "PAYOUT_PAID",
+    "PAYOUT_PENDING",
+    "RUN_PAID",
+    "RUN_PAYING",
+    "metadata",
+    "payouts_table",
+    "runs_table",
+]
+
+RUN_PAYING = "paying"
+"""A computed run with payouts still pending."""
+RUN_PAID = "paid"
+"""Every payout of the run is paid."""
+PAYOUT_PENDING = "pending"
+"""A payout not yet posted to the ledger."""
+PAYOUT_PAID = "paid"
+"""A payout posted to the ledger (``transfer_id`` set)."""
+
+metadata = sa.MetaData()
+"""The reward tables' own metadata (the migration creates them explicitly)."""
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+runs_table = sa.Table(
+    "gp_reward_runs",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("program", sa.String(48), nullable=False),
+    sa.Column("period_key", sa.String(10), nullable=False),
+    sa.Column("period_start", UTCDateTime, nullable=False),
+    sa.Column("period_end", UTCDateTime, nullable=False),
+    sa.Column("asset", sa.String(200), nullable=False),
+    sa.Column("pool", sa.String(200), nullable=False),
+    sa.Column("program_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("players", sa.Integer, nullable=False),
+    sa.Column("total", Amount, nullable=False),
+    sa.Column("claimed_by", sa.String(200), nullable=False),
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("program", "period_start", name="uq_gp_reward_runs_program_period"),
+)
+"""``gp_reward_runs`` as a Core table."""
+
+payouts_table = sa.Table(
+    "gp_reward_payouts",
+    metadata,
+    sa.Column("run_id", _ID, sa.ForeignKey("gp_reward_runs.id"), primary_key=True),
+    sa.Column("player_id", sa.String(200), primary_key=True),
+    sa.Column("purchases", Amount, nullable=False),
+    sa.Column("refunds", Amount, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("amount", Amount, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("transfer_id", sa.String(256), nullable=True),
+    sa.Column("paid_at", UTCDateTime, nullable=True),
+    sa.Index("ix_gp_reward_payouts_status", "run_id", "status", "player_id"),
+)
+"""``gp_reward_payouts`` as a Core table."""

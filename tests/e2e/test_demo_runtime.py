@@ -1,0 +1,78 @@
+"""The demo's runtime in-process: storefront endpoints, websocket players, /metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gamepay.demo.players import PlayerClient, ReplyError
+from gamepay.demo.runner import DemoOptions, pay_rewards, play, running_demo, settle, summarize
+from gamepay.demo.scenario import plan_players
+from gamepay.demo.view import DemoView
+from gamepay.metrics import Metrics
+
+
+async def test_storefront_session_websocket_and_metrics(tmp_path: Path) -> None:
+    """The page is served, /demo/session hands out a working token, /metrics counts it all."""
+    metrics = Metrics()
+    options = DemoOptions(quick=True, players=8, directory=tmp_path, faults=False)
+    async with running_demo(options, metrics) as run, httpx.AsyncClient() as http:
+        page = await http.get(run.runtime.http_url + "/")
+        assert page.status_code == 200
+        assert "<html" in page.text.lower()
+        session = (await http.get(run.runtime.http_url + "/demo/session?player=web-1")).json()
+        assert session["player_id"] == "web-1"
+        assert session["withdrawable"][0]["asset"] == run.token.id
+        async with PlayerClient(session["ws_url"], session["token"]) as visitor:
+            catalog = await visitor.request("catalog")
+            assert {item["sku"] for item in catalog["items"]} == {"sword", "shield", "potion"}
+            instructions = await visitor.request("buy_with_crypto", sku="sword")
+            paid = await http.post(
+                run.runtime.http_url + "/demo/pay",
+                json={"payment_intent_id": instructions["payment_intent_id"]},
+            )
+            assert paid.json() == {"status": "success"}
+            assert await visitor.wait_for_push("asset_granted", order_id=instructions["order_id"])
+        scraped = (await http.get(run.runtime.http_url + "/metrics")).text
+    assert "gamepay_ws_connections_accepted_total 1.0" in scraped
+    assert metrics.value("gamepay_events_total", {"type": "asset_granted"}) == 1
+
+
+async def test_forged_token_refused(tmp_path: Path) -> None:
+    """A token not signed with the demo's secret is refused with token_rejected."""
+    options = DemoOptions(quick=True, players=1, directory=tmp_path, faults=False)
+    async with running_demo(options) as run:
+        with pytest.raises(ReplyError) as refused:
+            async with PlayerClient(run.runtime.ws_url, "eyJ2IjoxfQ.c2ln"):
+                pass
+    assert refused.value.code == "token_rejected"
+
+
+async def test_whole_demo_in_process_with_metrics(tmp_path: Path) -> None:
+    """The demo's steps in-process: the summary passes and /metrics saw every kind of work."""
+    metrics = Metrics()
+    options = DemoOptions(quick=True, players=10, directory=tmp_path)
+    plans = plan_players(options.crowd, seed=options.seed, skus=("sword", "shield", "potion"))
+    async with running_demo(options, metrics) as run:
+        view = DemoView(len(plans), live=False)
+        await play(run, plans, view)
+        await settle(run, view)
+        await pay_rewards(run, view)
+        summary = await summarize(run, plans)
+        async with httpx.AsyncClient() as http:
+            scraped = (await http.get(run.runtime.http_url + "/metrics")).text
+    assert summary.ok, summary.problems()
+    assert view.counters["intents"] >= summary.orders
+    assert 'gamepay_ledger_transfers_total{kind="grant"}' in scraped
+    assert "gamepay_callback_seconds_count" in scraped
+    assert metrics.value("gamepay_ws_connections_accepted_total") >= 10
+    assert metrics.value("gamepay_ws_connections") == 0
+    assert metrics.value("gamepay_intent_status_total", {"status": "success"}) == summary.paid
+    assert (
+        metrics.value(
+            "gamepay_kryptogo_calls_total", {"operation": "create_intent", "status": "200"}
+        )
+        >= summary.orders
+    )
