@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -232,8 +232,9 @@ def reconcile(
     Exit code 1 when a mismatch could not be repaired.
     """
     start = parse_when(since, option="--since")
-    end = parse_when(until, option="--until") or datetime.now(tz=start.tzinfo if start else None)
     assert start is not None
+    # Default: up to now, this very second included (the window is [since, until)).
+    end = parse_when(until, option="--until") or datetime.now(UTC) + timedelta(seconds=1)
     if end <= start:
         raise typer.BadParameter("--until must be after --since", param_hint="--until")
     data = run(_reconcile(settings_of(ctx), start, end, not as_json), as_json=as_json)

@@ -13,22 +13,25 @@ sandbox (``--url``, default ``$GAMEPAY_SANDBOX_URL`` or ``http://127.0.0.1:8787`
     gamepay sandbox fund arb USDT 1000
     gamepay sandbox transfers | callbacks | intents | flush
     gamepay sandbox arm transfer --mode hang
+    gamepay sandbox faults --drop-rate 0.2 --duplicate-rate 0.1 --seed 7
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 import uvicorn
-from pydantic import SecretStr
+from pydantic import ValidationError
 from rich.console import Console
 
-from gamepay.sandbox import DEFAULT_API_KEY, DEFAULT_CLIENT_ID, Sandbox, SandboxConfig
+from gamepay.sandbox import DEFAULT_API_KEY, DEFAULT_CLIENT_ID, Faults, Sandbox, SandboxConfig
 from gamepay.sandbox.app import create_app
 from gamepay.sandbox.server import QuickStopServer
 
@@ -51,16 +54,34 @@ UrlOption = Annotated[
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
-def _serve(port: int, seed: int | None, callback_secret: str | None, frozen: bool) -> None:
+def _serve(
+    port: int,
+    seed: int | None,
+    callback_secret: str | None,
+    frozen: bool,
+    config_path: Path | None = None,
+) -> None:
     client_id = os.environ.get("GAMEPAY_SANDBOX_CLIENT_ID") or DEFAULT_CLIENT_ID
     api_key = os.environ.get("GAMEPAY_SANDBOX_API_KEY") or DEFAULT_API_KEY
-    config = SandboxConfig(
-        client_id=client_id,
-        api_key=SecretStr(api_key),
-        seed=seed,
-        frozen_clock=frozen,
-        callback_secret=SecretStr(callback_secret) if callback_secret else None,
-    )
+    settings: dict[str, Any] = {}
+    if config_path is not None:
+        try:
+            settings = json.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(f"cannot read {config_path}: {exc}") from None
+        if not isinstance(settings, dict):
+            raise typer.BadParameter(f"{config_path} must hold a JSON object")
+    settings.update(client_id=client_id, api_key=api_key)
+    if seed is not None:
+        settings["seed"] = seed
+    if frozen:
+        settings["frozen_clock"] = True
+    if callback_secret:
+        settings["callback_secret"] = callback_secret
+    try:
+        config = SandboxConfig.model_validate(settings)
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from None
     sandbox = Sandbox(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -114,9 +135,13 @@ def serve(
     frozen_clock: Annotated[
         bool, typer.Option(help="Time moves only by `gamepay sandbox advance`.")
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="A JSON SandboxConfig (chains, quotes, deadlines, retries...)."),
+    ] = None,
 ) -> None:
     """Serve the KryptoGO sandbox on 127.0.0.1 until interrupted."""
-    _serve(port, seed, callback_secret, frozen_clock)
+    _serve(port, seed, callback_secret, frozen_clock, config)
 
 
 def _call(url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -229,3 +254,32 @@ def arm(
 ) -> None:
     """Make the next create or transfer succeed but lose its answer."""
     _call(url, "POST", "/faults/arm", {"operation": operation, "mode": mode})
+
+
+@app.command()
+def faults(
+    url: UrlOption = DEFAULT_URL,
+    seed: Annotated[int, typer.Option(help="Seed of the fault draws.")] = 0,
+    drop_rate: Annotated[float, typer.Option(help="Callbacks never sent.")] = 0.0,
+    duplicate_rate: Annotated[float, typer.Option(help="Callbacks sent twice.")] = 0.0,
+    reorder: Annotated[float, typer.Option(help="Callbacks overtaken by the next one.")] = 0.0,
+    api_error_rate: Annotated[float, typer.Option(help="API calls answered 5xx.")] = 0.0,
+    latency: Annotated[float, typer.Option(help="Seconds before each API answer.")] = 0.0,
+    timeout_after_commit_rate: Annotated[
+        float, typer.Option(help="Creates/transfers that commit, then lose their answer.")
+    ] = 0.0,
+) -> None:
+    """Replace the running sandbox's faults (no options: no faults)."""
+    try:
+        chosen = Faults(
+            seed=seed,
+            drop_rate=drop_rate,
+            duplicate_rate=duplicate_rate,
+            reorder=reorder,
+            api_error_rate=api_error_rate,
+            latency=latency,
+            timeout_after_commit_rate=timeout_after_commit_rate,
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _call(url, "PUT", "/faults", chosen.model_dump(mode="json"))

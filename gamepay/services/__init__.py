@@ -1,4 +1,4 @@
-"""Services: payments (purchases, top-ups, callbacks, polling, reconciliation) and the outbox.
+"""Services: payments (purchases, top-ups, callbacks, polling, reconciliation), withdrawals, outbox.
 
 ```python
 from gamepay.services import Payments, PaymentsConfig, Catalog, CatalogItem, Grant
@@ -18,6 +18,7 @@ from gamepay.services.payments import (
 from gamepay.services.poller import PollReport
 from gamepay.services.reconcile import Mismatch, ReconcileReport
 from gamepay.services.settlement import MoneyPolicy
+from gamepay.services.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
 
 __all__ = [
     "ApplyOutcome",
@@ -37,4 +38,7 @@ __all__ = [
     "PaymentsConfig",
     "PollReport",
     "ReconcileReport",
+    "Withdrawal",
+    "Withdrawals",
+    "WithdrawalsConfig",
 ]

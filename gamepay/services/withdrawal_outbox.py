@@ -1,8 +1,9 @@
-"""Where withdrawals write their events: the shared ``gp_events`` outbox (switch point).
+"""Where withdrawals write their events: the shared ``gp_events`` outbox.
 
-The outbox belongs to the payments area (``gamepay.services.events``); this module only
-re-exports it, so the withdrawals service writes its events in its own transactions to the same
-persisted, replayable table as the payments service.
+The outbox belongs to the payments area (``gamepay.services.events``); withdrawals write their
+rows with the same ``record_events`` inside their own transactions and hand the committed events
+to the publisher with ``publish_quietly``. This module is the one place the withdrawals service
+imports them from.
 """
 
 from __future__ import annotations

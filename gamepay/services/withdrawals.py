@@ -45,6 +45,7 @@ import inspect
 import logging
 import re
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -107,6 +108,8 @@ _D = withdrawal_days_table.c
 _S = WithdrawalStatus
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
 _MAX_ERROR = 500
+_PREPARED: weakref.WeakKeyDictionary[Ledger, set[str]] = weakref.WeakKeyDictionary()
+"""Per ledger, the token ids whose asset and world account are known to exist."""
 
 
 class TransferClient(Protocol):
@@ -353,12 +356,19 @@ class Withdrawals:
         return now.astimezone(UTC)
 
     async def prepare(self) -> None:
-        """Register the configured tokens and open ``world:<chain>`` accounts (idempotent)."""
+        """Register the configured tokens and open ``world:<chain>`` accounts (idempotent).
+
+        Called by the first ``withdraw``; done once per ledger object and token.
+        """
+        done = _PREPARED.setdefault(self._ledger, set())
         for token in self._config.tokens.values():
+            if token.id in done:
+                continue
             await self._ledger.register_asset(token)
             await self._ledger.open_account(
                 world_account(token.chain_id), kind=AccountKind.SYSTEM, allow_negative=True
             )
+            done.add(token.id)
         self._prepared = True
 
     # ------------------------------------------------------------------------- withdraw
@@ -467,7 +477,9 @@ class Withdrawals:
             await self._ledger.hold(hold_id_for(wid), spec, conn=conn)
             created = _from_row(_Row(row))
             events = await record_events(
-                conn, [_status_draft(created), await self._balance_draft(conn, created)], now
+                conn,
+                [_status_draft(created), await self._balance_draft(conn, created, -amount)],
+                now,
             )
             return created, events, True
 
@@ -532,13 +544,16 @@ class Withdrawals:
             .values(total=total)
         )
 
-    async def _balance_draft(self, conn: AsyncConnection, w: Withdrawal) -> EventDraft:
+    async def _balance_draft(self, conn: AsyncConnection, w: Withdrawal, delta: int) -> EventDraft:
+        """balance_changed for the player; ``delta`` is the change of the available balance."""
         balance = await self._ledger.balance(player_account(w.player_id), w.asset_id, conn=conn)
         return EventDraft(
             w.player_id,
             EventType.BALANCE_CHANGED,
             {
+                "withdrawal_id": w.id,
                 "asset_id": w.asset_id,
+                "delta": str(delta),
                 "available": str(balance.available),
                 "held": str(balance.held),
                 "decimals": w.decimals,
@@ -644,7 +659,8 @@ class Withdrawals:
             moved = _from_row(_Row({**found._asdict(), **values}))
             drafts = [_status_draft(moved)]
             if move.effect in (HoldEffect.POST, HoldEffect.VOID):
-                drafts.append(await self._balance_draft(conn, moved))
+                delta = current.amount if move.effect is HoldEffect.VOID else 0
+                drafts.append(await self._balance_draft(conn, moved, delta))
             return moved, await record_events(conn, drafts, now), True
 
         withdrawal, events, moved = await self._store.run(run)

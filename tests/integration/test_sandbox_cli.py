@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -56,6 +57,13 @@ async def test_trigger_verbs_drive_a_running_sandbox() -> None:
         assert json.loads(out)["count"] == 0
         code, out = await invoke("sandbox", "intents", *url)
         assert len(json.loads(out)) == 2
+        code, out = await invoke("sandbox", "faults", "--drop-rate", "0.5", "--seed", "3", *url)
+        assert code == 0, out
+        assert sandbox.faults.drop_rate == 0.5
+        assert sandbox.faults.seed == 3
+        code, out = await invoke("sandbox", "faults", "--drop-rate", "2", *url)
+        assert code != 0
+        assert sandbox.faults.drop_rate == 0.5
 
         code, out = await invoke("sandbox", "refund", exact, *url)
         assert code == 1
@@ -74,9 +82,17 @@ async def test_verbs_report_an_unreachable_sandbox() -> None:
     assert "cannot reach" in out
 
 
-@pytest.mark.parametrize("argv", [["serve", "--port", "0"], ["--port", "0"]])
-def test_serve_prints_credentials_and_serves(argv: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "window"),
+    [(["serve", "--port", "0", "--config", "CONFIG"], 60), (["--port", "0"], 900)],
+)
+def test_serve_prints_credentials_and_serves(
+    argv: list[str], window: int, tmp_path: Path
+) -> None:
     """`gamepay sandbox serve` binds 127.0.0.1, prints its env credentials, answers, stops."""
+    config = tmp_path / "sandbox.json"
+    config.write_text(json.dumps({"deadline_seconds": 60, "seed": 9}))
+    argv = [str(config) if arg == "CONFIG" else arg for arg in argv]
     env = {
         **os.environ,
         "GAMEPAY_SANDBOX_CLIENT_ID": "cli-client",
@@ -107,7 +123,8 @@ def test_serve_prints_credentials_and_serves(argv: list[str]) -> None:
             except httpx.ConnectError:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-        assert response.json()["code"] == 0
+        created = response.json()["data"]
+        assert created["payment_deadline"] - created["created_at"] == window
         wrong = httpx.get(
             url + "/v1/studio/api/payment/intents", headers={**headers, "X-STUDIO-API-KEY": "no"}
         )

@@ -405,3 +405,32 @@ async def test_intents_parse_as_models(served: RunningSandbox, http: httpx.Async
         data = await ok(http.get(f"{CREATE}/{intent_id}"))
         model = PaymentIntent.model_validate(data)
         assert model.to_wire() == data
+
+
+async def test_concurrent_transfers_never_overdraw(
+    served: RunningSandbox, http: httpx.AsyncClient
+) -> None:
+    """40 concurrent 1-USDT transfers against 25 USDT: exactly 25 execute, 15 get 4100."""
+    served.sandbox.fund("arb", "USDT", "25")
+    responses = await asyncio.gather(
+        *(http.post(TRANSFER, json=transfer_body(amount="1", note=f"n{i}")) for i in range(40))
+    )
+    codes = sorted(response.json()["code"] for response in responses)
+    assert codes == [0] * 25 + [4100] * 15
+    assert served.sandbox.balance("arb", "USDT") == 0
+    counts = served.sandbox.transfer_counts_by_note()
+    assert len(counts) == 25
+    assert set(counts.values()) == {1}
+
+
+async def test_concurrent_creates_get_distinct_ids(
+    served: RunningSandbox, http: httpx.AsyncClient
+) -> None:
+    """Concurrent creates each get their own intent, address and listing slot."""
+    body = {"fiat_amount": "1", "fiat_currency": "USD"}
+    answers = await asyncio.gather(*(http.post(CREATE, json=body) for _ in range(30)))
+    ids = {answer.json()["data"]["payment_intent_id"] for answer in answers}
+    addresses = {answer.json()["data"]["payment_address"] for answer in answers}
+    assert len(ids) == len(addresses) == 30
+    listing = (await http.get("/v1/studio/api/payment/intents", params={"page_size": 100})).json()
+    assert listing["data"]["total_count"] == 30

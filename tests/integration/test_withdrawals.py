@@ -21,6 +21,7 @@ from gamepay.errors import (
     WithdrawalConflict,
     WithdrawalNotFound,
 )
+from gamepay.services.events import events_after
 from gamepay.services.withdrawals import ExecutedTransfer
 from gamepay.store.withdrawal_tables import metadata
 from tests.withdrawals_env import USDT, Env, SimulatedCrash, withdrawal_env
@@ -75,6 +76,13 @@ async def test_events_published_after_commit(db_url: str) -> None:
         assert balances == [(str(7 * UNIT), str(3 * UNIT)), (str(7 * UNIT), "0")]
         assert all(e.player_id == "alice" for e in env.publisher.events)
         assert env.publisher.events[-2].payload["tx_hash"] == w.tx_hash
+        deltas = [e.payload["delta"] for e in env.publisher.events if "delta" in e.payload]
+        assert deltas == [str(-3 * UNIT), "0"]
+        # every published event is a persisted outbox row, replayable in order
+        async with env.store.transaction() as conn:
+            stored = await events_after(conn, "alice", 0)
+        assert [e.id for e in stored] == [e.id for e in env.publisher.events]
+        assert [e.payload for e in stored] == [e.payload for e in env.publisher.events]
 
 
 async def test_lowercase_address_stored_checksummed(db_url: str) -> None:
@@ -98,6 +106,13 @@ async def test_treasury_empty_fails_and_returns_funds(db_url: str) -> None:
         assert await env.balance("alice") == (10 * UNIT, 0)
         assert (await env.ledger.get_hold(w.hold_id)).status == "voided"
         assert env.executed() == {}
+        last = env.publisher.events[-2:]
+        assert [e.type for e in last] == [
+            EventType.WITHDRAWAL_STATUS_CHANGED,
+            EventType.BALANCE_CHANGED,
+        ]
+        assert last[0].payload["status"] == "failed"
+        assert last[1].payload["delta"] == str(5 * UNIT)
         assert await service.day_total("alice", USDT.id, w.limit_day) == 0
         env.fund_treasury(100 * UNIT)
         again = await service.withdraw("alice", USDT.id, 5 * UNIT, ADDRESS, request_id="r2")

@@ -1,0 +1,164 @@
+"""`gamepay intents list/show` and `gamepay reconcile` against real orders and the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gamepay.cli.main import app
+from gamepay.kryptogo.client import KryptoGOClient
+from gamepay.ledger import Ledger
+from gamepay.services import Catalog, CatalogItem, Grant, Payments, PaymentsConfig
+from gamepay.store import Store
+from gamepay.testing import sqlite_url
+from tests.cli.conftest import ThreadedSandbox
+
+CATALOG = Catalog(
+    items=(
+        CatalogItem(
+            sku="sword",
+            title="Iron sword",
+            price="300",
+            currency="TWD",
+            grant=Grant(kind="item", code="sword", amount=1),
+        ),
+    )
+)
+SECRET = "sk_wrong_but_secret_4242"
+
+
+def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI with ``env``; return exit code, stdout, stderr."""
+    result = CliRunner().invoke(
+        app, ["--env-file", "/nonexistent.env", *args], env={"COLUMNS": "200", **env}
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+async def _orders(url: str, sandbox: ThreadedSandbox) -> tuple[str, str]:
+    """Alice buys a sword, bob starts a top-up; no callback URL, so nothing learns of payments."""
+    running = sandbox.running
+    store = await Store.connect(url)
+    try:
+        await store.migrate()
+        async with KryptoGOClient(
+            client_id=running.client_id,
+            api_key=running.api_key,
+            origin=running.origin,
+            base_url=running.url,
+        ) as client:
+            payments = Payments(store, Ledger(store), client, CATALOG, config=PaymentsConfig())
+            sword = await payments.purchase("alice", "sword", request_id="r1")
+            await payments.top_up("bob", "150", "TWD", request_id="r2")
+        return sword.order_id, sword.payment_intent_id
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path, threaded_sandbox: ThreadedSandbox) -> dict[str, str]:
+    """GAMEPAY_* settings of a SQLite store with two pending orders, pointed at the sandbox."""
+    url = sqlite_url(tmp_path / "i.db")
+    order_id, intent_id = asyncio.run(_orders(url, threaded_sandbox))
+    threaded_sandbox.call(threaded_sandbox.running.sandbox.pay, intent_id, "exact")
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(CATALOG.model_dump_json())
+    running = threaded_sandbox.running
+    return {
+        "GAMEPAY_DATABASE_URL": url,
+        "GAMEPAY_KRYPTOGO_BASE_URL": running.url,
+        "GAMEPAY_KRYPTOGO_CLIENT_ID": running.client_id,
+        "GAMEPAY_KRYPTOGO_API_KEY": running.api_key,
+        "GAMEPAY_KRYPTOGO_ORIGIN": running.origin,
+        "GAMEPAY_CATALOG_FILE": str(catalog),
+        "GAMEPAY_LOG_LEVEL": "ERROR",
+        "ORDER_ID": order_id,
+        "INTENT_ID": intent_id,
+    }
+
+
+def test_list_filters(env: dict[str, str]) -> None:
+    """Orders list newest first, filtered by player and status."""
+    code, out, _ = invoke(env, "intents", "list", "--json")
+    assert code == 0, out
+    rows = json.loads(out)
+    assert [(r["player_id"], r["kind"], r["status"]) for r in rows] == [
+        ("bob", "top_up", "pending"),
+        ("alice", "purchase", "pending"),
+    ]
+    assert rows[1]["symbol"] == "USDT"
+    assert rows[1]["crypto_amount"]
+    code, out, _ = invoke(env, "intents", "list", "--player", "alice", "--json")
+    assert [r["order_id"] for r in json.loads(out)] == [env["ORDER_ID"]]
+    code, out, _ = invoke(env, "intents", "list", "--status", "success", "--json")
+    assert json.loads(out) == []
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    code, out, _ = invoke(env, "intents", "list", "--since", tomorrow, "--json")
+    assert json.loads(out) == []
+    code, out, _ = invoke(env, "intents", "list", "--status", "bogus")
+    assert code == 2
+    code, out, _ = invoke(env, "intents", "list")
+    assert code == 0
+    assert env["ORDER_ID"] in out
+
+
+def test_show_local_and_remote(env: dict[str, str]) -> None:
+    """show finds an order by order id or intent id; --remote adds KryptoGO's view."""
+    code, out, _ = invoke(env, "intents", "show", env["INTENT_ID"], "--remote", "--json")
+    assert code == 0, out
+    view = json.loads(out)
+    assert view["order_id"] == env["ORDER_ID"]
+    assert view["status"] == "pending"
+    assert view["remote"]["status"] == "success"
+    code, out, _ = invoke(env, "intents", "show", env["ORDER_ID"])
+    assert code == 0
+    assert "alice" in out
+    code, out, _ = invoke(env, "intents", "show", "ord_nope", "--json")
+    assert code == 1
+    assert json.loads(out)["error"] == "order_not_found"
+
+
+def test_reconcile_repairs_the_missed_payment(env: dict[str, str]) -> None:
+    """reconcile applies the success nobody called back about: alice gets her sword, once."""
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    code, out, _ = invoke(env, "reconcile", "--since", since, "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["listed"] == 2
+    assert report["repaired"] == 1
+    assert report["ok"] is True
+    code, out, _ = invoke(env, "intents", "list", "--status", "success", "--json")
+    assert [r["order_id"] for r in json.loads(out)] == [env["ORDER_ID"]]
+    code, out, _ = invoke(env, "reconcile", "--since", since, "--json")
+    assert json.loads(out)["repaired"] == 0
+    code, out, _ = invoke(env, "balance", "alice", "--json")
+    assert {b["code"]: b["available"] for b in json.loads(out)["balances"]}["sword"] == "1"
+    assert invoke(env, "verify")[0] == 0
+
+
+def test_reconcile_window_must_be_ordered(env: dict[str, str]) -> None:
+    """--until before --since is a usage error."""
+    code, _, _ = invoke(env, "reconcile", "--since", "2026-01-02", "--until", "2026-01-01")
+    assert code == 2
+
+
+def test_api_key_never_reaches_output_or_logs(env: dict[str, str]) -> None:
+    """With a wrong key and DEBUG logs, the command fails cleanly and never prints the key."""
+    bad = {**env, "GAMEPAY_KRYPTOGO_API_KEY": SECRET, "GAMEPAY_LOG_LEVEL": "DEBUG"}
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    code, out, err = invoke(bad, "reconcile", "--since", since, "--json")
+    assert code == 1
+    assert json.loads(out)["error"] == "api_authentication"
+    assert err  # DEBUG logging did produce lines
+    assert SECRET not in out
+    assert SECRET not in err
+    code, out, err = invoke(bad, "intents", "show", env["ORDER_ID"], "--remote")
+    assert code == 1
+    assert SECRET not in out + err
+    code, out, err = invoke(bad, "config", "--json")
+    assert SECRET not in out + err
