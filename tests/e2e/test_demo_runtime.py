@@ -64,6 +64,8 @@ async def test_whole_demo_in_process_with_metrics(tmp_path: Path) -> None:
         async with httpx.AsyncClient() as http:
             scraped = (await http.get(run.runtime.http_url + "/metrics")).text
     assert summary.ok, summary.problems()
+    assert summary.rewards_paid > 0
+    assert summary.reward_total.endswith(" USDT")
     assert view.counters["intents"] >= summary.orders
     assert 'gamepay_ledger_transfers_total{kind="grant"}' in scraped
     assert "gamepay_callback_seconds_count" in scraped
