@@ -143,6 +143,9 @@ class PaymentsConfig(BaseModel):
     """The account purchase prices are paid into."""
     create_attempts: int = Field(default=3, ge=1, le=10)
     """How many times one ``purchase``/``top_up`` call tries to create the intent."""
+    create_grace: float = Field(default=30.0, ge=0)
+    """A create attempt younger than this (seconds) may still be in flight: never create again
+    before it is over (set above the client's timeout)."""
     clock_skew: int = Field(default=3600, ge=0)
     """Seconds our clock and the API's may disagree by; lookups widen their window by it."""
     poll_base: float = Field(default=5.0, gt=0)
@@ -488,8 +491,16 @@ class Payments:
         return data
 
     async def _ensure_intent(self, order: Order) -> PaymentInstructions:
-        """Return the order's instructions, creating its intent if no attempt may have done so."""
-        for _ in range(self.config.create_attempts + 1):
+        """Return the order's instructions, creating its intent only when no attempt can exist.
+
+        Before every create after the first (ours or an earlier call's), the intent is looked
+        up through its ``order_data``. A create attempt another caller made less than
+        ``create_grace`` seconds ago may still be in flight: then this call does not create
+        (it raises OutcomeUnknownError; repeat later), so an order never gets two intents.
+        """
+        tries = 0
+        mine = 0  # create attempts this call made (their outcome is known to be over)
+        while True:
             if order.payment_intent_id is not None:
                 return PaymentInstructions.from_order(order)
             if order.status is OrderStatus.FAILED:
@@ -501,13 +512,20 @@ class Payments:
                 if found is not None:
                     order = await self._link(found, order, source="lookup")
                     continue
-            if order.create_attempts >= self.config.create_attempts:
+                theirs = order.create_attempts > mine
+                age = (self.now() - order.updated_at).total_seconds()
+                if theirs and age < self.config.create_grace:
+                    break  # another caller's create may still be in flight
+            if tries >= self.config.create_attempts:
                 break
+            tries += 1
             claimed = await self._claim_create_attempt(order)
-            if not claimed:  # another caller is creating this order's intent right now
+            if not claimed:  # another caller claimed the next attempt first
                 order = await self.order(order.id)
                 continue
+            mine += 1
             order = replace(order, create_attempts=order.create_attempts + 1)
+            self._hook("create.before_api")
             try:
                 intent = await self.client.create_intent(
                     fiat_amount=order.fiat_amount or "",
@@ -520,6 +538,7 @@ class Payments:
                 log.warning(
                     "order %s: create_intent outcome unknown or not sent: %s", order.id, exc
                 )
+                order = await self.order(order.id)
                 continue
             except APIError as exc:
                 await self._fail(order, f"create_intent refused: {exc.message}")
@@ -528,7 +547,7 @@ class Payments:
             order = await self._link(intent, order, source="create")
         raise OutcomeUnknownError(
             f"could not learn whether order {order.id}'s intent exists; repeat with the same "
-            "request_id, or let the poller resolve it",
+            "request_id later, or let the poller resolve it",
             operation="create_intent",
             reference=order.id,
         )

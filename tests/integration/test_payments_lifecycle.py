@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 
 from gamepay.core.events import EventType
-from gamepay.errors import InsufficientFunds, InvalidInput, UnknownSku
+from gamepay.errors import InsufficientFunds, InvalidInput, OutcomeUnknownError, UnknownSku
 from gamepay.kryptogo.models import PaymentStatus
 from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.services import ApplyOutcome, OrderStatus, PaymentsConfig
@@ -336,3 +338,26 @@ async def test_signed_callbacks_and_replays(db_url: str) -> None:
         unsigned = await env.payments.handle_callback(forged_callback(intent), {})
         assert unsigned.status == 401
         assert await env.balance("max", ITEM) == 1
+
+
+async def test_create_attempt_in_flight_is_never_repeated(db_url: str) -> None:
+    """A crash between claiming a create attempt and calling the API: a retry within the grace
+    period does not create (the attempt might be in flight); after it, exactly one intent."""
+    now = [datetime.now(UTC)]
+
+    def crash(point: str) -> None:
+        if point == "create.before_api":
+            raise RuntimeError("crash")
+
+    async with payments_env(db_url, fault_hook=crash, callbacks=False, clock=lambda: now[0]) as env:
+        with pytest.raises(RuntimeError):
+            await env.payments.purchase("kit", "sword", request_id="g1")
+        env.payments.fault_hook = None
+        with pytest.raises(OutcomeUnknownError):
+            await env.payments.purchase("kit", "sword", request_id="g1")
+        assert env.sandbox.intents() == []
+        now[0] += timedelta(seconds=env.payments.config.create_grace + 1)
+        pay = await env.payments.purchase("kit", "sword", request_id="g1")
+        assert [i.payment_intent_id for i in env.sandbox.intents()] == [pay.payment_intent_id]
+        order = await env.order(pay.order_id)
+        assert order.create_attempts == 2

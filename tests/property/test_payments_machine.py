@@ -32,6 +32,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from gamepay.errors import OutcomeUnknownError
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
 from gamepay.sandbox import SandboxConfig
 from gamepay.services import OrderStatus, PaymentsConfig
@@ -41,6 +42,7 @@ from tests.integration.payments_support import Env, payments_env
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 CRASH_POINTS = (
+    "create.before_api",
     "create.after_api",
     "apply.after_ledger",
     "apply.after_order_update",
@@ -164,16 +166,16 @@ class PaymentsMachine(RuleBasedStateMachine):
     def retry_crashed_buy(self) -> None:
         """Repeat a crashed purchase with its request id: resolved by lookup, not recreated."""
         player, what, request = self.pending_requests.pop(0)
-        before = len(self.e.sandbox.intents())
         try:
             if what == "top-up":
                 pay = self.run(self.e.payments.top_up(player, "2", "USD", request_id=request))
             else:
                 pay = self.run(self.e.payments.purchase(player, what, request_id=request))
-        except Crash:
+        except (Crash, OutcomeUnknownError):  # an attempt may still be in flight: later
             self.pending_requests.append((player, what, request))
             return
-        assert len(self.e.sandbox.intents()) == before  # found, never created twice
+        mine = [i for i in self.e.sandbox.intents() if i.order_id == pay.order_id]
+        assert len(mine) == 1  # found (or created once), never created twice
         self.known[pay.order_id] = pay.payment_intent_id
 
     @rule(
@@ -314,6 +316,7 @@ class PaymentsMachine(RuleBasedStateMachine):
         assert report.ok, report.problems
 
     async def _final_checks(self) -> None:
+        self.now += timedelta(seconds=self.e.payments.config.create_grace + 1)
         for player, what, request in self.pending_requests:
             if what == "top-up":
                 await self.e.payments.top_up(player, "2", "USD", request_id=request)
