@@ -86,9 +86,7 @@ async def test_verbs_report_an_unreachable_sandbox() -> None:
     ("argv", "window"),
     [(["serve", "--port", "0", "--config", "CONFIG"], 60), (["--port", "0"], 900)],
 )
-def test_serve_prints_credentials_and_serves(
-    argv: list[str], window: int, tmp_path: Path
-) -> None:
+def test_serve_prints_credentials_and_serves(argv: list[str], window: int, tmp_path: Path) -> None:
     """`gamepay sandbox serve` binds 127.0.0.1, prints its env credentials, answers, stops."""
     config = tmp_path / "sandbox.json"
     config.write_text(json.dumps({"deadline_seconds": 60, "seed": 9}))

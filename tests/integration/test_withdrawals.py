@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from gamepay.errors import (
     WithdrawalConflict,
     WithdrawalNotFound,
 )
+from gamepay.sandbox import Faults
 from gamepay.services.events import events_after
 from gamepay.services.withdrawals import ExecutedTransfer
 from gamepay.store.withdrawal_tables import metadata
@@ -423,3 +425,33 @@ async def test_tables_match_the_migration(db_url: str) -> None:
         assert found == {
             name: {c.name for c in table.columns} for name, table in metadata.tables.items()
         }
+
+
+async def test_recovery_racing_an_inflight_transfer_never_resends(db_url: str) -> None:
+    """recover() while a transfer is in flight: unknown first, then the real answer settles it."""
+    async with withdrawal_env(db_url, faults=Faults(latency=0.6)) as env:
+        await env.deposit("alice", 10 * UNIT)
+        sending = asyncio.Event()
+
+        def mark(step: str) -> None:
+            if step == "sending":
+                sending.set()
+
+        task = asyncio.create_task(
+            env.service(checkpoint=mark).withdraw(
+                "alice", USDT.id, 4 * UNIT, ADDRESS, request_id="r1"
+            )
+        )
+        other = env.service()
+        async with asyncio.timeout(5):
+            await sending.wait()
+        assert [w.status for w in await other.list()] == [S.SENDING]
+        report = await other.recover()  # a second process starting up mid-flight
+        assert len(report.unknown) == 1
+        done = await task
+        assert done.status is S.SENT
+        assert env.executed() == {done.reference: 1}
+        assert await env.balance("alice") == (6 * UNIT, 0)
+        with pytest.raises(IllegalTransition):
+            await other.resolve(done.id, sent=False)
+        await check_ledger(env)
