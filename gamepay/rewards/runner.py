@@ -228,8 +228,13 @@ class RewardRunner:
             self.hook(name)
 
     async def run_period(self, day: date, *, now: datetime | None = None) -> RunReport:
-        """Pay the period containing local date ``day``; PeriodNotClosed if it has not ended."""
+        """Pay the period containing local date ``day``; PeriodNotClosed if it has not ended.
+
+        A period that ends before the program's first period is a ConfigError.
+        """
         period = require_closed(self.program.period(day), now or self.clock())
+        if period.end <= self.program.period(self.program.start).start:
+            raise ConfigError(f"period {period.key} is before program {self.program.name} starts")
         return await self._run(period)
 
     async def run_due(self, now: datetime | None = None) -> list[RunReport]:
