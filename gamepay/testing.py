@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,14 @@ __all__ = [
     "CallbackRecorder",
     "ReceivedCallback",
     "RunningSandbox",
+    "ThreadedSandbox",
     "callback_body",
     "callback_endpoint",
     "callback_recorder",
     "forged_callback",
     "fresh_postgres_database",
     "running_sandbox",
+    "sandbox_in_thread",
     "sqlite_url",
 ]
 
@@ -238,3 +241,105 @@ def forged_callback(
     body = intent.to_wire() if isinstance(intent, PaymentIntent) else dict(intent)
     body.update(claims)
     return json.dumps(callback_body(body, secret, timestamp=timestamp)).encode()
+
+
+class ThreadedSandbox:
+    """A sandbox served from a background thread (its own event loop), for synchronous tests.
+
+    ``url``, ``client_id``, ``api_key``, ``origin`` and ``headers()`` as on ``RunningSandbox``;
+    ``call(fn, *args)`` runs a control operation on the sandbox's loop (its state is not
+    thread-safe), e.g. ``threaded.call(threaded.sandbox.pay, intent_id, "exact")``.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None, faults: Faults | None = None) -> None:
+        self.sandbox = Sandbox(config, faults)
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._running: RunningSandbox | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._serve, name="gamepay-sandbox", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30) or self._running is None:
+            raise RuntimeError("the sandbox thread did not start") from self._failure
+
+    def _serve(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            async with running_sandbox(sandbox=self.sandbox) as running:
+                self._running = running
+                self._ready.set()
+                await self._stop.wait()
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported to the constructor or to close()
+            self._failure = exc
+        finally:
+            self._ready.set()
+
+    @property
+    def running(self) -> RunningSandbox:
+        """The served sandbox's address and credentials."""
+        assert self._running is not None
+        return self._running
+
+    @property
+    def url(self) -> str:
+        """Base URL of the served sandbox."""
+        return self.running.url
+
+    @property
+    def client_id(self) -> str:
+        """The client id it accepts."""
+        return self.running.client_id
+
+    @property
+    def api_key(self) -> str:
+        """The API key it accepts."""
+        return self.running.api_key
+
+    @property
+    def origin(self) -> str:
+        """The Origin header value to send."""
+        return self.running.origin
+
+    def headers(self) -> dict[str, str]:
+        """The KryptoGO auth headers it accepts."""
+        return self.running.headers()
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` on the sandbox's loop and return its result."""
+        assert self._loop is not None
+
+        async def run() -> Any:
+            return fn(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
+
+    def flush_callbacks(self, within: float = 10.0) -> None:
+        """Wait until every queued callback is delivered or given up."""
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(self.sandbox.flush_callbacks(within), self._loop)
+        future.result(within + 5)
+
+    def close(self) -> None:
+        """Stop the server and join the thread."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        if self._failure is not None:
+            raise RuntimeError("the sandbox thread failed") from self._failure
+
+
+@contextmanager
+def sandbox_in_thread(
+    config: SandboxConfig | None = None, faults: Faults | None = None
+) -> Iterator[ThreadedSandbox]:
+    """Serve a sandbox from a background thread for synchronous code; stop it on exit."""
+    threaded = ThreadedSandbox(config, faults)
+    try:
+        yield threaded
+    finally:
+        threaded.close()

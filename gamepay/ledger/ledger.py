@@ -210,7 +210,6 @@ class Ledger:
         self._insert_hold = (
             insert(holds_table).on_conflict_do_nothing(index_elements=[_H.id]).returning(_H.id)
         )
-        self._insert_batch = insert(batches_table).on_conflict_do_nothing(index_elements=[_BT.id])
         self._insert_account = insert(accounts_table).on_conflict_do_nothing(index_elements=[_C.id])
         self._insert_asset = insert(assets_table).on_conflict_do_nothing(index_elements=[_A.id])
 
@@ -530,10 +529,7 @@ class Ledger:
                 return replay
             raise
         now = self._now()
-        inserted = await conn.execute(
-            self._insert_batch, {"id": batch_id, "content_hash": digest, "created_at": now}
-        )
-        if inserted.rowcount != 1:
+        if not await self._ops.insert_batch(conn, batch_id, digest, now):
             replay = await self._replayed_batch(conn, batch_id, digest)
             assert replay is not None
             return replay

@@ -1,7 +1,8 @@
 """The ledger's hot statements, per backend: lock balances, insert transfers, write balances.
 
-``CoreOps`` runs SQLAlchemy Core statements (used on PostgreSQL: ``SELECT ... FOR UPDATE``
-ordered by account and asset, ``INSERT ... ON CONFLICT DO NOTHING``, executemany updates).
+``PostgresOps`` runs SQLAlchemy Core statements on PostgreSQL: ``SELECT ... FOR UPDATE`` ordered
+by account and asset, ``INSERT ... ON CONFLICT DO NOTHING``, and for many rows one statement over
+``unnest`` of arrays (one round trip, one prepared statement, whatever the batch size).
 ``SqliteOps`` runs the same SQL on the aiosqlite connection underneath the caller's
 ``AsyncConnection`` (same transaction): one thread hop per statement instead of SQLAlchemy's
 three or four, which is most of the cost of a small transaction on SQLite. It encodes values
@@ -15,19 +16,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.errors import IdempotencyConflict
-from gamepay.store.tables import balances_table, transfers_table
+from gamepay.store.tables import batches_table, transfers_table
 
 __all__ = [
     "TRANSFER_FIELDS",
     "BalanceKey",
-    "CoreOps",
     "LedgerOps",
+    "PostgresOps",
     "SqliteOps",
     "TransferRow",
     "ops_for",
@@ -54,7 +55,6 @@ TRANSFER_FIELDS = (
 """The columns a transfer insert writes, in order."""
 
 _CHUNK = 400
-_B = balances_table.c
 _T = transfers_table.c
 
 
@@ -75,6 +75,12 @@ class LedgerOps(Protocol):
         """Insert many transfers (executemany); IdempotencyConflict if an id is taken."""
         ...
 
+    async def insert_batch(
+        self, conn: AsyncConnection, batch_id: str, digest: str, now: datetime
+    ) -> bool:
+        """Insert a gp_batches row unless its id exists; True when inserted."""
+        ...
+
     async def write_balances(
         self, conn: AsyncConnection, rows: list[tuple[str, str, int, int]]
     ) -> None:
@@ -86,33 +92,57 @@ def _chunks(keys: Sequence[BalanceKey]) -> list[Sequence[BalanceKey]]:
     return [keys[i : i + _CHUNK] for i in range(0, len(keys), _CHUNK)]
 
 
-class CoreOps:
-    """SQLAlchemy Core statements; PostgreSQL locks rows with ``SELECT ... FOR UPDATE``."""
+_PG_LOCK = text(
+    "SELECT b.account_id, b.asset, b.available, b.held FROM gp_balances AS b"
+    " JOIN unnest(CAST(:accounts AS text[]), CAST(:assets AS text[])) AS k(account_id, asset)"
+    " ON b.account_id = k.account_id AND b.asset = k.asset"
+    " ORDER BY b.account_id, b.asset FOR UPDATE OF b"
+)
+_PG_CREATE = text(
+    "INSERT INTO gp_balances (account_id, asset, available, held)"
+    " SELECT k.account_id, k.asset, 0, 0"
+    " FROM unnest(CAST(:accounts AS text[]), CAST(:assets AS text[])) AS k(account_id, asset)"
+    " ORDER BY k.account_id, k.asset ON CONFLICT (account_id, asset) DO NOTHING"
+)
+_PG_INSERT_MANY = text(
+    f"INSERT INTO gp_transfers ({', '.join(TRANSFER_FIELDS)})"
+    " SELECT r.id, r.batch_id, r.hold_id, r.debit, r.credit, r.asset, r.amount, r.kind, r.memo,"
+    " r.created_at FROM unnest("
+    "CAST(:id AS text[]), CAST(:batch_id AS text[]), CAST(:hold_id AS text[]),"
+    " CAST(:debit AS text[]), CAST(:credit AS text[]), CAST(:asset AS text[]),"
+    " CAST(:amount AS numeric[]), CAST(:kind AS text[]), CAST(:memo AS text[]),"
+    " CAST(:created_at AS timestamptz[])) WITH ORDINALITY"
+    f" AS r({', '.join(TRANSFER_FIELDS)}, ord) ORDER BY r.ord"
+)
+_PG_UPDATE = text(
+    "UPDATE gp_balances AS b SET available = v.available, held = v.held"
+    " FROM unnest(CAST(:accounts AS text[]), CAST(:assets AS text[]),"
+    " CAST(:available AS numeric[]), CAST(:held AS numeric[]))"
+    " AS v(account_id, asset, available, held)"
+    " WHERE b.account_id = v.account_id AND b.asset = v.asset"
+)
 
-    def __init__(self, insert: Any = postgresql.insert) -> None:
-        self._lock = (
-            select(_B.account_id, _B.asset, _B.available, _B.held)
-            .where(tuple_(_B.account_id, _B.asset).in_(bindparam("keys", expanding=True)))
-            .order_by(_B.account_id, _B.asset)
-            .with_for_update()
+
+class PostgresOps:
+    """PostgreSQL: each step is one statement whatever the number of rows, its rows passed as
+    arrays through ``unnest`` (fixed SQL text, so asyncpg prepares it once per connection);
+    balance rows are locked with ``SELECT ... FOR UPDATE`` in (account, asset) order."""
+
+    def __init__(self) -> None:
+        self._insert_one = postgresql.insert(transfers_table).on_conflict_do_nothing(
+            index_elements=[_T.id]
         )
-        self._create = insert(balances_table).on_conflict_do_nothing(
-            index_elements=[_B.account_id, _B.asset]
-        )
-        self._insert_one = insert(transfers_table).on_conflict_do_nothing(index_elements=[_T.id])
-        self._insert_many = transfers_table.insert()
-        self._update = (
-            update(balances_table)
-            .where(_B.account_id == bindparam("k_account"), _B.asset == bindparam("k_asset"))
-            .values(available=bindparam("v_available"), held=bindparam("v_held"))
+        self._insert_batch = postgresql.insert(batches_table).on_conflict_do_nothing(
+            index_elements=[batches_table.c.id]
         )
 
+    @staticmethod
     async def _select(
-        self, conn: AsyncConnection, keys: Sequence[BalanceKey], into: dict[BalanceKey, list[int]]
+        conn: AsyncConnection, keys: Sequence[BalanceKey], into: dict[BalanceKey, list[int]]
     ) -> None:
-        for chunk in _chunks(keys):
-            for row in await conn.execute(self._lock, {"keys": list(chunk)}):
-                into[(row.account_id, row.asset)] = [row.available, row.held]
+        params = {"accounts": [k[0] for k in keys], "assets": [k[1] for k in keys]}
+        for account, asset, available, held in await conn.execute(_PG_LOCK, params):
+            into[(account, asset)] = [int(available), int(held)]
 
     async def lock(
         self, conn: AsyncConnection, keys: Sequence[BalanceKey]
@@ -123,8 +153,8 @@ class CoreOps:
         missing = [k for k in keys if k not in found]
         if missing:
             await conn.execute(
-                self._create,
-                [{"account_id": a, "asset": s, "available": 0, "held": 0} for a, s in missing],
+                _PG_CREATE,
+                {"accounts": [k[0] for k in missing], "assets": [k[1] for k in missing]},
             )
             await self._select(conn, missing, found)
         return found
@@ -135,24 +165,35 @@ class CoreOps:
         return bool(result.rowcount == 1)
 
     async def insert_transfers(self, conn: AsyncConnection, rows: list[TransferRow]) -> None:
-        """One executemany INSERT for every row."""
+        """One INSERT ... SELECT FROM unnest(...) for every row, in order."""
+        columns = list(zip(*rows, strict=True))
+        params = {name: list(values) for name, values in zip(TRANSFER_FIELDS, columns, strict=True)}
         try:
-            await conn.execute(
-                self._insert_many, [dict(zip(TRANSFER_FIELDS, r, strict=True)) for r in rows]
-            )
+            await conn.execute(_PG_INSERT_MANY, params)
         except IntegrityError as exc:
             raise IdempotencyConflict("a transfer id of the batch is already taken") from exc
+
+    async def insert_batch(
+        self, conn: AsyncConnection, batch_id: str, digest: str, now: datetime
+    ) -> bool:
+        """INSERT ... ON CONFLICT (id) DO NOTHING into gp_batches."""
+        result = await conn.execute(
+            self._insert_batch, {"id": batch_id, "content_hash": digest, "created_at": now}
+        )
+        return bool(result.rowcount == 1)
 
     async def write_balances(
         self, conn: AsyncConnection, rows: list[tuple[str, str, int, int]]
     ) -> None:
-        """One executemany UPDATE."""
+        """One UPDATE ... FROM unnest(...)."""
         await conn.execute(
-            self._update,
-            [
-                {"k_account": a, "k_asset": s, "v_available": av, "v_held": h}
-                for a, s, av, h in rows
-            ],
+            _PG_UPDATE,
+            {
+                "accounts": [r[0] for r in rows],
+                "assets": [r[1] for r in rows],
+                "available": [r[2] for r in rows],
+                "held": [r[3] for r in rows],
+            },
         )
 
 
@@ -195,6 +236,9 @@ class SqliteOps:
 
     @staticmethod
     async def _driver(conn: AsyncConnection) -> Any:
+        if not conn.in_transaction():
+            # SQLAlchemy begins lazily; the BEGIN IMMEDIATE hook must run before we write.
+            await conn.begin()
         raw = await conn.get_raw_connection()
         return raw.driver_connection
 
@@ -243,6 +287,18 @@ class SqliteOps:
         except sqlite3.IntegrityError as exc:
             raise IdempotencyConflict("a transfer id of the batch is already taken") from exc
 
+    async def insert_batch(
+        self, conn: AsyncConnection, batch_id: str, digest: str, now: datetime
+    ) -> bool:
+        """INSERT ... ON CONFLICT (id) DO NOTHING into gp_batches."""
+        driver = await self._driver(conn)
+        cursor = await driver.execute(
+            "INSERT INTO gp_batches (id, content_hash, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            (batch_id, digest, _sqlite_time(now)),
+        )
+        return bool(cursor.rowcount == 1)
+
     async def write_balances(
         self, conn: AsyncConnection, rows: list[tuple[str, str, int, int]]
     ) -> None:
@@ -255,4 +311,4 @@ def ops_for(dialect: str) -> LedgerOps:
     """The ops of a store's dialect."""
     if dialect == "sqlite":
         return SqliteOps()
-    return CoreOps()
+    return PostgresOps()

@@ -14,6 +14,9 @@ The reward of one player for one period, from its activity in that period:
 - ``active_bonus`` is added when the player was active (any purchase or deposit, in any asset);
 - the sum is capped at ``cap`` (when set). Each term floors on its own, so the total never
   exceeds the exact rational reward, and it never pays a fraction of a base unit.
+
+``payout = "ledger"`` credits the reward to the player's ledger balance; ``"onchain"`` (token
+assets only) then also sends it to the player's wallet through the withdrawals service.
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ class Program(_Model):
     tiers: tuple[Tier, ...] = ()
     active_bonus: Units = 0
     cap: Units | None = None
-    payout: Literal["ledger"] = "ledger"
+    payout: Literal["ledger", "onchain"] = "ledger"
 
     @field_validator("name")
     @classmethod
@@ -160,6 +163,8 @@ class Program(_Model):
         thresholds = [tier.min_net for tier in self.tiers]
         if thresholds != sorted(set(thresholds)):
             raise ValueError("tiers must have strictly increasing min_net")
+        if self.payout == "onchain" and asset_kind(self.asset) != "token":
+            raise ValueError("on-chain payouts need an on-chain token asset (token:<chain>:...)")
         return self
 
     @property

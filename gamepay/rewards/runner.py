@@ -12,7 +12,11 @@ The database decides that a payout happens once, not the scheduler:
    the period and a digest of the chunk), and mark them paid with their transfer ids. The
    ledger write and the status change commit together, so a crash anywhere leaves every
    payout either paid once or pending.
-3. **Finish**: when nothing is pending, the run is marked paid.
+3. **Finish**: when nothing is pending, the run is marked paid. An on-chain program's run is
+   marked ``sending`` instead, and each payout (already in the player's ledger balance) is sent
+   to the player's wallet as a withdrawal through ``gamepay.services.withdrawals`` (hold, one
+   asset_pro transfer with a stable reference, post or void, reconciliation of unknown
+   outcomes) with the request id ``reward:<program>:<period>``; then the run is paid.
 
 An underfunded pool pays the longest prefix of the next chunk that the pool can cover, then
 raises ``PoolUnderfunded`` carrying a ``RunReport`` of what is paid and what is not; running
@@ -25,10 +29,10 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,7 +40,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.accounts import player_account
 from gamepay.core.transfers import TransferKind, TransferSpec
-from gamepay.errors import InsufficientFunds, PoolUnderfunded
+from gamepay.errors import (
+    ConfigError,
+    InsufficientFunds,
+    InvalidInput,
+    LedgerError,
+    PaymentError,
+    PoolUnderfunded,
+)
 from gamepay.ledger import Ledger
 from gamepay.rewards.compute import stream_activity
 from gamepay.rewards.periods import Period, closed_periods, require_closed
@@ -46,6 +57,7 @@ from gamepay.rewards.tables import (
     PAYOUT_PENDING,
     RUN_PAID,
     RUN_PAYING,
+    RUN_SENDING,
     payouts_table,
     runs_table,
 )
@@ -54,16 +66,27 @@ from gamepay.store.sql import big_sum
 from gamepay.store.tables import balances_table
 from gamepay.store.types import Amount
 
+if TYPE_CHECKING:
+    from gamepay.services.withdrawals import Withdrawals
+
 __all__ = [
+    "SEND_NO_WALLET",
     "STEPS",
     "RewardRunner",
     "RunProgress",
     "RunReport",
     "StepHook",
+    "WalletLookup",
     "reward_batch_id",
 ]
 
 log = logging.getLogger("gamepay.rewards")
+
+WalletLookup = Callable[[str], Awaitable[str | None]]
+"""An async function from player id to the player's wallet address (None: no wallet)."""
+
+SEND_NO_WALLET = "no_wallet"
+"""The send status of an on-chain payout whose player has no wallet (it stays in the ledger)."""
 
 StepHook = Callable[[str], None]
 """Called with a step name at each step of a run; tests raise from it to inject crashes."""
@@ -77,6 +100,9 @@ STEPS = (
     "chunk_committed",  # after a pay transaction committed
     "finishing",  # before the transaction that marks the run paid
     "finished",  # after it committed
+    "sending",  # on-chain programs: before sending one payout to its wallet
+    "withdrawn",  # after the withdrawal returned, before its outcome is recorded
+    "sent",  # after its outcome is recorded
 )
 """Every step name a ``StepHook`` sees, in the order a run passes them."""
 
@@ -96,7 +122,12 @@ def reward_batch_id(program: str, period_key: str, payouts: Sequence[tuple[str, 
 
 @dataclass(frozen=True, slots=True)
 class RunReport:
-    """Where one run stands: rewarded players and amounts, paid and not yet paid."""
+    """Where one run stands: rewarded players and amounts, paid and not yet paid.
+
+    ``sends`` (on-chain programs) counts the payouts by the outcome of sending them to wallets:
+    ``sent``, ``failed`` or ``unknown`` (withdrawal statuses), ``no_wallet``,
+    ``refused:<error code>``, and ``unsent`` (not tried yet).
+    """
 
     program: str
     period: str
@@ -108,6 +139,7 @@ class RunReport:
     paid_amount: int
     unpaid_count: int
     unpaid_amount: int
+    sends: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; amounts as decimal strings of base units."""
@@ -155,7 +187,9 @@ class RewardRunner:
 
     ``clock`` gives "now" (aware); ``replica`` names this process in the run's claim columns;
     ``chunk_size`` payouts go into each transaction; ``hook`` sees every step (see ``STEPS``);
-    ``progress`` is called after the claim and after every committed chunk.
+    ``progress`` is called after the claim and after every committed chunk. An on-chain
+    program also needs ``withdrawals`` (the service that sends tokens) and ``wallets`` (an async
+    function from player id to wallet address, or None when the player has none).
     """
 
     def __init__(
@@ -169,9 +203,15 @@ class RewardRunner:
         chunk_size: int = 1000,
         hook: StepHook | None = None,
         progress: Callable[[RunProgress], None] | None = None,
+        withdrawals: Withdrawals | None = None,
+        wallets: WalletLookup | None = None,
     ) -> None:
         if chunk_size < 1:
-            raise ValueError("chunk_size must be positive")
+            raise ConfigError("chunk_size must be positive")
+        if program.payout == "onchain" and (withdrawals is None or wallets is None):
+            raise ConfigError(
+                f"program {program.name} pays on-chain: give the runner withdrawals and wallets"
+            )
         self.store = store
         self.ledger = ledger
         self.program = program
@@ -180,14 +220,21 @@ class RewardRunner:
         self.chunk_size = chunk_size
         self.hook = hook
         self.progress = progress
+        self.withdrawals = withdrawals
+        self.wallets = wallets
 
     def _step(self, name: str) -> None:
         if self.hook is not None:
             self.hook(name)
 
     async def run_period(self, day: date, *, now: datetime | None = None) -> RunReport:
-        """Pay the period containing local date ``day``; PeriodNotClosed if it has not ended."""
+        """Pay the period containing local date ``day``; PeriodNotClosed if it has not ended.
+
+        A period that ends before the program's first period is a ConfigError.
+        """
         period = require_closed(self.program.period(day), now or self.clock())
+        if period.end <= self.program.period(self.program.start).start:
+            raise ConfigError(f"period {period.key} is before program {self.program.name} starts")
         return await self._run(period)
 
     async def run_due(self, now: datetime | None = None) -> list[RunReport]:
@@ -266,7 +313,78 @@ class RewardRunner:
         self._step("finishing")
         await self.store.run(lambda conn: self._finish(conn, run_id))
         self._step("finished")
+        if self.program.payout == "onchain":
+            await self._send_all(run_id, period)
         return await self._report(run_id)
+
+    async def _send_all(self, run_id: int, period: Period) -> None:
+        """Send every paid, unsent payout to its player's wallet; then mark the run paid.
+
+        Each payout is a withdrawal with request id ``reward:<program>:<period>``, unique per
+        player in the withdrawals service: a replay (after a crash, or from another replica)
+        returns the same withdrawal and never sends twice. A refusal (no wallet, a limit, a
+        bad address, the player already spent the reward) leaves the reward in the player's
+        ledger balance and is recorded, so it is not retried by the run.
+        """
+        assert self.withdrawals is not None
+        assert self.wallets is not None
+        p = payouts_table
+        request_id = f"reward:{self.program.name}:{period.key}"
+        record = (
+            p.update()
+            .where(p.c.run_id == run_id, p.c.player_id == sa.bindparam("pid"))
+            .values(send_status=sa.bindparam("st"), withdrawal_id=sa.bindparam("wid"))
+        )
+        while True:
+            async with self.store.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(p.c.player_id, p.c.amount)
+                        .where(
+                            p.c.run_id == run_id,
+                            p.c.status == PAYOUT_PAID,
+                            p.c.send_status.is_(None),
+                        )
+                        .order_by(p.c.player_id)
+                        .limit(self.chunk_size)
+                    )
+                ).all()
+            if not rows:
+                break
+            for row in rows:
+                self._step("sending")
+                status, withdrawal_id = await self._send_one(
+                    row.player_id, int(row.amount), request_id
+                )
+                self._step("withdrawn")
+                async with self.store.transaction() as conn:
+                    await conn.execute(
+                        record, {"pid": row.player_id, "st": status, "wid": withdrawal_id}
+                    )
+                self._step("sent")
+        async with self.store.transaction() as conn:
+            await conn.execute(
+                runs_table.update()
+                .where(runs_table.c.id == run_id, runs_table.c.status == RUN_SENDING)
+                .values(status=RUN_PAID, finished_at=self.clock())
+            )
+
+    async def _send_one(
+        self, player_id: str, amount: int, request_id: str
+    ) -> tuple[str, str | None]:
+        assert self.withdrawals is not None
+        assert self.wallets is not None
+        address = await self.wallets(player_id)
+        if address is None:
+            return SEND_NO_WALLET, None
+        try:
+            withdrawal = await self.withdrawals.withdraw(
+                player_id, self.program.asset, amount, address, request_id=request_id
+            )
+        except (InvalidInput, LedgerError, PaymentError) as exc:
+            log.warning("reward for %s not sent on-chain: %s", player_id, exc.code)
+            return f"refused:{exc.code}"[:40], None
+        return str(withdrawal.status), withdrawal.id
 
     def _notify(self, report: RunReport, paid_count: int, paid_amount: int) -> None:
         if self.progress is not None:
@@ -472,6 +590,13 @@ class RewardRunner:
         ).scalar_one()
         if pending:
             return  # another replica is still paying; it will finish the run
+        if self.program.payout == "onchain":
+            await conn.execute(
+                runs_table.update()
+                .where(runs_table.c.id == run_id, runs_table.c.status == RUN_PAYING)
+                .values(status=RUN_SENDING)
+            )
+            return
         await conn.execute(
             runs_table.update()
             .where(runs_table.c.id == run_id, runs_table.c.status != RUN_PAID)
@@ -494,6 +619,14 @@ class RewardRunner:
                     .group_by(p.c.status)
                 )
             ).all()
+            sends: dict[str, int] = {}
+            if self.program.payout == "onchain":
+                send_rows = await conn.execute(
+                    sa.select(p.c.send_status, sa.func.count())
+                    .where(p.c.run_id == run_id)
+                    .group_by(p.c.send_status)
+                )
+                sends = {row[0] or "unsent": int(row[1]) for row in send_rows}
         by_status = {row[0]: (int(row[1]), int(row[2])) for row in rows}
         paid = by_status.get(PAYOUT_PAID, (0, 0))
         unpaid = by_status.get(PAYOUT_PENDING, (0, 0))
@@ -508,4 +641,5 @@ class RewardRunner:
             paid_amount=paid[1],
             unpaid_count=unpaid[0],
             unpaid_amount=unpaid[1],
+            sends=sends,
         )

@@ -5,7 +5,9 @@ inserted in the same transaction that writes every payout of the run, so a run e
 with all its payouts or not at all. ``claimed_by``/``claimed_at`` name the replica that
 computed it. ``gp_reward_payouts``: one row per rewarded (run, player), primary key (run_id,
 player_id), with the activity the reward was computed from, the amount, the status
-(``pending``, ``paid``) and the ledger transfer id once paid.
+(``pending``, ``paid``) and the ledger transfer id once paid; for on-chain programs also the
+outcome of sending it to the player's wallet (``send_status``: a withdrawal status, ``no_wallet``
+or ``refused:<error code>``) and the withdrawal id.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ __all__ = [
     "PAYOUT_PENDING",
     "RUN_PAID",
     "RUN_PAYING",
+    "RUN_SENDING",
     "metadata",
     "payouts_table",
     "runs_table",
@@ -26,6 +29,8 @@ __all__ = [
 
 RUN_PAYING = "paying"
 """A computed run with payouts still pending."""
+RUN_SENDING = "sending"
+"""An on-chain run: every payout is in the ledger, some are not yet sent to wallets."""
 RUN_PAID = "paid"
 """Every payout of the run is paid."""
 PAYOUT_PENDING = "pending"
@@ -71,6 +76,8 @@ payouts_table = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("transfer_id", sa.String(256), nullable=True),
     sa.Column("paid_at", UTCDateTime, nullable=True),
+    sa.Column("send_status", sa.String(40), nullable=True),
+    sa.Column("withdrawal_id", sa.String(200), nullable=True),
     sa.Index("ix_gp_reward_payouts_status", "run_id", "status", "player_id"),
 )
 """``gp_reward_payouts`` as a Core table."""

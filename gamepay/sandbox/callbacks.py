@@ -1,8 +1,9 @@
 """Callback delivery: a background worker POSTs intent snapshots to ``callback_url``.
 
 One worker task sends one request at a time, in enqueue order, except where faults say
-otherwise (see ``gamepay.sandbox.faults``). A delivery that gets a non-2xx answer or a
-connection error is retried after ``min(cap, base * 2**(attempt-1))`` seconds, up to
+otherwise (see ``gamepay.sandbox.faults``); ``SandboxConfig.callback_concurrency`` > 1 runs that
+many workers, which is faster but no longer keeps the order. A delivery that gets a non-2xx
+answer or a connection error is retried after ``min(cap, base * 2**(attempt-1))`` seconds, up to
 ``callback_max_attempts`` attempts; a retry waits aside, so one failing receiver does not block
 the others. With a ``callback_secret`` the body is signed at each attempt with the sandbox clock
 (``gamepay.kryptogo.signing.sign_body``), so a retried callback carries a fresh timestamp.
@@ -90,7 +91,7 @@ class CallbackDispatcher:
         self._inflight = 0
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.log: list[CallbackAttempt] = []
 
     # -- queueing (synchronous: called from the sandbox's state changes) ----------------------
@@ -143,8 +144,8 @@ class CallbackDispatcher:
     # -- the worker ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the worker task if there is a running loop and it is not running."""
-        if self._task is not None and not self._task.done():
+        """Start the worker tasks if there is a running loop and they are not running."""
+        if self._tasks and not all(task.done() for task in self._tasks):
             return
         try:
             loop = asyncio.get_running_loop()
@@ -153,7 +154,10 @@ class CallbackDispatcher:
         self._wake = asyncio.Event()
         self._wake.set()
         self._progress = asyncio.Event()
-        self._task = loop.create_task(self._run(), name="gamepay-sandbox-callbacks")
+        self._tasks = [
+            loop.create_task(self._run(), name=f"gamepay-sandbox-callbacks-{n}")
+            for n in range(self._config.callback_concurrency)
+        ]
 
     async def flush(self, within: float = 10.0) -> None:
         """Release held callbacks and wait until every queued callback is delivered or given up.
@@ -171,10 +175,11 @@ class CallbackDispatcher:
                 await self._progress.wait()
 
     async def aclose(self) -> None:
-        """Stop the worker; undelivered callbacks stay queued (and are not sent)."""
-        task, self._task = self._task, None
-        if task is not None:
+        """Stop the workers; undelivered callbacks stay queued (and are not sent)."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

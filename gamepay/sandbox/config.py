@@ -174,6 +174,8 @@ class SandboxConfig(BaseModel):
     callback_max_attempts: int = Field(default=6, ge=1)
     callback_retry_base: float = Field(default=0.5, ge=0)
     callback_retry_cap: float = Field(default=30.0, ge=0)
+    callback_concurrency: int = Field(default=1, ge=1, le=64)
+    """Delivery workers; 1 keeps callbacks in order (faults aside), more is faster."""
     callback_reorder_hold: float = Field(default=0.2, ge=0)
     """How long a callback picked for reordering waits for a later one to overtake it."""
     expiry_interval: float = Field(default=1.0, gt=0)

@@ -5,9 +5,10 @@ whole of ``fn`` when the database reports a serialization failure, a deadlock or
 database, with capped, jittered backoff; ``ConcurrencyError`` when the retries run out. Anything
 else ``fn`` raises rolls the transaction back and propagates unchanged.
 
-SQLite: WAL journal, ``foreign_keys=ON``, a busy timeout, and every transaction starts with
-``BEGIN IMMEDIATE`` so writers serialize instead of failing on lock upgrades; the exact
-``gp_big_sum`` aggregate (see ``gamepay.store.sql``) is registered on each connection.
+SQLite: WAL journal, ``synchronous=FULL`` (durable commits), ``foreign_keys=ON``, a busy
+timeout, and every transaction starts with ``BEGIN IMMEDIATE`` so writers serialize instead of
+failing on lock upgrades; the exact ``gp_big_sum`` aggregate (see ``gamepay.store.sql``) is
+registered on each connection.
 PostgreSQL: asyncpg, READ COMMITTED; the ledger locks balance rows in a fixed order.
 """
 
@@ -88,7 +89,7 @@ def _driver_url(url: str) -> tuple[URL, Dialect]:
     raise ConfigError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
-def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         # Autocommit at the driver level: SQLAlchemy's "begin" hook below emits BEGIN itself.
@@ -99,7 +100,7 @@ def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -136,13 +137,16 @@ class Store:
         max_overflow: int = 20,
         max_retries: int = 12,
         busy_timeout_ms: int = 10_000,
+        sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL",
         echo: bool = False,
     ) -> Store:
         """Open ``sqlite:///abs/path.db`` or ``postgresql://user@host:port/db``; check it answers.
 
         ``pool_size``/``max_overflow`` size the PostgreSQL connection pool; ``max_retries`` bounds
-        the retries of ``run``. Raises ``ConfigError`` for a bad URL, ``StoreError`` when the
-        database cannot be reached.
+        the retries of ``run``. SQLite commits are durable (``synchronous=FULL``: a committed
+        hold survives a power cut before its withdrawal is sent); ``"NORMAL"`` trades that for
+        speed (WAL stays consistent, the last commits may be lost). Raises ``ConfigError`` for a
+        bad URL, ``StoreError`` when the database cannot be reached.
         """
         driver_url, dialect = _driver_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
@@ -150,7 +154,9 @@ class Store:
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=False)
         engine = create_async_engine(driver_url, **kwargs)
         if dialect == "sqlite":
-            _setup_sqlite(engine, busy_timeout_ms)
+            if sqlite_synchronous not in ("FULL", "NORMAL"):
+                raise ConfigError("sqlite_synchronous must be FULL or NORMAL")
+            _setup_sqlite(engine, busy_timeout_ms, sqlite_synchronous)
         store = cls(engine, dialect, max_retries=max_retries)
         try:
             async with engine.connect() as conn:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -14,8 +16,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gamepay.errors import PeriodNotClosed, PoolUnderfunded
-from gamepay.rewards import STEPS, Program, RewardRunner, RunReport, preview
+from gamepay.errors import ConfigError, PeriodNotClosed, PoolUnderfunded
+from gamepay.rewards import STEPS, Program, RewardRunner, RunReport, preview, write_preview
 from gamepay.rewards.tables import runs_table
 from tests.integration.rewards_support import (
     Clock,
@@ -83,6 +85,12 @@ async def test_run_pays_each_player_once_and_matches_preview(db_url: str) -> Non
                 await conn.execute(sa.select(sa.func.count()).select_from(runs_table))
             ).scalar() == 0
         runner = RewardRunner(world.store, world.ledger, program, clock=world.clock, chunk_size=3)
+        with pytest.raises(ConfigError):
+            await runner.run_period(date(2026, 10, 31), now=DEC_2)
+        empty = io.StringIO()
+        totals = await write_preview(world.store, program, program.period(date(2027, 1, 1)), empty)
+        assert json.loads(empty.getvalue())["payouts"] == []
+        assert (totals.players, totals.total) == (0, 0)
         with pytest.raises(PeriodNotClosed):
             await runner.run_period(NOV, now=datetime(2026, 11, 30, 22, 59, tzinfo=UTC))
         assert await runner.run_due(datetime(2026, 11, 30, 22, 59, tzinfo=UTC)) == []

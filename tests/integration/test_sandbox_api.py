@@ -297,3 +297,13 @@ async def test_18_decimal_token_by_group(served: RunningSandbox) -> None:
     # 1 / 32.5 = 0.030769230769230769230..., rounded up at 18 places.
     assert data["crypto_amount"] == "0.03076923076923077"
     assert PaymentIntent.model_validate(data).crypto_amount == 30_769_230_769_230_770
+
+
+async def test_order_data_limit_counts_characters_not_bytes(http: httpx.AsyncClient) -> None:
+    """Non-ASCII order_data is measured in characters: 1000 of them pass, 1001 do not."""
+    overhead = len(json.dumps({"k": ""}, separators=(",", ":")))
+    fits = {"k": "é" * (1000 - overhead)}
+    assert (await create(http, order_data=fits))["order_data"] == fits
+    too_big = {"k": "é" * (1001 - overhead)}
+    body = {"fiat_amount": "1", "fiat_currency": "USD", "order_data": too_big}
+    assert_error(await http.post(CREATE, json=body), 400, 4000)

@@ -250,3 +250,16 @@ async def test_unusable_callback_url_does_not_stop_the_worker() -> None:
     assert outcomes.count("gave_up") == 1
     assert outcomes.count("delivered") == 1
     assert len(recorder.accepted()) == 1
+
+
+async def test_concurrent_workers_deliver_everything_once() -> None:
+    """callback_concurrency=4 delivers each of 20 callbacks exactly once."""
+    config = fast_config(callback_concurrency=4)
+    async with callback_recorder() as recorder, running_sandbox(config) as served:
+        ids = [make_intent(served.sandbox, recorder.url) for _ in range(20)]
+        for intent_id in ids:
+            served.sandbox.pay(intent_id, "exact")
+        await served.sandbox.flush_callbacks()
+        assert len(served.sandbox.callbacks._tasks) == 4
+    arrived = [body["payment_intent_id"] for body in recorder.accepted()]
+    assert sorted(arrived) == sorted(ids)

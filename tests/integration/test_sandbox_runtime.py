@@ -6,11 +6,12 @@ import asyncio
 import json
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gamepay.sandbox import Sandbox, SandboxConfig, create_app
-from gamepay.testing import callback_recorder, running_sandbox
+from gamepay.testing import callback_recorder, running_sandbox, sandbox_in_thread
 
 CREATE = "/v1/studio/api/payment/intent"
 HEADERS = {"X-Client-ID": "sandbox-client-id", "X-STUDIO-API-KEY": "sandbox-api-key", "Origin": "o"}
@@ -116,3 +117,19 @@ def test_hostile_bodies_get_the_api_error_shape(
         await sandbox.aclose()
 
     asyncio.run(run())
+
+
+def test_sandbox_in_thread_serves_sync_code() -> None:
+    """sandbox_in_thread serves for synchronous clients; control calls run on its loop."""
+    with sandbox_in_thread(SandboxConfig(seed=1, frozen_clock=True)) as threaded:
+        body = {"fiat_amount": "1", "fiat_currency": "USD"}
+        created = httpx.post(threaded.url + CREATE, json=body, headers=threaded.headers()).json()
+        intent_id = created["data"]["payment_intent_id"]
+        paid = threaded.call(threaded.sandbox.pay, intent_id, "exact")
+        assert paid.status == "success"
+        threaded.flush_callbacks()
+        fetched = httpx.get(f"{threaded.url}{CREATE}/{intent_id}", headers=threaded.headers())
+        assert fetched.json()["data"]["status"] == "success"
+        url = threaded.url
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + CREATE + "/x")

@@ -578,3 +578,24 @@ async def test_migration_matches_the_table_classes(store: Store) -> None:
     async with store.transaction() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+async def test_ledger_joins_a_connection_that_has_not_begun(ledger: Ledger, store: Store) -> None:
+    """A plain engine connection is begun before the ledger writes, so a rollback undoes it."""
+    async with store.engine.connect() as conn:
+        await ledger.transfer("lazy", gold(ISSUER, ALICE, 4), conn=conn)
+        assert conn.in_transaction()
+        await conn.rollback()
+    assert await ledger.get_transfer("lazy") is None
+    assert await ledger.balance(ALICE, GOLD.id) == Balance(0, 0)
+    assert (await ledger.verify()).ok
+
+
+async def test_batch_whose_transfer_id_is_taken_conflicts(ledger: Ledger) -> None:
+    """A batch whose generated transfer id already names a transfer is refused as a conflict."""
+    await ledger.transfer("clash/1", gold(ISSUER, BOB, 1))
+    with pytest.raises(IdempotencyConflict):
+        await ledger.batch("clash", [gold(ISSUER, ALICE, 2), gold(ISSUER, ALICE, 3)])
+    assert await ledger.balance(ALICE, GOLD.id) == Balance(0, 0)
+    assert await ledger.get_transfer("clash/0") is None
+    assert (await ledger.verify()).ok

@@ -51,7 +51,7 @@ from gamepay.testing import fresh_postgres_database, sqlite_url
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 MACHINE_SETTINGS = settings(
-    max_examples=50 if CI else 8,
+    max_examples=60 if CI else 8,
     stateful_step_count=50 if CI else 25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

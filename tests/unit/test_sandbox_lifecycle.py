@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -217,3 +217,61 @@ class SandboxMachine(RuleBasedStateMachine):
 
 SandboxMachine.TestCase.settings = settings(stateful_step_count=30)
 test_sandbox_machine = SandboxMachine.TestCase
+
+
+@settings(max_examples=40)
+@given(
+    groups=st.lists(st.sampled_from(["a", "b", None]), min_size=0, max_size=25),
+    gaps=st.lists(st.integers(0, 50), min_size=25, max_size=25),
+    pay_every=st.integers(1, 5),
+    status=st.sampled_from([None, S.PENDING, S.SUCCESS]),
+    group=st.sampled_from([None, "a", "b"]),
+    after=st.one_of(st.none(), st.integers(START, START + 600)),
+    before=st.one_of(st.none(), st.integers(START, START + 600)),
+    page_size=st.integers(1, 7),
+)
+def test_pages_concatenate_to_the_filtered_list(
+    groups: list[str | None],
+    gaps: list[int],
+    pay_every: int,
+    status: PaymentStatus | None,
+    group: str | None,
+    after: int | None,
+    before: int | None,
+    page_size: int,
+) -> None:
+    """Walking every page gives exactly the filtered intents, in creation order, once each."""
+    sandbox = Sandbox(SandboxConfig(seed=1, start_time=START, frozen_clock=True))
+    made = []
+    for n, key in enumerate(groups):
+        sandbox.advance(gaps[n])
+        intent = sandbox.create_intent(fiat_amount="1", fiat_currency="USD", group_key=key)
+        if n % pay_every == 0:
+            sandbox.pay(intent.payment_intent_id, "exact")
+        made.append(intent)
+    expected = [
+        i.payment_intent_id
+        for i in made
+        if (status is None or i.status is status)
+        and (group is None or i.group_key == group)
+        and (after is None or i.created_at >= after)
+        and (before is None or i.created_at < before)
+    ]
+    walked: list[str] = []
+    page = 1
+    while True:
+        items, total = sandbox.list_intents(
+            status=status,
+            group_key=group,
+            created_after=after,
+            created_before=before,
+            page=page,
+            page_size=page_size,
+        )
+        assert total == len(expected)
+        if not items:
+            break
+        assert len(items) <= page_size
+        walked += [i.payment_intent_id for i in items]
+        page += 1
+    assert walked == expected

@@ -52,6 +52,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("transfer_id", sa.String(256), nullable=True),
         sa.Column("paid_at", UTCDateTime, nullable=True),
+        sa.Column("send_status", sa.String(40), nullable=True),
+        sa.Column("withdrawal_id", sa.String(200), nullable=True),
     )
     op.create_index(
         "ix_gp_reward_payouts_status", "gp_reward_payouts", ["run_id", "status", "player_id"]
