@@ -1,6 +1,7 @@
 """gamepay: a token economy for game servers on KryptoGO Studio's Payment Intents API."""
 
 from gamepay import errors
+from gamepay.bus import EventBus, InProcessBus, PostgresBus
 from gamepay.core.accounts import AccountKind, player_account
 from gamepay.core.assets import Asset, Currency, Item, Token
 from gamepay.core.money import MAX_AMOUNT, check_amount, format_amount, parse_amount
@@ -35,10 +36,12 @@ __all__ = [
     "Catalog",
     "CatalogItem",
     "Currency",
+    "EventBus",
     "Faults",
     "FiatCurrency",
     "GamepayError",
     "Grant",
+    "InProcessBus",
     "Item",
     "KryptoGOClient",
     "Ledger",
@@ -47,6 +50,7 @@ __all__ = [
     "PaymentStatus",
     "Payments",
     "PaymentsConfig",
+    "PostgresBus",
     "Program",
     "RetryPolicy",
     "RewardRunner",

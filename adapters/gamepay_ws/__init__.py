@@ -6,6 +6,7 @@ standalone or mounted in a game's own ``websockets`` server.
 
 from gamepay_ws.auth import Authenticator, HmacTokenAuthenticator, issue_token, verify_token
 from gamepay_ws.callback import CALLBACK_PATH, callback_app, callback_routes, serve_http
+from gamepay_ws.gamepay_services import GamepayServices
 from gamepay_ws.protocol import PROTOCOL_VERSION, parse_message
 from gamepay_ws.ratelimit import TokenBucket
 from gamepay_ws.server import AdapterConfig, WebsocketAdapter, event_push
@@ -16,6 +17,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "AdapterConfig",
     "Authenticator",
+    "GamepayServices",
     "HmacTokenAuthenticator",
     "ShopServices",
     "TokenBucket",

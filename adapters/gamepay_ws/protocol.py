@@ -56,6 +56,7 @@ __all__ = [
     "error_reply",
     "parse_message",
     "peek_id",
+    "peek_raw_id",
 ]
 
 PROTOCOL_VERSION = 1
@@ -283,6 +284,14 @@ def peek_id(data: object) -> str | int | None:
     if type(value) is int and 0 <= value <= 2**53:
         return value
     return None
+
+
+def peek_raw_id(raw: str | bytes) -> str | int | None:
+    """The request id of a raw frame if it can be read cheaply, else None (no validation)."""
+    try:
+        return peek_id(json.loads(raw))
+    except (ValueError, RecursionError):
+        return None
 
 
 def _error_for(exc: ValidationError) -> GamepayError:

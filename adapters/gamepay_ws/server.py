@@ -64,6 +64,7 @@ from gamepay_ws.protocol import (
     Withdraw,
     error_reply,
     parse_message,
+    peek_raw_id,
 )
 from gamepay_ws.ratelimit import TokenBucket
 from gamepay_ws.services import ShopServices
@@ -305,7 +306,7 @@ class WebsocketAdapter:
                     return
             else:
                 raw = await ws.recv()
-            if len(raw) > config.max_message_bytes:
+            if _too_big(raw, config.max_message_bytes):
                 await conn.close(CloseCode.MESSAGE_TOO_BIG, "message too big")
                 return
             if not bucket.take(self._clock()):
@@ -313,8 +314,8 @@ class WebsocketAdapter:
                 if violations > config.max_rate_violations:
                     await conn.close(CloseCode.POLICY_VIOLATION, "rate limit exceeded")
                     return
-                message, request_id, _ = parse_message(raw)
-                conn.send(error_reply(request_id, RateLimited("slow down: rate limit exceeded")))
+                refused = RateLimited("slow down: rate limit exceeded")
+                conn.send(error_reply(peek_raw_id(raw), refused))
                 continue
             violations = 0
             message, request_id, error = parse_message(raw)
@@ -471,6 +472,13 @@ class WebsocketAdapter:
                 "next_after": entries[-1].event_id if entries else message.after,
             }
         raise AssertionError(f"unhandled message type {message.type}")  # pragma: no cover
+
+
+def _too_big(raw: str | bytes, limit: int) -> bool:
+    """Whether the frame's UTF-8 size exceeds ``limit`` (encoding only when it could)."""
+    if isinstance(raw, bytes) or len(raw) * 4 <= limit:
+        return len(raw) > limit
+    return len(raw.encode("utf-8", "surrogatepass")) > limit
 
 
 def _idempotency_key(player_id: str, request_id: str | None) -> str:

