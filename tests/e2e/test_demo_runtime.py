@@ -64,8 +64,17 @@ async def test_whole_demo_in_process_with_metrics(tmp_path: Path) -> None:
         async with httpx.AsyncClient() as http:
             scraped = (await http.get(run.runtime.http_url + "/metrics")).text
     assert summary.ok, summary.problems()
+    assert summary.rewards_paid > 0
+    assert summary.reward_total.endswith(" USDT")
     assert view.counters["intents"] >= summary.orders
     assert 'gamepay_ledger_transfers_total{kind="grant"}' in scraped
+    assert 'gamepay_orders{kind="purchase",status="success"}' in scraped
+    assert (
+        f'gamepay_reward_payouts_total{{program="demo-cashback"}} {float(summary.rewards_paid)}'
+        in scraped
+    )
+    sent = summary.withdrawals_by_status.get("sent", 0)
+    assert f'gamepay_withdrawal_states{{status="sent"}} {float(sent)}' in scraped
     assert "gamepay_callback_seconds_count" in scraped
     assert metrics.value("gamepay_ws_connections_accepted_total") >= 10
     assert metrics.value("gamepay_ws_connections") == 0
