@@ -224,6 +224,7 @@ async def chaos(args: argparse.Namespace, db_url: str) -> dict[str, Any]:
             figures = await _check(payments, withdrawals, ledger, sandbox, placed, forged, players)
             figures.update(
                 reconcile_mismatches=len(recon.mismatches),
+                reconcile_unrepaired=sum(1 for m in recon.mismatches if not m.repaired),
                 reconcile_repaired=recon.repaired,
                 callbacks_received=len(endpoint.answered),
                 chaos_seconds=round(chaos_seconds, 2),

@@ -86,7 +86,12 @@ def _serve(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", port))
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        console.print(f"[red]cannot listen on 127.0.0.1:{port}: {exc.strerror}[/red]")
+        raise typer.Exit(1) from None
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     typer.echo(f"gamepay sandbox listening on {url}")
     typer.echo(f"  X-Client-ID:      {client_id}")

@@ -12,24 +12,36 @@ is 503, so KryptoGO retries later (and the poller catches up meanwhile).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gamepay.errors import CallbackRejected
+from gamepay.errors import CallbackRejected, KryptoGOError, NotFoundError, PaymentError
 from gamepay.kryptogo.models import PaymentIntent
 from gamepay.kryptogo.signing import SIGNATURE_FIELD, TIMESTAMP_FIELD, signature_matches
+from gamepay.services import orders as q
+
+if TYPE_CHECKING:
+    from gamepay.services.payments import Payments
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
     "CallbackResponse",
     "ParsedCallback",
+    "handle_callback",
     "read_callback",
     "response",
 ]
+
+log = logging.getLogger("gamepay.services.callbacks")
 
 MAX_CALLBACK_BYTES = 64 * 1024
 """Bodies larger than this are refused (400) unread."""
@@ -122,3 +134,81 @@ def read_callback(
         signature=signature if isinstance(signature, str) else None,
         timestamp=timestamp if type(timestamp) is int else None,
     )
+
+
+async def handle_callback(
+    payments: Payments, body: bytes, headers: Mapping[str, str]
+) -> CallbackResponse:
+    """Read, authenticate, FETCH the intent from the API and apply it (``Payments.apply``).
+
+    See the module docstring for the statuses answered. Never raises: a failure while applying
+    is a 500 (nothing was half-applied: the transaction rolled back), so KryptoGO resends.
+    """
+    now = payments.now()
+    secret = payments.callback_secret
+    try:
+        parsed = read_callback(
+            body,
+            headers,
+            secret=secret,
+            now=int(now.timestamp()),
+            window=payments.config.callback_window,
+        )
+    except CallbackRejected as exc:
+        status = int(getattr(exc, "status", 400))
+        log.warning("callback refused (%d): %s", status, exc.message)
+        return response(status, ok=False, error=exc.code, message=exc.message)
+    intent_id = parsed.payment_intent_id
+    signature = parsed.signature if secret is not None else None
+    if signature is not None and await _signature_seen(payments, signature):
+        return response(200, ok=True, result="replay_ignored", payment_intent_id=intent_id)
+    try:
+        intent = await payments.client.get_intent(intent_id)
+    except NotFoundError:
+        await payments.record_unknown(intent_id, "callback", "not_found_at_api", body)
+        return response(200, ok=True, result="unknown", payment_intent_id=intent_id)
+    except KryptoGOError as exc:
+        log.warning("callback for %s: cannot fetch the intent: %s", intent_id, exc)
+        return response(503, ok=False, error=exc.code, message="intent could not be fetched")
+    try:
+        result = await payments.apply(intent, source="callback")
+    except Exception as exc:  # answered 500 so KryptoGO resends; the transaction rolled back
+        log.exception("callback for %s: applying failed", intent_id)
+        code = exc.code if isinstance(exc, PaymentError | KryptoGOError) else "internal"
+        return response(500, ok=False, error=code, message="could not apply the update")
+    if signature is not None:
+        await _claim_signature(payments, signature, intent_id, parsed.timestamp or 0)
+    return response(
+        200,
+        ok=True,
+        result=str(result.outcome),
+        payment_intent_id=intent_id,
+        order_id=result.order_id,
+        status=result.status_after,
+    )
+
+
+async def _signature_seen(payments: Payments, signature: str) -> bool:
+    table = q.callback_signatures_table
+
+    async def seen(conn: AsyncConnection) -> bool:
+        row = await conn.execute(select(table.c.signature).where(table.c.signature == signature))
+        return row.first() is not None
+
+    return await payments.run_read(seen)
+
+
+async def _claim_signature(
+    payments: Payments, signature: str, intent_id: str, timestamp: int
+) -> None:
+    now = payments.now()
+    with contextlib.suppress(IntegrityError):  # a concurrent copy recorded it first
+        await payments.store.run(
+            lambda conn: q.claim_signature(
+                conn,
+                signature=signature,
+                payment_intent_id=intent_id,
+                timestamp=timestamp,
+                now=now,
+            )
+        )

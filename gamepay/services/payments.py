@@ -33,7 +33,6 @@ payment grants nothing and the order tracks KryptoGO's refund.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -63,10 +62,7 @@ from gamepay.errors import (
     APIError,
     AssetError,
     BalancePriceMissing,
-    CallbackRejected,
     InvalidInput,
-    KryptoGOError,
-    NotFoundError,
     OrderNotFound,
     OutcomeUnknownError,
     PaymentError,
@@ -75,7 +71,7 @@ from gamepay.errors import (
 )
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.services import orders as q
-from gamepay.services.callbacks import CallbackResponse, read_callback, response
+from gamepay.services.callbacks import CallbackResponse, handle_callback
 from gamepay.services.catalog import Catalog, check_fiat_amount
 from gamepay.services.events import EventDraft, events_after, publish_quietly, record_events
 from gamepay.services.orders import Order, OrderKind, OrderStatus
@@ -1131,75 +1127,15 @@ class Payments:
         400 malformed; 401 bad signature or timestamp (when a secret is configured); 200 once the
         intent FETCHED FROM THE API was applied (or recorded as unknown, or the signed body was
         already processed); 503 when the API cannot be reached (KryptoGO retries); 500 when
-        applying failed (nothing was half-applied; KryptoGO retries).
+        applying failed (nothing was half-applied; KryptoGO retries). See
+        ``gamepay.services.callbacks``.
         """
-        now = self.now()
-        try:
-            parsed = read_callback(
-                body,
-                headers or {},
-                secret=self._secret,
-                now=int(now.timestamp()),
-                window=self.config.callback_window,
-            )
-        except CallbackRejected as exc:
-            status = int(getattr(exc, "status", 400))
-            log.warning("callback refused (%d): %s", status, exc.message)
-            return response(status, ok=False, error=exc.code, message=exc.message)
-        intent_id = parsed.payment_intent_id
-        signed = self._secret is not None and parsed.signature is not None
-        if signed and await self._signature_seen(parsed.signature or ""):
-            return response(200, ok=True, result="replay_ignored", payment_intent_id=intent_id)
-        try:
-            intent = await self.client.get_intent(intent_id)
-        except NotFoundError:
-            await self._record_unknown(intent_id, "callback", "not_found_at_api", body)
-            return response(200, ok=True, result="unknown", payment_intent_id=intent_id)
-        except KryptoGOError as exc:
-            log.warning("callback for %s: cannot fetch the intent: %s", intent_id, exc)
-            return response(503, ok=False, error=exc.code, message="intent could not be fetched")
-        try:
-            result = await self.apply(intent, source="callback")
-        except Exception as exc:
-            log.exception("callback for %s: applying failed", intent_id)
-            code = exc.code if isinstance(exc, PaymentError | KryptoGOError) else "internal"
-            return response(500, ok=False, error=code, message="could not apply the update")
-        if signed:
-            await self._claim_signature(parsed.signature or "", intent_id, parsed.timestamp or 0)
-        return response(
-            200,
-            ok=True,
-            result=str(result.outcome),
-            payment_intent_id=intent_id,
-            order_id=result.order_id,
-            status=result.status_after,
-        )
+        return await handle_callback(self, body, headers or {})
 
-    async def _signature_seen(self, signature: str) -> bool:
-        from sqlalchemy import select
-
-        table = q.callback_signatures_table
-
-        async def seen(conn: AsyncConnection) -> bool:
-            row = await conn.execute(
-                select(table.c.signature).where(table.c.signature == signature)
-            )
-            return row.first() is not None
-
-        return await self._read(seen)
-
-    async def _claim_signature(self, signature: str, intent_id: str, timestamp: int) -> None:
-        now = self.now()
-        with contextlib.suppress(IntegrityError):  # a concurrent copy recorded it first
-            await self.store.run(
-                lambda conn: q.claim_signature(
-                    conn,
-                    signature=signature,
-                    payment_intent_id=intent_id,
-                    timestamp=timestamp,
-                    now=now,
-                )
-            )
+    @property
+    def callback_secret(self) -> str | None:
+        """The configured callback signing secret (None: callbacks are not signed)."""
+        return self._secret
 
     async def _record_unknown(
         self, intent_id: str, source: str, reason: str, body: bytes | str | None = None
@@ -1235,9 +1171,11 @@ class Payments:
         """Mark a ``creating`` order whose intent never appeared as ``failed``."""
         await self._fail(order, why)
 
-    async def record_unknown(self, intent_id: str, source: str, reason: str) -> None:
+    async def record_unknown(
+        self, intent_id: str, source: str, reason: str, body: bytes | str | None = None
+    ) -> None:
         """Record an intent id that names nothing known (here or at the API)."""
-        await self._record_unknown(intent_id, source, reason)
+        await self._record_unknown(intent_id, source, reason, body)
 
     async def run_read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run a read in a transaction of the store (for the poller and reconciler)."""

@@ -62,7 +62,7 @@ from gamepay.core.accounts import AccountKind, player_account, world_account
 from gamepay.core.addresses import chain_family, normalize_address
 from gamepay.core.assets import Token
 from gamepay.core.events import Event, EventPublisher, EventType
-from gamepay.core.money import check_amount
+from gamepay.core.money import check_amount, parse_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.core.withdrawals import (
     HoldEffect,
@@ -75,6 +75,7 @@ from gamepay.errors import (
     APIError,
     AssetError,
     BelowMinimum,
+    ConcurrencyError,
     ConfigError,
     IllegalTransition,
     InvalidInput,
@@ -223,11 +224,17 @@ class ExecutedTransferLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ExecutedTransfer:
-    """A plain executed-transfer record (e.g. one line of an operator's export)."""
+    """A plain executed-transfer record (e.g. one line of an operator's export).
+
+    ``amount`` (base units, or a decimal string of whole tokens as exports show it) and
+    ``wallet_address``, when given, are checked against the withdrawal before it is settled.
+    """
 
     note: str
     transfer_id: str | None = None
     tx_hash: str | None = None
+    amount: int | str | None = None
+    wallet_address: str | None = None
 
 
 ExecutedSource = (
@@ -251,6 +258,8 @@ class WithdrawalReconcileReport:
     sent: tuple[Withdrawal, ...] = ()
     failed: tuple[Withdrawal, ...] = ()
     still_unknown: tuple[Withdrawal, ...] = ()
+    mismatched: tuple[Withdrawal, ...] = ()
+    """Left ``unknown``: a record carries the note but another amount or address."""
 
 
 def _from_row(row: Any) -> Withdrawal:
@@ -273,6 +282,25 @@ def _from_row(row: Any) -> Withdrawal:
         tx_hash=row.tx_hash,
         error=row.error,
     )
+
+
+def _record_matches(record: object, w: Withdrawal) -> bool:
+    """False when an executed record names another amount or wallet than the withdrawal."""
+    amount = getattr(record, "amount", None)
+    if amount is not None:
+        try:
+            units = parse_amount(amount, w.decimals) if isinstance(amount, str) else amount
+        except InvalidInput:
+            return False
+        if units != w.amount:
+            return False
+    wallet = getattr(record, "wallet_address", None)
+    if wallet is not None:
+        try:
+            return bool(normalize_address(w.chain_id, wallet) == w.address)
+        except InvalidInput:
+            return False
+    return True
 
 
 def _short(text: str) -> str:
@@ -453,7 +481,8 @@ class Withdrawals:
             if existing is None and not inserted:
                 # a concurrent request with the same id committed first (READ COMMITTED sees it)
                 existing = await self._by_request(conn, player_id, request_id)
-                assert existing is not None, "conflicting insert left no row"
+                if existing is None:
+                    raise ConcurrencyError("a conflicting withdrawal insert left no row; retry")
             if existing is not None:
                 if (existing.asset_id, existing.amount, existing.address) != (
                     token.id,
@@ -737,9 +766,11 @@ class Withdrawals:
 
         KryptoGO documents no transfer lookup, so ``executed`` comes from elsewhere: an iterable
         of records with ``note``/``transfer_id``/``tx_hash``, or a (possibly async) callable
-        returning one. A withdrawal whose reference is there becomes ``sent``. One that is not
-        becomes ``failed`` only with ``absent_means_failed=True`` (say so only when the record is
-        complete for the period; otherwise it stays ``unknown``).
+        returning one. A withdrawal whose reference is there becomes ``sent`` (unless the record
+        also carries an ``amount`` or ``wallet_address`` that differs: then it stays ``unknown``
+        and is reported as mismatched). One that is not there becomes ``failed`` only with
+        ``absent_means_failed=True`` (say so only when the record is complete for the period;
+        otherwise it stays ``unknown``).
         """
         source: Any = executed() if callable(executed) else executed
         if inspect.isawaitable(source):
@@ -751,10 +782,15 @@ class Withdrawals:
         sent: list[Withdrawal] = []
         failed: list[Withdrawal] = []
         still: list[Withdrawal] = []
+        mismatched: list[Withdrawal] = []
         for w in await self.list(status=_S.UNKNOWN):
             record = by_note.get(w.reference)
             if record is None and not absent_means_failed:
                 still.append(w)
+                continue
+            if record is not None and not _record_matches(record, w):
+                log.error("withdrawal %s: executed record %r does not match it", w.id, record)
+                mismatched.append(w)
                 continue
             try:
                 if record is not None:
@@ -767,7 +803,9 @@ class Withdrawals:
                     failed.append(await self.resolve(w.id, sent=False))
             except IllegalTransition:
                 continue  # settled concurrently by someone else
-        return WithdrawalReconcileReport(tuple(sent), tuple(failed), tuple(still))
+        return WithdrawalReconcileReport(
+            tuple(sent), tuple(failed), tuple(still), tuple(mismatched)
+        )
 
     # ------------------------------------------------------------------------- reading
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -137,3 +138,14 @@ def test_serve_prints_credentials_and_serves(argv: list[str], window: int, tmp_p
                 process.wait()
             if process.stdout is not None:
                 process.stdout.close()
+
+
+def test_serve_on_a_busy_port_exits_cleanly() -> None:
+    """A port already in use is a one-line error and exit code 1, not a traceback."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(app, ["sandbox", "serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert "cannot listen" in result.output

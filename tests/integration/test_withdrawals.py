@@ -455,3 +455,29 @@ async def test_recovery_racing_an_inflight_transfer_never_resends(db_url: str) -
         with pytest.raises(IllegalTransition):
             await other.resolve(done.id, sent=False)
         await check_ledger(env)
+
+
+async def test_reconcile_refuses_records_that_do_not_match(db_url: str) -> None:
+    """A record with our note but another amount or wallet leaves the withdrawal unknown."""
+    async with withdrawal_env(db_url) as env:
+        await env.deposit("alice", 10 * UNIT)
+        env.running.sandbox.arm_timeout_after_commit("transfer", "504")
+        service = env.service()
+        w = await service.withdraw("alice", USDT.id, 4 * UNIT, ADDRESS, request_id="r1")
+        assert w.status is S.UNKNOWN
+        other_wallet = "0x" + "2" * 40
+        for record in (
+            ExecutedTransfer(note=w.reference, transfer_id="t", amount=4 * UNIT + 1),
+            ExecutedTransfer(note=w.reference, transfer_id="t", wallet_address=other_wallet),
+            ExecutedTransfer(note=w.reference, transfer_id="t", wallet_address="garbage"),
+        ):
+            report = await service.reconcile_unknown([record], absent_means_failed=True)
+            assert [x.id for x in report.mismatched] == [w.id]
+            assert (await service.get(w.id)).status is S.UNKNOWN
+        # an export with the amount as a decimal string and a lowercase wallet matches
+        export = ExecutedTransfer(
+            note=w.reference, transfer_id="t9", amount="4", wallet_address=ADDRESS.lower()
+        )
+        report = await service.reconcile_unknown([export])
+        assert [x.transfer_id for x in report.sent] == ["t9"]
+        assert await env.balance("alice") == (6 * UNIT, 0)
