@@ -11,10 +11,12 @@ calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 | ``gamepay_intent_status_total`` | counter | ``status`` (order/intent status changes applied) |
 | ``gamepay_callback_seconds`` | histogram | ``outcome`` (HTTP status class of the answer) |
 | ``gamepay_ledger_transfers_total`` | counter | ``kind`` (read from the database) |
+| ``gamepay_orders`` | gauge | ``kind``, ``status`` (intents by status, from the database) |
+| ``gamepay_withdrawal_states`` | gauge | ``status`` (from the database) |
 | ``gamepay_withdrawals_total`` | counter | ``outcome`` |
 | ``gamepay_ws_connections`` | gauge | (open websocket connections) |
 | ``gamepay_ws_connections_accepted_total`` | counter | (connections accepted) |
-| ``gamepay_reward_payouts_total`` | counter | ``program`` |
+| ``gamepay_reward_payouts_total`` | counter | ``program`` (paid payouts, from the database) |
 | ``gamepay_kryptogo_calls_total`` | counter | ``operation``, ``status`` (or error class) |
 | ``gamepay_kryptogo_call_seconds`` | histogram | ``operation`` |
 | ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` (httpx) |
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from starlette.requests import Request
@@ -101,12 +103,6 @@ class Metrics:
         self.ws_connections_total = Counter(
             "gamepay_ws_connections_accepted", "Websocket connections accepted.", registry=r
         )
-        self.reward_payouts = Counter(
-            "gamepay_reward_payouts",
-            "Reward payouts made, by program.",
-            ["program"],
-            registry=r,
-        )
         self.kryptogo_calls = Counter(
             "gamepay_kryptogo_calls",
             "Attempts of KryptoGO Studio calls, by operation and HTTP status (or error).",
@@ -172,11 +168,6 @@ class Metrics:
     def observe_withdrawal(self, outcome: str) -> None:
         """Count one withdrawal outcome."""
         self.withdrawals.labels(outcome=outcome).inc()
-
-    def observe_reward_payouts(self, program: str, count: int = 1) -> None:
-        """Count ``count`` reward payouts of ``program``."""
-        if count > 0:
-            self.reward_payouts.labels(program=program).inc(count)
 
     def ws_opened(self) -> None:
         """A websocket connection was accepted."""
@@ -255,36 +246,89 @@ def _status_of(result: Any) -> int | None:
 
 
 class StoreStats(Collector):
-    """Figures read from the database on refresh: committed ledger transfers by kind.
+    """Figures the database holds, read on refresh (true across replicas and restarts).
 
-    ``collect()`` (called by the registry, synchronously) serves the last snapshot; ``refresh``
-    (async) takes a new one. Tables that do not exist yet (an older schema) are skipped.
+    Ledger transfers by kind, orders by kind and status (intents by status), withdrawals by
+    status, reward payouts paid by program. ``collect()`` (called by the registry,
+    synchronously) serves the last snapshot; ``refresh`` (async) takes a new one. A table that
+    does not exist (a schema without that area) is skipped.
     """
 
     def __init__(self) -> None:
-        self._transfers: dict[str, float] = {}
+        self._snapshot: dict[str, dict[tuple[str, ...], float]] = {}
 
     async def refresh(self, store: Store) -> None:
         """Take a new snapshot from ``store``."""
         from sqlalchemy import func, select
+        from sqlalchemy.exc import DBAPIError
 
+        from gamepay.rewards.tables import PAYOUT_PAID, payouts_table, runs_table
+        from gamepay.services.orders import orders_table
         from gamepay.store.tables import transfers_table
+        from gamepay.store.withdrawal_tables import withdrawals_table
 
-        kind = transfers_table.c.kind
-        async with store.transaction() as conn:
-            rows = await conn.execute(select(kind, func.count()).group_by(kind))
-            self._transfers = {str(k): float(n) for k, n in rows}
+        t, o, w = transfers_table.c, orders_table.c, withdrawals_table.c
+        queries: dict[str, Any] = {
+            "transfers": select(t.kind, func.count()).group_by(t.kind),
+            "orders": select(o.kind, o.status, func.count()).group_by(o.kind, o.status),
+            "withdrawals": select(w.status, func.count()).group_by(w.status),
+            "rewards": select(runs_table.c.program, func.count())
+            .select_from(payouts_table.join(runs_table))
+            .where(payouts_table.c.status == PAYOUT_PAID)
+            .group_by(runs_table.c.program),
+        }
+        snapshot: dict[str, dict[tuple[str, ...], float]] = {}
+        for name, query in queries.items():
+            try:
+                async with store.transaction() as conn:
+                    rows = await conn.execute(query)
+                    snapshot[name] = {
+                        tuple(str(v) for v in row[:-1]): float(row[-1]) for row in rows
+                    }
+            except DBAPIError:
+                logger.debug("metrics: %s not readable (table missing?)", name, exc_info=True)
+        self._snapshot = snapshot
 
     def collect(self) -> Iterable[Metric]:
         """The last snapshot as metric families."""
-        transfers = CounterMetricFamily(
-            "gamepay_ledger_transfers",
-            "Ledger transfers committed, by kind (read from the database).",
-            labels=["kind"],
-        )
-        for kind, count in sorted(self._transfers.items()):
-            transfers.add_metric([kind], count)
-        yield transfers
+        families: list[tuple[str, Metric]] = [
+            (
+                "transfers",
+                CounterMetricFamily(
+                    "gamepay_ledger_transfers",
+                    "Ledger transfers committed, by kind (from the database).",
+                    labels=["kind"],
+                ),
+            ),
+            (
+                "orders",
+                GaugeMetricFamily(
+                    "gamepay_orders",
+                    "Orders (and their intents) by kind and status now (from the database).",
+                    labels=["kind", "status"],
+                ),
+            ),
+            (
+                "withdrawals",
+                GaugeMetricFamily(
+                    "gamepay_withdrawal_states",
+                    "Withdrawals by status now (from the database).",
+                    labels=["status"],
+                ),
+            ),
+            (
+                "rewards",
+                CounterMetricFamily(
+                    "gamepay_reward_payouts",
+                    "Reward payouts paid, by program (from the database).",
+                    labels=["program"],
+                ),
+            ),
+        ]
+        for name, family in families:
+            for labels, value in sorted(self._snapshot.get(name, {}).items()):
+                family.add_metric(list(labels), value)  # type: ignore[attr-defined]
+            yield family
 
     def describe(self) -> Iterable[Metric]:
         """The families this collector yields (so registration checks names without I/O)."""

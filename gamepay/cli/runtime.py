@@ -33,6 +33,7 @@ from gamepay.errors import ConfigError
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.metrics import InstrumentedCallbacks, Metrics, MetricsPublisher, metrics_endpoint
+from gamepay.observability import log_context
 from gamepay.services.catalog import Catalog
 from gamepay.services.payments import Payments, PaymentsConfig
 from gamepay.services.withdrawals import Withdrawals
@@ -105,7 +106,8 @@ async def _poll_forever(payments: Payments, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await payments.poll_due()
+            with log_context(request_id=f"poll-{secrets.token_hex(6)}"):
+                await payments.poll_due()
         except Exception:
             log.exception("polling due intents failed; trying again in %.0fs", interval)
 
@@ -203,7 +205,9 @@ async def running_runtime(
         async def counted(ws: ServerConnection) -> None:
             metrics.ws_opened()
             try:
-                await adapter.handler(ws)
+                # Every line logged while serving this connection carries its id.
+                with log_context(request_id=f"ws-{secrets.token_hex(6)}"):
+                    await adapter.handler(ws)
             finally:
                 metrics.ws_closed()
 

@@ -12,7 +12,6 @@ from the database and checks it.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import random
@@ -35,6 +34,7 @@ from gamepay.cli.runtime import Runtime, running_runtime
 from gamepay.config import Settings
 from gamepay.core.accounts import AccountKind, pool_account, world_account
 from gamepay.core.assets import Token
+from gamepay.core.money import format_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.demo.players import PlayerClient, ReplyError
 from gamepay.demo.scenario import Behaviour, PlayerPlan, plan_players
@@ -43,6 +43,7 @@ from gamepay.demo.view import DemoView
 from gamepay.errors import GamepayError
 from gamepay.kryptogo.models import PaymentStatus
 from gamepay.metrics import Metrics
+from gamepay.rewards import Program, RewardRunner, Schedule
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.services.catalog import BalancePrice, Catalog, CatalogItem, Grant
 from gamepay.services.orders import OrderKind, orders_table
@@ -361,23 +362,15 @@ async def pay_rewards(run: DemoRun, view: DemoView) -> None:
     pool = pool_account(REWARD_POOL)
     await ledger.open_account(pool, kind=AccountKind.SYSTEM)
     world = world_account(run.token.chain_id)
-    await ledger.transfer(
-        f"demo-fund-pool:{run.directory.name}:{run.options.seed}",
-        TransferSpec(
-            world,
-            pool,
-            run.token.id,
-            10**run.token.decimals * 10_000,
-            TransferKind.DEPOSIT,
-            "demo: fund the reward pool",
-        ),
+    funding = TransferSpec(
+        world,
+        pool,
+        run.token.id,
+        10**run.token.decimals * 10_000,
+        TransferKind.TRANSFER,
+        "demo: the studio funds the reward pool",
     )
-    try:
-        rewards: Any = importlib.import_module("gamepay.rewards")
-    except ImportError:
-        run.missing.append("rewards (gamepay.rewards is not in this build)")
-        return
-    Program, RewardRunner, Schedule = rewards.Program, rewards.RewardRunner, rewards.Schedule
+    await ledger.transfer("demo:fund-reward-pool", funding)
     today = datetime.now(UTC).date()
     program = Program(
         name=REWARD_PROGRAM,
@@ -428,7 +421,10 @@ async def summarize(run: DemoRun, plans: list[PlayerPlan]) -> DemoSummary:
             summary.withdrawals_by_status.get(str(w.status), 0) + 1
         )
     summary.rewards_paid = int(run.rewards.get("paid_count", 0))
-    summary.reward_units = str(run.rewards.get("paid_amount", "0"))
+    paid_units = int(run.rewards.get("paid_amount", "0"))
+    summary.reward_total = (
+        f"{format_amount(paid_units, run.token.decimals)} {run.token.symbol}" if paid_units else "0"
+    )
     summary.reconcile_mismatches = int(run.reconcile.get("mismatches", 0))
     summary.missing.extend(run.missing)
     for attempt in run.sandbox.sandbox.callbacks.log:

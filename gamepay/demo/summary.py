@@ -33,7 +33,7 @@ class DemoSummary:
     withdrawals: int = 0
     withdrawals_by_status: dict[str, int] = field(default_factory=dict)
     rewards_paid: int = 0
-    reward_units: str = "0"
+    reward_total: str = "0"
     callbacks: int = 0
     callbacks_duplicated: int = 0
     callbacks_dropped: int = 0

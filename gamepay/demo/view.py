@@ -116,7 +116,7 @@ def summary_table(summary: DemoSummary) -> Table:
     table.add_row("withdrawals", str(summary.withdrawals))
     for status, count in sorted(summary.withdrawals_by_status.items()):
         table.add_row(f"  {status}", str(count))
-    table.add_row("reward payouts", f"{summary.rewards_paid} ({summary.reward_units} units)")
+    table.add_row("reward payouts", f"{summary.rewards_paid} (total {summary.reward_total})")
     table.add_row(
         "callbacks delivered",
         f"{summary.callbacks} ({summary.callbacks_duplicated} duplicated, "

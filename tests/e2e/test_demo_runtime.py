@@ -64,8 +64,17 @@ async def test_whole_demo_in_process_with_metrics(tmp_path: Path) -> None:
         async with httpx.AsyncClient() as http:
             scraped = (await http.get(run.runtime.http_url + "/metrics")).text
     assert summary.ok, summary.problems()
+    assert summary.rewards_paid > 0
+    assert summary.reward_total.endswith(" USDT")
     assert view.counters["intents"] >= summary.orders
     assert 'gamepay_ledger_transfers_total{kind="grant"}' in scraped
+    assert 'gamepay_orders{kind="purchase",status="success"}' in scraped
+    assert (
+        f'gamepay_reward_payouts_total{{program="demo-cashback"}} {float(summary.rewards_paid)}'
+        in scraped
+    )
+    sent = summary.withdrawals_by_status.get("sent", 0)
+    assert f'gamepay_withdrawal_states{{status="sent"}} {float(sent)}' in scraped
     assert "gamepay_callback_seconds_count" in scraped
     assert metrics.value("gamepay_ws_connections_accepted_total") >= 10
     assert metrics.value("gamepay_ws_connections") == 0
@@ -76,3 +85,36 @@ async def test_whole_demo_in_process_with_metrics(tmp_path: Path) -> None:
         )
         >= summary.orders
     )
+
+
+async def test_runtime_on_each_backend(db_url: str) -> None:
+    """The serve runtime works on SQLite and PostgreSQL (LISTEN/NOTIFY bus): buy, pay, push."""
+    from gamepay.cli.runtime import running_runtime
+    from gamepay.config import Settings
+    from gamepay.demo.runner import demo_catalog
+    from gamepay.testing import running_sandbox
+    from gamepay_ws import issue_token
+
+    async with running_sandbox() as sandbox:
+        settings = Settings(
+            _env_file=None,
+            database_url=db_url,
+            kryptogo_base_url=sandbox.url,
+            kryptogo_api_key=sandbox.api_key,
+            ws_token_secret="backend-test-secret",
+            http_port=0,
+            ws_port=0,
+        )
+        token = settings.tokens[0]
+        async with running_runtime(settings, demo_catalog(token)) as server:
+            assert (server.store.dialect == "postgresql") == db_url.startswith("postgres")
+            ticket = issue_token("carol", "backend-test-secret", 300)
+            async with PlayerClient(server.ws_url, ticket) as carol:
+                pay = await carol.request("buy_with_crypto", sku="shield")
+                sandbox.sandbox.pay(pay["payment_intent_id"], "exact")
+                assert await carol.wait_for_push(
+                    "asset_granted", order_id=pay["order_id"], within=10
+                )
+                balance = await carol.request("balance")
+            assert any(b["asset"] == "item:shield" for b in balance["balances"])
+            assert (await server.ledger.verify()).ok

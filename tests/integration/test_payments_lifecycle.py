@@ -361,3 +361,21 @@ async def test_create_attempt_in_flight_is_never_repeated(db_url: str) -> None:
         assert [i.payment_intent_id for i in env.sandbox.intents()] == [pay.payment_intent_id]
         order = await env.order(pay.order_id)
         assert order.create_attempts == 2
+
+
+async def test_reconcile_reports_intents_missing_locally(db_url: str) -> None:
+    """An intent of our group key that no order claims is reported and recorded, not applied."""
+    async with payments_env(db_url, callbacks=False) as env:
+        ghost = await env.client.create_intent(
+            fiat_amount="1",
+            fiat_currency="USD",
+            order_data={"order_id": "ord_not_ours"},
+            group_key=env.payments.config.group_key,
+        )
+        env.sandbox.pay(ghost.payment_intent_id, "exact")
+        now = env.sandbox.now()
+        report = await env.payments.reconcile(now - 60, now + 60)
+        assert report.count("missing_locally") == 1
+        assert not report.ok
+        assert await env.count(q.unknown_table, payment_intent_id=ghost.payment_intent_id) == 1
+        assert (await env.ledger.verify()).ok

@@ -8,6 +8,7 @@ import inspect
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +49,34 @@ def test_doc_samples_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
             result = eval(code, namespace)
             if inspect.iscoroutine(result):
                 runner.run(result)
+
+
+def test_every_gamepay_command_in_the_docs_exists() -> None:
+    """Each `gamepay ...` line of a bash block in README/docs names a real CLI command."""
+    import typer.main
+
+    from gamepay.cli.main import app
+
+    root = typer.main.get_command(app)
+    bash = re.compile(r"^```bash\n(.*?)^```", re.DOTALL | re.MULTILINE)
+    checked = 0
+    for path in DOCS:
+        for block in bash.findall(path.read_text(encoding="utf-8")):
+            for line in block.splitlines():
+                words = line.split("#", 1)[0].split()
+                if not words or words[0] != "gamepay":
+                    continue
+                # typer vendors its own click: groups are recognised by get_command.
+                command: Any = root
+                for word in words[1:]:
+                    if word.startswith("-") or not hasattr(command, "get_command"):
+                        break
+                    sub = command.get_command(command.context_class(command), word)
+                    if sub is None:
+                        break
+                    command = sub
+                assert command is not root, f"{path.name}: {line!r} names no command"
+                if hasattr(command, "get_command") and command.name != "sandbox":
+                    raise AssertionError(f"{path.name}: {line!r} stops at a group")
+                checked += 1
+    assert checked >= 10

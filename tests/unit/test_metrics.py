@@ -103,7 +103,6 @@ def test_render_exposes_every_family() -> None:
     metrics.ws_opened()
     metrics.ws_opened()
     metrics.ws_closed()
-    metrics.observe_reward_payouts("cashback", 3)
     metrics.observe_withdrawal("unknown")
     text = metrics.render().decode()
     for family in (
@@ -111,13 +110,11 @@ def test_render_exposes_every_family() -> None:
         "gamepay_callback_seconds",
         "gamepay_withdrawals_total",
         "gamepay_ws_connections ",
-        "gamepay_reward_payouts_total",
         "gamepay_kryptogo_calls_total",
     ):
         assert family in text, family
     assert metrics.value("gamepay_ws_connections") == 1
     assert metrics.value("gamepay_ws_connections_accepted_total") == 2
-    assert metrics.value("gamepay_reward_payouts_total", {"program": "cashback"}) == 3
 
 
 async def test_httpx_hooks_label_by_endpoint_template() -> None:
