@@ -198,6 +198,12 @@ def _http_app(holder: dict[str, Shop], payments: Payments) -> Starlette:
     )
 
 
+def _pool(db_url: str) -> dict[str, int]:
+    """SQLite has one writer at a time: one pooled connection queues writers in the event loop
+    instead of in SQLite's sleeping busy handler (which makes long latency tails)."""
+    return {"pool_size": 1, "max_overflow": 0} if db_url.startswith("sqlite") else {}
+
+
 class _LazyPayments:
     """Forwards to the shop's Payments once it exists (its callback URL and bus come first)."""
 
@@ -239,7 +245,7 @@ async def running_shop(
             db_url = sqlite_url(Path(tmp) / "shop.db")
         if sandbox is None:
             sandbox = await stack.enter_async_context(running_sandbox())
-        store = await Store.connect(db_url)
+        store = await Store.connect(db_url, **_pool(db_url))
         stack.push_async_callback(store.close)
         await store.migrate()
         ledger = Ledger(store)
