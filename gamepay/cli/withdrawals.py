@@ -146,3 +146,26 @@ def resolve(
         emit_json(view)
     else:
         console.print(f"withdrawal {view['withdrawal_id']} is now {view['status']}")
+
+
+async def _recover(settings: Settings) -> dict[str, Any]:
+    async with _service(settings) as service:
+        report = await service.recover()
+    return {
+        "unknown": [withdrawal_view(w) for w in report.unknown],
+        "voided": [withdrawal_view(w) for w in report.failed],
+    }
+
+
+@app.command()
+def recover(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """After a crash, with every replica stopped: withdrawals caught mid-send become unknown
+    (hold kept, resolve them), those held but never sent are voided (funds returned)."""
+    data = run(_recover(settings_of(ctx)), as_json=as_json)
+    if as_json:
+        emit_json(data)
+        return
+    console.print(
+        f"{len(data['unknown'])} withdrawal(s) now unknown (resolve them), "
+        f"{len(data['voided'])} voided (funds returned)"
+    )

@@ -133,3 +133,14 @@ def test_bad_outcome_and_unknown_id(setup: tuple[str, str, str]) -> None:
     code, out = invoke(url, "withdrawals", "resolve", "wd_x", "--outcome", "sent", "--json")
     assert code == 1
     assert json.loads(out)["error"] == "withdrawal_not_found"
+
+
+def test_recover_leaves_settled_withdrawals_alone(setup: tuple[str, str, str]) -> None:
+    """recover touches only held/sending rows: here none, so nothing changes."""
+    url, sent, unknown = setup
+    code, out = invoke(url, "withdrawals", "recover", "--json")
+    assert code == 0, out
+    assert json.loads(out) == {"unknown": [], "voided": []}
+    code, out = invoke(url, "withdrawals", "list", "--json")
+    rows = [(r["withdrawal_id"], r["status"]) for r in json.loads(out)]
+    assert rows == [(sent, "sent"), (unknown, "unknown")]

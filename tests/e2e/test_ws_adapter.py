@@ -236,7 +236,7 @@ async def test_a_player_cannot_touch_another_players_account(shop: Shop) -> None
 
 async def test_rate_limit_refuses_then_closes_and_others_carry_on(shop: Shop) -> None:
     """A flood gets rate_limited errors, then 1008; another connection keeps working."""
-    shop.adapter.config = AdapterConfig(rate_burst=5, rate_per_second=1, max_rate_violations=10)
+    shop.adapter.config = AdapterConfig(rate_burst=5, rate_per_second=0.001, max_rate_violations=10)
     async with (
         open_client(shop.ws_url, shop.token("alice")) as flooder,
         open_client(shop.ws_url, shop.token("bob")) as calm,
