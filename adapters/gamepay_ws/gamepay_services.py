@@ -49,7 +49,7 @@ class GamepayServices:
                 )
                 return list(rows)
 
-            for row in await self.payments.store.run(read):
+            for row in await self.payments.store.read(read):
                 self._assets[row.id] = (row.code, int(row.decimals))
         return self._assets
 

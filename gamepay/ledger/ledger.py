@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -51,6 +51,7 @@ from gamepay.ledger.records import (
     VerifyReport,
 )
 from gamepay.store import Store
+from gamepay.store.rows import RowInsert
 from gamepay.store.sql import big_sum
 from gamepay.store.tables import (
     accounts_table,
@@ -79,6 +80,7 @@ _H = holds_table.c
 _BT = batches_table.c
 
 _MAX_ID = 200
+_ACCOUNT_CACHE = 100_000
 _MAX_HISTORY = 1000
 _LOCK_CHUNK = 400
 
@@ -118,6 +120,23 @@ def _check_id(value: object, what: str) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= _MAX_ID or not value.isprintable():
         raise InvalidInput(f"{what} must be a printable string of 1-{_MAX_ID} characters")
     return value
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        kind=AccountKind(row.kind),
+        allow_negative=bool(row.allow_negative),
+        created_at=row.created_at,
+    )
+
+
+def _check_same_account(account: Account, kind: AccountKind, allow_negative: bool) -> None:
+    if account.kind != kind or account.allow_negative != allow_negative:
+        raise AccountMismatch(
+            f"account {account.id!r} exists as kind={account.kind}, "
+            f"allow_negative={account.allow_negative}"
+        )
 
 
 def _utc_now() -> datetime:
@@ -201,8 +220,9 @@ class Ledger:
     def __init__(self, store: Store, clock: Clock | None = None) -> None:
         self.store = store
         self._clock: Clock = clock or _utc_now
-        # Accounts and assets are never deleted and never change, so a seen one is cached.
-        self._allow_negative: dict[str, bool] = {}
+        # Accounts and assets are never deleted and never change, so a seen one is cached (the
+        # accounts up to _ACCOUNT_CACHE of them, then the cache starts over: memory stays bounded).
+        self._accounts: dict[str, Account] = {}
         self._known_assets: set[str] = set()
         insert: Callable[[Table], Insert]
         insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
@@ -210,7 +230,9 @@ class Ledger:
         self._insert_hold = (
             insert(holds_table).on_conflict_do_nothing(index_elements=[_H.id]).returning(_H.id)
         )
-        self._insert_account = insert(accounts_table).on_conflict_do_nothing(index_elements=[_C.id])
+        self._insert_account = RowInsert(
+            accounts_table, ("id", "kind", "allow_negative", "created_at"), conflict=("id",)
+        )
         self._insert_asset = insert(assets_table).on_conflict_do_nothing(index_elements=[_A.id])
 
     def _now(self) -> datetime:
@@ -225,6 +247,13 @@ class Ledger:
         if conn is not None:
             return await fn(conn)
         return await self.store.run(fn)
+
+    async def _in_read(
+        self, conn: AsyncConnection | None, fn: Callable[[AsyncConnection], Awaitable[Any]]
+    ) -> Any:
+        if conn is not None:
+            return await fn(conn)
+        return await self.store.read(fn)
 
     # ---------------------------------------------------------------- assets and accounts
 
@@ -262,34 +291,34 @@ class Ledger:
             raise AccountError("allow_negative must be a bool")
         if kind is AccountKind.PLAYER and allow_negative:
             raise AccountError("a player's account may never go negative")
+        cached = self._accounts.get(account_id)
+        if cached is not None:
+            _check_same_account(cached, kind, allow_negative)
+            return cached
         now = self._now()
 
         async def run(conn: AsyncConnection) -> Account:
-            await conn.execute(
-                self._insert_account,
-                {
-                    "id": account_id,
-                    "kind": str(kind),
-                    "allow_negative": allow_negative,
-                    "created_at": now,
-                },
-            )
+            values = {
+                "id": account_id,
+                "kind": str(kind),
+                "allow_negative": allow_negative,
+                "created_at": now,
+            }
+            if await self._insert_account.insert(conn, values):
+                return Account(account_id, kind, allow_negative, now)
             row = (await conn.execute(select(accounts_table).where(_C.id == account_id))).one()
-            if row.kind != kind or bool(row.allow_negative) != allow_negative:
-                raise AccountMismatch(
-                    f"account {account_id!r} exists as kind={row.kind}, "
-                    f"allow_negative={bool(row.allow_negative)}"
-                )
-            return Account(
-                id=row.id,
-                kind=AccountKind(row.kind),
-                allow_negative=bool(row.allow_negative),
-                created_at=row.created_at,
-            )
+            found = _account(row)
+            _check_same_account(found, kind, allow_negative)
+            return found
 
         account: Account = await self.store.run(run)
-        self._allow_negative[account_id] = allow_negative
+        self._remember(account)
         return account
+
+    def _remember(self, account: Account) -> None:
+        if len(self._accounts) >= _ACCOUNT_CACHE:
+            self._accounts.clear()
+        self._accounts[account.id] = account
 
     async def get_account(self, account_id: str, *, conn: AsyncConnection | None = None) -> Account:
         """The account with that id, or AccountNotFound."""
@@ -298,27 +327,30 @@ class Ledger:
             row = (await c.execute(select(accounts_table).where(_C.id == account_id))).first()
             if row is None:
                 raise AccountNotFound(f"no account {account_id!r}")
-            return Account(
-                id=row.id,
-                kind=AccountKind(row.kind),
-                allow_negative=bool(row.allow_negative),
-                created_at=row.created_at,
-            )
+            return _account(row)
 
-        result: Account = await self._in_tx(conn, run)
+        result: Account = await self._in_read(conn, run)
         return result
 
     async def _require(
         self, conn: AsyncConnection, accounts: Iterable[str], assets: Iterable[str]
-    ) -> None:
-        missing_accounts = {a for a in accounts if a not in self._allow_negative}
+    ) -> dict[str, bool]:
+        """Check that ``accounts`` and ``assets`` exist; each account's ``allow_negative``."""
+        negative: dict[str, bool] = {}
+        missing_accounts: set[str] = set()
+        for account_id in accounts:
+            known = self._accounts.get(account_id)
+            if known is None:
+                missing_accounts.add(account_id)
+            else:
+                negative[account_id] = known.allow_negative
         if missing_accounts:
-            rows = await conn.execute(
-                select(_C.id, _C.allow_negative).where(_C.id.in_(missing_accounts))
-            )
+            rows = await conn.execute(select(accounts_table).where(_C.id.in_(missing_accounts)))
             for row in rows:
-                self._allow_negative[row.id] = bool(row.allow_negative)
-            still = sorted(a for a in missing_accounts if a not in self._allow_negative)
+                found = _account(row)
+                negative[found.id] = found.allow_negative
+                self._remember(found)
+            still = sorted(a for a in missing_accounts if a not in negative)
             if still:
                 raise AccountNotFound(f"no account {still[0]!r}")
         missing_assets = {a for a in assets if a not in self._known_assets}
@@ -328,6 +360,7 @@ class Ledger:
             still = sorted(a for a in missing_assets if a not in self._known_assets)
             if still:
                 raise AssetNotFound(f"no asset {still[0]!r} is registered")
+        return negative
 
     # ---------------------------------------------------------------- balance locking
 
@@ -335,17 +368,19 @@ class Ledger:
         """Lock (creating when missing) the balance rows of ``keys``; return [available, held]."""
         return await self._ops.lock(conn, sorted(set(keys)))
 
+    @staticmethod
     def _check_funds(
-        self,
         balances: dict[_Key, list[int]],
         spent: Iterable[_Key],
         touched: Iterable[_Key],
+        negative: Mapping[str, bool],
     ) -> None:
         """InsufficientFunds if a ``spent`` account that may not go negative is below zero;
-        AmountRangeError if any ``touched`` balance left -(2**256-1)..2**256-1."""
+        AmountRangeError if any ``touched`` balance left -(2**256-1)..2**256-1. ``negative``:
+        each account's ``allow_negative`` (from ``_require``)."""
         for key in spent:
             account, asset = key
-            if balances[key][0] < 0 and not self._allow_negative[account]:
+            if balances[key][0] < 0 and not negative[account]:
                 raise InsufficientFunds(f"{account!r} cannot cover this {asset} transfer")
         for key in touched:
             available, held = balances[key]
@@ -403,14 +438,14 @@ class Ledger:
     async def _transfer(
         self, conn: AsyncConnection, transfer_id: str, spec: TransferSpec
     ) -> TransferRecord:
-        await self._require(conn, (spec.debit, spec.credit), (spec.asset,))
+        negative = await self._require(conn, (spec.debit, spec.credit), (spec.asset,))
         debit_key = (spec.debit, spec.asset)
         credit_key = (spec.credit, spec.asset)
         balances = await self._lock(conn, (debit_key, credit_key))
         balances[debit_key][0] -= spec.amount
         balances[credit_key][0] += spec.amount
         try:
-            self._check_funds(balances, (debit_key,), (debit_key, credit_key))
+            self._check_funds(balances, (debit_key,), (debit_key, credit_key), negative)
         except (InsufficientFunds, AmountRangeError):
             existing = await self._get_transfer_row(conn, transfer_id)
             if existing is not None:
@@ -454,7 +489,7 @@ class Ledger:
             row = await self._get_transfer_row(c, transfer_id)
             return None if row is None else _transfer_record(row)
 
-        result: TransferRecord | None = await self._in_tx(conn, run)
+        result: TransferRecord | None = await self._in_read(conn, run)
         return result
 
     # ---------------------------------------------------------------- batches
@@ -517,12 +552,13 @@ class Ledger:
             assets.add(spec.asset)
             deltas[(spec.debit, spec.asset)] -= spec.amount
             deltas[(spec.credit, spec.asset)] += spec.amount
-        await self._require(conn, accounts, assets)
+        negative = await self._require(conn, accounts, assets)
         balances = await self._lock(conn, deltas)
         for key, delta in deltas.items():
             balances[key][0] += delta
         try:
-            self._check_funds(balances, (k for k, d in deltas.items() if d < 0), deltas)
+            spent = (k for k, d in deltas.items() if d < 0)
+            self._check_funds(balances, spent, deltas, negative)
         except (InsufficientFunds, AmountRangeError):
             replay = await self._replayed_batch(conn, batch_id, digest)
             if replay is not None:
@@ -563,8 +599,10 @@ class Ledger:
             )
             for row, s in zip(rows, specs, strict=True)
         )
-        await self._write_balances(conn, balances, [k for k, d in deltas.items() if d != 0])
-        return BatchRecord(id=batch_id, transfers=records, created_at=now)
+        changed = [k for k, d in deltas.items() if d != 0]
+        await self._write_balances(conn, balances, changed)
+        after = {k: Balance(balances[k][0], balances[k][1]) for k in changed}
+        return BatchRecord(id=batch_id, transfers=records, created_at=now, balances=after)
 
     # ---------------------------------------------------------------- holds
 
@@ -610,13 +648,13 @@ class Ledger:
         return result
 
     async def _hold(self, conn: AsyncConnection, hold_id: str, spec: TransferSpec) -> HoldRecord:
-        await self._require(conn, (spec.debit, spec.credit), (spec.asset,))
+        negative = await self._require(conn, (spec.debit, spec.credit), (spec.asset,))
         key = (spec.debit, spec.asset)
         balances = await self._lock(conn, (key,))
         balances[key][0] -= spec.amount
         balances[key][1] += spec.amount
         try:
-            self._check_funds(balances, (key,), (key,))
+            self._check_funds(balances, (key,), (key,), negative)
         except (InsufficientFunds, AmountRangeError):
             existing = await self._get_hold_row(conn, hold_id)
             if existing is not None:
@@ -719,7 +757,7 @@ class Ledger:
             posted = hold.amount if amount is None else amount
             if posted > hold.amount:
                 raise HoldStateError(f"cannot post {posted} of hold {hold_id!r} for {hold.amount}")
-        await self._require(conn, (hold.debit, hold.credit), (hold.asset,))
+        negative = await self._require(conn, (hold.debit, hold.credit), (hold.asset,))
         debit_key = (hold.debit, hold.asset)
         credit_key = (hold.credit, hold.asset)
         keys = (debit_key, credit_key) if posted else (debit_key,)
@@ -728,7 +766,7 @@ class Ledger:
         balances[debit_key][0] += hold.amount - posted
         if posted:
             balances[credit_key][0] += posted
-        self._check_funds(balances, (), keys)
+        self._check_funds(balances, (), keys, negative)
         now = self._now()
         if posted:
             row = (
@@ -788,7 +826,7 @@ class Ledger:
             ).first()
             return Balance() if row is None else Balance(row.available, row.held)
 
-        result: Balance = await self._in_tx(conn, run)
+        result: Balance = await self._in_read(conn, run)
         return result
 
     async def balances(
@@ -805,7 +843,7 @@ class Ledger:
             )
             return {row.asset: Balance(row.available, row.held) for row in rows}
 
-        result: dict[str, Balance] = await self._in_tx(conn, run)
+        result: dict[str, Balance] = await self._in_read(conn, run)
         return result
 
     async def history(
@@ -845,7 +883,7 @@ class Ledger:
             next_cursor = f"s{rows[-1].seq}" if more else None
             return HistoryPage(tuple(_transfer_record(r) for r in rows), next_cursor)
 
-        result: HistoryPage = await self._in_tx(conn, run)
+        result: HistoryPage = await self._in_read(conn, run)
         return result
 
     async def verify(self) -> VerifyReport:
@@ -911,5 +949,5 @@ class Ledger:
                 transfers_checked=int(transfers[0]),
             )
 
-        result: VerifyReport = await self.store.run(run)
+        result: VerifyReport = await self.store.read(run)
         return result

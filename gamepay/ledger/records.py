@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -50,11 +51,16 @@ class TransferRecord:
 
 @dataclass(frozen=True, slots=True)
 class BatchRecord:
-    """An atomic batch: its transfers in order (ids ``<batch id>/<index>``)."""
+    """An atomic batch: its transfers in order (ids ``<batch id>/<index>``).
+
+    ``balances`` holds every (account, asset) balance the batch changed, as the batch left it,
+    when this call applied the batch; it is empty for a replay (read balances afresh then).
+    """
 
     id: str
     transfers: tuple[TransferRecord, ...]
     created_at: datetime
+    balances: Mapping[tuple[str, str], Balance] = field(default_factory=dict, compare=False)
 
 
 class HoldStatus(StrEnum):

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, insert, select
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel
 
 from gamepay.core.events import Event, EventPublisher, EventType
+from gamepay.store.rows import RowInsert
 from gamepay.store.types import UTCDateTime
 
 __all__ = [
@@ -69,25 +70,30 @@ class EventDraft:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+_INSERT_EVENTS = RowInsert(
+    events_table, ("player_id", "type", "payload", "created_at"), returning="id"
+)
+
+
 async def record_events(
     conn: AsyncConnection, drafts: Sequence[EventDraft], now: datetime
 ) -> list[Event]:
-    """Write ``drafts`` to the outbox inside the caller's transaction; return them with ids."""
-    events: list[Event] = []
-    for draft in drafts:
-        result = await conn.execute(
-            insert(events_table)
-            .values(
-                player_id=draft.player_id,
-                type=str(draft.type),
-                payload=json.dumps(draft.payload, sort_keys=True, separators=(",", ":")),
-                created_at=now,
-            )
-            .returning(events_table.c.id)
-        )
-        event_id = int(result.scalar_one())
-        events.append(Event(event_id, draft.player_id, draft.type, dict(draft.payload), now))
-    return events
+    """Write ``drafts`` to the outbox inside the caller's transaction (one statement); return
+    them with their ids, in order."""
+    rows = [
+        {
+            "player_id": draft.player_id,
+            "type": str(draft.type),
+            "payload": json.dumps(draft.payload, sort_keys=True, separators=(",", ":")),
+            "created_at": now,
+        }
+        for draft in drafts
+    ]
+    ids = await _INSERT_EVENTS.insert_returning(conn, rows)
+    return [
+        Event(int(event_id), draft.player_id, draft.type, dict(draft.payload), now)
+        for event_id, draft in zip(ids, drafts, strict=True)
+    ]
 
 
 async def events_after(

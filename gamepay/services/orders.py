@@ -30,11 +30,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel
 
 from gamepay.errors import OrderNotFound
+from gamepay.store.rows import RowInsert
 from gamepay.store.types import Amount, UTCDateTime
 
 __all__ = [
@@ -263,7 +263,7 @@ class Order:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Order:
+    def from_row(cls, row: Mapping[Any, Any]) -> Order:
         """Build from a ``gp_orders`` row."""
         values: dict[str, Any] = {name: row[name] for name in cls.__slots__}
         values["kind"] = OrderKind(values["kind"])
@@ -282,11 +282,26 @@ def _cut(text: str | None) -> str | None:
     return None if text is None else text[:LOG_TEXT_LIMIT]
 
 
-async def insert_order(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
-    """Insert one order row (the caller supplies every non-null column)."""
-    row = {"settled_amount": 0, "granted": False, "poll_attempts": 0, "create_attempts": 0}
+_ORDER_DEFAULTS: dict[str, Any] = {
+    "settled_amount": 0,
+    "granted": False,
+    "poll_attempts": 0,
+    "create_attempts": 0,
+}
+_INSERT_ORDER = RowInsert(
+    orders_table, [c.name for c in orders_table.c], conflict=("player_id", "request_id")
+)
+
+
+async def insert_order(conn: AsyncConnection, values: Mapping[str, Any]) -> Order | None:
+    """Insert one order row (the caller supplies every non-null column) and return it as
+    stored; None, writing nothing, when the player already made an order with its request_id."""
+    row = {c.name: None for c in orders_table.c}
+    row.update(_ORDER_DEFAULTS)
     row.update(values)
-    await conn.execute(insert(orders_table).values(**row))
+    if not await _INSERT_ORDER.insert(conn, row):
+        return None
+    return Order.from_row(row)
 
 
 async def get_order(conn: AsyncConnection, order_id: str, *, lock: bool = False) -> Order:

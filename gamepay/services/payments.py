@@ -43,7 +43,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.accounts import (
@@ -86,6 +85,7 @@ from gamepay.services.settlement import (
 if TYPE_CHECKING:
     from gamepay.kryptogo.client import KryptoGOClient
     from gamepay.ledger import Ledger
+    from gamepay.ledger.records import Balance
     from gamepay.services.poller import PollReport
     from gamepay.services.reconcile import ReconcileReport
     from gamepay.store import Store
@@ -304,7 +304,7 @@ class Payments:
             self.fault_hook(point)
 
     async def _read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        return await self.store.run(fn)
+        return await self.store.read(fn)
 
     @property
     def _secret(self) -> str | None:
@@ -452,20 +452,15 @@ class Payments:
         }
 
         async def write(conn: AsyncConnection) -> Order:
-            await q.insert_order(conn, values)
-            return await q.get_order(conn, order_id)
-
-        try:
-            return await self.store.run(write)
-        except IntegrityError:
-            if request_id is None:
-                raise
-            existing = await self._read(
-                lambda conn: q.find_order_by_request(conn, player_id, request_id)
-            )
-            if existing is None:
-                raise
+            order = await q.insert_order(conn, values)
+            if order is not None:
+                return order
+            assert request_id is not None  # only a taken request id skips the insert
+            existing = await q.find_order_by_request(conn, player_id, request_id)
+            assert existing is not None
             return self._same_request(existing, kind, sku, fiat_amount, fiat_currency)
+
+        return await self.store.run(write)
 
     @staticmethod
     def _same_request(
@@ -654,10 +649,7 @@ class Payments:
         order_id = self._new_order_id()
 
         async def buy(conn: AsyncConnection) -> tuple[Order, list[Event]]:
-            existing = await q.find_order_by_request(conn, player_id, request_id)
-            if existing is not None:
-                return self._same_request(existing, OrderKind.BALANCE, item.sku, None, None), []
-            await q.insert_order(
+            order = await q.insert_order(
                 conn,
                 {
                     "id": order_id,
@@ -673,7 +665,11 @@ class Payments:
                     "updated_at": now,
                 },
             )
-            await self.ledger.batch(
+            if order is None:  # the request id was used: that order, not a second charge
+                existing = await q.find_order_by_request(conn, player_id, request_id)
+                assert existing is not None
+                return self._same_request(existing, OrderKind.BALANCE, item.sku, None, None), []
+            batch = await self.ledger.batch(
                 f"buy:{order_id}",
                 [
                     TransferSpec(
@@ -696,22 +692,17 @@ class Payments:
                 conn=conn,
             )
             self._hook("buy.after_ledger")
-            order = await q.get_order(conn, order_id)
             drafts = [self._status_event(order, str(OrderStatus.COMPLETED))]
             drafts.append(self._grant_event(order, grant))
-            drafts.append(await self._balance_event(conn, order, price.asset_id, -price.amount))
-            drafts.append(await self._balance_event(conn, order, grant.asset_id, grant.amount))
+            changes = ((price.asset_id, -price.amount), (grant.asset_id, grant.amount))
+            for asset_id, delta in changes:
+                after = batch.balances.get((player, asset_id))
+                if after is None:  # price and grant in one asset netting to zero
+                    after = await self.ledger.balance(player, asset_id, conn=conn)
+                drafts.append(self._balance_drafted(order, asset_id, delta, after))
             return order, await record_events(conn, drafts, now)
 
-        try:
-            order, events = await self.store.run(buy)
-        except IntegrityError:
-            existing = await self._read(
-                lambda conn: q.find_order_by_request(conn, player_id, request_id)
-            )
-            if existing is None:
-                raise
-            return self._same_request(existing, OrderKind.BALANCE, item.sku, None, None)
+        order, events = await self.store.run(buy)
         await publish_quietly(self.publisher, events)
         return order
 
@@ -1106,6 +1097,10 @@ class Payments:
         self, conn: AsyncConnection, order: Order, asset_id: str, delta: int
     ) -> EventDraft:
         balance = await self.ledger.balance(player_account(order.player_id), asset_id, conn=conn)
+        return self._balance_drafted(order, asset_id, delta, balance)
+
+    @staticmethod
+    def _balance_drafted(order: Order, asset_id: str, delta: int, balance: Balance) -> EventDraft:
         return EventDraft(
             order.player_id,
             EventType.BALANCE_CHANGED,

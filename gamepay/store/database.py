@@ -6,9 +6,10 @@ database, with capped, jittered backoff; ``ConcurrencyError`` when the retries r
 else ``fn`` raises rolls the transaction back and propagates unchanged.
 
 SQLite: WAL journal, ``synchronous=FULL`` (durable commits), ``foreign_keys=ON``, a busy
-timeout, and every transaction starts with ``BEGIN IMMEDIATE`` so writers serialize instead of
-failing on lock upgrades; the exact ``gp_big_sum`` aggregate (see ``gamepay.store.sql``) is
-registered on each connection.
+timeout, and every write transaction starts with ``BEGIN IMMEDIATE`` so writers serialize instead
+of failing on lock upgrades; this process's writers queue and commit in groups
+(``gamepay.store.group_commit``), and ``read`` takes a snapshot beside them. The exact
+``gp_big_sum`` aggregate (see ``gamepay.store.sql``) is registered on each connection.
 PostgreSQL: asyncpg, READ COMMITTED; the ledger locks balance rows in a fixed order.
 """
 
@@ -32,6 +33,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
 
 from gamepay.errors import ConcurrencyError, ConfigError, MigrationError, StoreError
+from gamepay.store.group_commit import SAFETY_CHECKPOINT_PAGES, GroupCommit
 from gamepay.store.sql import SQLITE_BIG_SUM, BigSumAggregate
 
 __all__ = ["Dialect", "Store", "is_retryable", "retry_delay"]
@@ -101,15 +103,28 @@ def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str) -
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: ConnectionPoolEntry, state: Any) -> None:
+        # Roll back on return to the pool only when a transaction is open: after a commit the
+        # pool's unconditional ROLLBACK is a wasted round trip to the driver's thread.
+        if state.terminate_only:
+            return
+        driver = record.driver_connection
+        if driver is None or driver.in_transaction:
+            dbapi_connection.rollback()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Straight to aiosqlite: one thread hop instead of a SQLAlchemy cursor's three.
+        # Straight to aiosqlite: one thread hop instead of a SQLAlchemy cursor's three. Writers
+        # take the write lock up front; Store.read's snapshot readers do not need it.
         driver = conn.connection.driver_connection
         assert driver is not None
-        await_(driver.execute("BEGIN IMMEDIATE"))
+        reading = conn.get_execution_options().get("gamepay_read_only", False)
+        await_(driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE"))
 
 
 class Store:
@@ -127,6 +142,10 @@ class Store:
         self.dialect: Dialect = dialect
         self.max_retries = max_retries
         self._rng = rng or random.Random()  # jitter only: not security-relevant
+        # SQLite has one writer at a time: this process's writers queue here, first come first
+        # served (and commit in groups), not in SQLite's busy handler (which sleeps and polls).
+        self._writers: asyncio.Lock | None = asyncio.Lock() if dialect == "sqlite" else None
+        self._group: GroupCommit | None = GroupCommit(self) if dialect == "sqlite" else None
 
     @classmethod
     async def connect(
@@ -150,6 +169,8 @@ class Store:
         """
         driver_url, dialect = _driver_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
+        if dialect == "sqlite":
+            kwargs.update(pool_reset_on_return=None)  # the "reset" hook above decides
         if dialect == "postgresql":
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=False)
         engine = create_async_engine(driver_url, **kwargs)
@@ -167,20 +188,47 @@ class Store:
         return store
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Let queued writes and a running checkpoint finish, then close every connection."""
+        if self._group is not None:
+            await self._group.aclose()
         await self.engine.dispose()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: commits when the block exits, rolls back when it raises."""
-        async with self.engine.begin() as conn:
+        async with self.writer_turn(), self.engine.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def writer_turn(self) -> AsyncIterator[None]:
+        """On SQLite, this process's turn to write (one writer at a time); a no-op otherwise."""
+        if self._writers is None:
+            yield
+        else:
+            async with self._writers:
+                yield
+
+    def retryable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` ends a transaction that is worth running again (``is_retryable``)."""
+        return is_retryable(exc)
+
+    async def backoff(self, attempt: int, exc: BaseException) -> None:
+        """Sleep before retry ``attempt`` (capped, jittered exponential backoff)."""
+        delay = retry_delay(attempt, self._rng.random())
+        log.debug("retrying transaction (attempt %d) in %.3fs: %s", attempt, delay, exc)
+        await asyncio.sleep(delay)
 
     async def run(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``fn(conn)`` in a transaction, retrying all of it on serialization/deadlock/busy.
 
-        ``fn`` may run more than once, so it must not have effects outside the database.
+        ``fn`` may run more than once, so it must not have effects outside the database. On
+        SQLite it is queued and may share its transaction with other writers' jobs (group
+        commit, see ``gamepay.store.group_commit``): it still runs atomically, after every job
+        queued before it, and returns only once committed.
         """
+        if self._group is not None:
+            result: T = await self._group.submit(fn)
+            return result
         attempt = 0
         while True:
             try:
@@ -194,9 +242,30 @@ class Store:
                     raise ConcurrencyError(
                         f"transaction still conflicting after {self.max_retries} retries"
                     ) from exc
-                delay = retry_delay(attempt, self._rng.random())
-                log.debug("retrying transaction (attempt %d) in %.3fs: %s", attempt, delay, exc)
-                await asyncio.sleep(delay)
+                await self.backoff(attempt, exc)
+
+    async def read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``fn(conn)`` in a read-only transaction beside the writers (``fn`` must not write).
+
+        On SQLite it reads a snapshot (a deferred ``BEGIN`` in WAL mode) without queueing
+        behind the writers; on PostgreSQL it is a READ COMMITTED transaction like ``run``.
+        """
+        attempt = 0
+        while True:
+            try:
+                async with self.engine.connect() as conn:
+                    reader = await conn.execution_options(gamepay_read_only=True)
+                    async with reader.begin():
+                        return await fn(reader)
+            except (DBAPIError, sqlite3.OperationalError) as exc:
+                if not is_retryable(exc):
+                    raise
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise ConcurrencyError(
+                        f"read still conflicting after {self.max_retries} retries"
+                    ) from exc
+                await self.backoff(attempt, exc)
 
     async def migrate(self) -> None:
         """Bring the schema up to date: Alembic ``upgrade heads`` in one transaction."""

@@ -226,6 +226,41 @@ async def test_open_account_is_idempotent_and_refuses_changes(ledger: Ledger) ->
         await ledger.get_account("player:nobody")
 
 
+async def test_open_account_answers_alike_from_a_fresh_ledger(ledger: Ledger, store: Store) -> None:
+    """An account opened by one ledger is the same account (same created_at) to another ledger,
+    and a second ledger refuses other properties just as the first, cached or not."""
+    first = await ledger.open_account(player_account("carol"))
+    other = Ledger(store)
+    assert await other.open_account(player_account("carol")) == first
+    assert await other.open_account(player_account("carol")) == first  # now from its cache
+    assert await other.get_account(player_account("carol")) == first
+    with pytest.raises(AccountMismatch):
+        await other.open_account(player_account("carol"), kind=AccountKind.SYSTEM)
+    with pytest.raises(AccountMismatch):
+        await other.open_account(ISSUER, kind=AccountKind.SYSTEM)
+
+
+async def test_account_cache_stays_bounded(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger's cache of known accounts never grows past its bound, and a ledger whose
+    cache started over still checks funds correctly."""
+    from gamepay.ledger import ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "_ACCOUNT_CACHE", 5)
+    led = Ledger(store)
+    await led.register_asset(GOLD)
+    await led.open_account(ISSUER, kind=AccountKind.SYSTEM, allow_negative=True)
+    players = [player_account(f"p{i}") for i in range(12)]
+    for account in players:
+        await led.open_account(account)
+        await led.transfer(f"fund-{account}", gold(ISSUER, account, 10))
+        assert len(led._accounts) <= 5
+    for account in players:
+        with pytest.raises(InsufficientFunds):
+            await led.transfer(f"over-{account}", gold(account, ISSUER, 11))
+        assert await led.balance(account, GOLD.id) == Balance(10, 0)
+    assert (await led.verify()).ok
+
+
 async def test_open_account_refuses_bad_input(ledger: Ledger) -> None:
     """Malformed ids and negative-allowed player accounts are AccountErrors."""
     with pytest.raises(AccountError):
@@ -343,6 +378,20 @@ async def test_batch_is_atomic_and_replays(ledger: Ledger) -> None:
     with pytest.raises(IdempotencyConflict):
         await ledger.transfer("buy-1/0", specs[0])
     assert await ledger.balances(ALICE) == {GOLD.id: Balance(20, 0), SWORD.id: Balance(1, 0)}
+
+
+async def test_batch_reports_the_balances_it_left(ledger: Ledger) -> None:
+    """A fresh batch returns every balance it changed as stored; a replay returns none."""
+    await fund(ledger, ALICE, 50)
+    specs = [gold(ALICE, REVENUE, 30, kind="purchase"), gold(ALICE, BOB, 5)]
+    record = await ledger.batch("spend-1", specs)
+    assert set(record.balances) == {(ALICE, GOLD.id), (REVENUE, GOLD.id), (BOB, GOLD.id)}
+    for (account, asset), balance in record.balances.items():
+        assert await ledger.balance(account, asset) == balance
+    assert record.balances[(ALICE, GOLD.id)] == Balance(15, 0)
+    replay = await ledger.batch("spend-1", specs)
+    assert replay == record
+    assert replay.balances == {}
 
 
 async def test_batch_failing_midway_changes_nothing(ledger: Ledger) -> None:
