@@ -41,6 +41,7 @@ from gamepay.core.accounts import AccountKind, issuer_account, player_account
 from gamepay.core.assets import Currency, Token
 from gamepay.core.events import Event
 from gamepay.core.transfers import TransferKind, TransferSpec
+from gamepay.eventloop import run as run_loop
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.services.catalog import BalancePrice, Catalog, CatalogItem, Grant
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
     args = parser.parse_args(argv)
     with suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, args.ws_port, args.db))
+        run_loop(_serve(args.port, args.ws_port, args.db))
 
 
 if __name__ == "__main__":

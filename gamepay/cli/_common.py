@@ -8,7 +8,6 @@ never a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -29,6 +28,7 @@ from rich.progress import (
 
 from gamepay.config import Settings, load_settings
 from gamepay.errors import GamepayError
+from gamepay.eventloop import run as run_loop
 from gamepay.observability import configure_logging
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def settings_of(ctx: typer.Context) -> Settings:
 def run(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
     """Run ``coro`` to completion; a ``GamepayError`` becomes a clean exit 1."""
     try:
-        return asyncio.run(coro)
+        return run_loop(coro)
     except GamepayError as exc:
         fail(exc, as_json=as_json)
 
