@@ -5,8 +5,10 @@ sockets, beside a bare ``websockets`` echo server measured in the same run.
     python bench/ws.py                  # 1,000 players
     python bench/ws.py --db postgresql://postgres@127.0.0.1:5432/bench_ws
 
-Everything runs in one process and one event loop (the server, the echo server and every
-client), so the two servers are measured under the same client overhead. Two loads:
+Two processes, like a game server and its players: this one runs the example shop (sandbox,
+Payments, the adapter) and the bare echo server in one event loop; a second process (this script
+with ``--players-from``) holds every player's connections to both and measures the round trips.
+Both servers are measured from the same client process under the same schedule. Two loads:
 
 - **paced** (the headline): every player buys every ``--interval`` seconds on average
   (exponential gaps, like players in a game); the echo server gets the same schedule. ``p50_ms``
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import statistics
@@ -40,9 +43,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from examples.shop.server import running_shop
+from gamepay.eventloop import loop_name
+from gamepay.eventloop import run as run_loop
 from gamepay.testing import sqlite_url
 from gamepay_ws import AdapterConfig
 
+SCRIPT = Path(__file__).resolve()
 PRICE = 60  # potion: 60 gold
 FRAME = json.dumps({"type": "buy_with_balance", "id": 123456, "sku": "potion"})
 
@@ -102,6 +108,7 @@ async def _run(
 ) -> tuple[list[float], float]:
     """Run ``op`` on every connection for ``duration`` s; paced (mean gap) or back to back."""
     latencies: list[float] = []
+    gc.collect()  # the garbage of earlier phases, collected now rather than inside this one
     rng = random.Random(seed)
     gaps = [rng.random() for _ in conns]
     start = time.perf_counter()
@@ -126,8 +133,71 @@ async def _run(
     return latencies, max(duration, time.perf_counter() - start)
 
 
-async def bench(players: int, duration: float, interval: float, db: str | None) -> dict[str, Any]:
-    """Set up the shop and the echo server, run both loads, return the figures."""
+async def _players(job: dict[str, Any]) -> dict[str, Any]:
+    """The client process: connect every player to both servers, run every load, report."""
+    players, duration, interval = job["players"], job["duration"], job["interval"]
+    ours = await _connect_all(job["ws_url"], players)
+    for i, (ws, token) in enumerate(zip(ours, job["tokens"], strict=True)):
+        await ws.send(json.dumps({"type": "authenticate", "id": 0, "token": token}))
+        reply = await _reply(ws, 0)
+        assert reply["type"] == "authenticate_result", (i, reply)
+    echoes = await _connect_all(job["echo_url"], players)
+    # Every player is connected: let the server collect the garbage of all those connections
+    # now, then start (a full collection over 2,000 sockets' objects pauses ~200 ms).
+    print("connected", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    try:
+        paced, paced_s = await _run(ours, _buy, duration, interval, 1)
+        echo_paced, echo_paced_s = await _run(echoes, _echo_op, duration, interval, 1)
+        short = max(2.0, duration / 3)
+        sat_buy, sat_buy_s = await _run(ours, _buy, short, None, 2)
+        sat_ping, sat_ping_s = await _run(ours, _ping, short, None, 3)
+        sat_echo, sat_echo_s = await _run(echoes, _echo_op, short, None, 4)
+    finally:
+        await asyncio.gather(*(ws.close() for ws in ours + echoes))
+    return {
+        "paced": [paced, paced_s],
+        "echo_paced": [echo_paced, echo_paced_s],
+        "sat_buy": [sat_buy, sat_buy_s],
+        "sat_ping": [sat_ping, sat_ping_s],
+        "sat_echo": [sat_echo, sat_echo_s],
+    }
+
+
+async def _run_players(job: dict[str, Any], tmp: Path, *, freeze: bool) -> dict[str, Any]:
+    """Start the client process on ``job`` and wait for its figures (this loop keeps serving).
+
+    ``freeze``: once every player is connected, ``gc.freeze()`` the server's heap (see
+    docs/operations.md: full collections then skip the connections' long-lived objects)."""
+    job_file = tmp / "job.json"
+    job_file.write_text(json.dumps(job))
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SCRIPT),
+        "--players-from",
+        str(job_file),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    if (await child.stdout.readline()).strip() == b"connected":
+        gc.collect()
+        if freeze:
+            gc.freeze()
+        child.stdin.write(b"go\n")
+        await child.stdin.drain()
+    out, _ = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"the players' process failed with exit code {child.returncode}")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return result
+
+
+async def bench(
+    players: int, duration: float, interval: float, db: str | None, *, freeze: bool = False
+) -> dict[str, Any]:
+    """Set up the shop and the echo server, run the players' process, return the figures."""
     config = AdapterConfig(rate_burst=10_000, rate_per_second=10_000, outbox_size=100_000)
     with tempfile.TemporaryDirectory(prefix="gamepay-bench-ws-") as tmp:
         url = db or sqlite_url(Path(tmp) / "bench.db")
@@ -142,29 +212,24 @@ async def bench(players: int, duration: float, interval: float, db: str | None) 
             for name in names:
                 await shop.give_gold(name, PRICE * buys_per_player)
             setup_s = time.perf_counter() - t0
-            ours = await _connect_all(shop.ws_url, players)
-            for i, (ws, name) in enumerate(zip(ours, names, strict=True)):
-                await ws.send(
-                    json.dumps({"type": "authenticate", "id": 0, "token": shop.token(name)})
-                )
-                reply = await _reply(ws, 0)
-                assert reply["type"] == "authenticate_result", (i, reply)
-            echoes = await _connect_all(echo_url, players)
-            try:
-                paced, paced_s = await _run(ours, _buy, duration, interval, 1)
-                echo_paced, echo_paced_s = await _run(echoes, _echo_op, duration, interval, 1)
-                short = max(2.0, duration / 3)
-                sat_buy, sat_buy_s = await _run(ours, _buy, short, None, 2)
-                sat_ping, sat_ping_s = await _run(ours, _ping, short, None, 3)
-                sat_echo, sat_echo_s = await _run(echoes, _echo_op, short, None, 4)
-            finally:
-                await asyncio.gather(*(ws.close() for ws in ours + echoes))
+            job = {
+                "players": players,
+                "duration": duration,
+                "interval": interval,
+                "ws_url": shop.ws_url,
+                "echo_url": echo_url,
+                "tokens": [shop.token(name, ttl=3600) for name in names],
+            }
+            runs = await _run_players(job, Path(tmp), freeze=freeze)
+            gc.unfreeze()
             verified = (await shop.payments.ledger.verify()).ok
+    paced, paced_s = runs["paced"]
+    echo_paced, echo_paced_s = runs["echo_paced"]
     ops = len(paced) / paced_s
     echo_ops = len(echo_paced) / echo_paced_s
-    sat_buy_ops = len(sat_buy) / sat_buy_s
-    sat_ping_ops = len(sat_ping) / sat_ping_s
-    sat_echo_ops = len(sat_echo) / sat_echo_s
+    sat_buy_ops = len(runs["sat_buy"][0]) / runs["sat_buy"][1]
+    sat_ping_ops = len(runs["sat_ping"][0]) / runs["sat_ping"][1]
+    sat_echo_ops = len(runs["sat_echo"][0]) / runs["sat_echo"][1]
     return {
         "players": players,
         "backend": "postgresql" if db and db.startswith("postgres") else "sqlite",
@@ -175,15 +240,17 @@ async def bench(players: int, duration: float, interval: float, db: str | None) 
         "p99_ms": round(_percentile(paced, 0.99), 2),
         "ops_per_s": round(ops, 1),
         "echo_ops_per_s": round(echo_ops, 1),
+        "echo_p50_ms": round(statistics.median(echo_paced), 2),
         "echo_p99_ms": round(_percentile(echo_paced, 0.99), 2),
         "echo_ratio": round(ops / echo_ops, 3),
         "saturated_buy_ops_per_s": round(sat_buy_ops, 1),
-        "saturated_buy_p99_ms": round(_percentile(sat_buy, 0.99), 2),
+        "saturated_buy_p99_ms": round(_percentile(runs["sat_buy"][0], 0.99), 2),
         "saturated_ping_ops_per_s": round(sat_ping_ops, 1),
         "saturated_echo_ops_per_s": round(sat_echo_ops, 1),
         "saturated_buy_echo_ratio": round(sat_buy_ops / sat_echo_ops, 3),
         "saturated_ping_echo_ratio": round(sat_ping_ops / sat_echo_ops, 3),
         "setup_s": round(setup_s, 1),
+        "gc_frozen": freeze,
         "ledger_verified": verified,
     }
 
@@ -198,13 +265,23 @@ def main() -> None:
         "--interval", type=float, default=None, help="mean s between a player's buys"
     )
     parser.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() the server once players connected"
+    )
+    parser.add_argument("--players-from", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.players_from is not None:  # the client process
+        job = json.loads(Path(args.players_from).read_text())
+        print(json.dumps(run_loop(_players(job))))
+        return
     players = args.players or (100 if args.quick else 1000)
     duration = args.duration or (6.0 if args.quick else 20.0)
     interval = args.interval or (2.0 if args.quick else 10.0)
-    result = asyncio.run(bench(players, duration, interval, args.db))
+    result = run_loop(bench(players, duration, interval, args.db, freeze=args.gc_freeze))
+    result["loop"] = loop_name()
     print(
-        f"{players} players, one buy per {interval:g}s each: p50 {result['p50_ms']} ms, "
+        f"{players} players ({result['loop']} loop), one buy per {interval:g}s each: "
+        f"p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms, {result['ops_per_s']} buys/s vs echo "
         f"{result['echo_ops_per_s']}/s (x{result['echo_ratio']})"
     )

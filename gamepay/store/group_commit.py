@@ -49,12 +49,13 @@ SAFETY_CHECKPOINT_PAGES = 10_000
 class GroupCommit:
     """The write queue of one SQLite ``Store`` (one per store, used by ``Store.run``)."""
 
-    def __init__(self, store: Store, *, max_group: int = 32, checkpoint_every: int = 50) -> None:
+    def __init__(self, store: Store, *, max_group: int = 32, checkpoint_every: int = 200) -> None:
         self._store = store
         self.max_group = max_group
         self.checkpoint_every = checkpoint_every
         self._queue: deque[tuple[Job, asyncio.Future[Any]]] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._busy = False  # a caller or the worker is running a transaction
         self._checkpointer: asyncio.Task[None] | None = None
         self._since_checkpoint = 0
         self.groups = 0
@@ -87,12 +88,30 @@ class GroupCommit:
             log.warning("background WAL checkpoint failed", exc_info=True)
 
     async def submit(self, fn: Job) -> Any:
-        """Queue ``fn``; its result once the transaction it ran in has committed."""
+        """Run ``fn`` in a write transaction; its result once that transaction has committed.
+
+        With nobody writing, the caller runs its job at once, in its own task; otherwise the job
+        queues for the next group, which a worker task commits.
+        """
+        if not self._busy:
+            self._busy = True
+            try:
+                ((ok, value),) = await self._run_group([fn])
+            finally:
+                self._hand_over()
+            if ok:
+                return value
+            raise value
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((fn, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.ensure_future(self._drain())
         return await future
+
+    def _hand_over(self) -> None:
+        """The writer's turn ends: a worker takes the queued jobs, or the store is idle."""
+        if self._queue:
+            self._worker = asyncio.ensure_future(self._drain())
+        else:
+            self._busy = False
 
     async def _drain(self) -> None:
         try:
@@ -102,45 +121,53 @@ class GroupCommit:
                     job = self._queue.popleft()
                     if not job[1].done():  # a caller that gave up is not run
                         group.append(job)
-                if group:
-                    await self._commit(group)
+                if not group:
+                    continue
+                try:
+                    outcomes = await self._run_group([fn for fn, _ in group])
+                except BaseException:
+                    for _, future in group:
+                        future.cancel()
+                    raise
+                for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
         finally:
             for _, future in self._queue:
                 future.cancel()
             self._queue.clear()
+            self._busy = False
 
-    async def _commit(self, group: list[tuple[Job, asyncio.Future[Any]]]) -> None:
+    async def _run_group(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
+        """Commit ``jobs`` in one transaction, retried whole on retryable errors.
+
+        (True, result) or (False, exception) per job; when the group cannot commit, every job
+        gets the same exception (ConcurrencyError once the retries run out).
+        """
         store = self._store
         attempt = 0
         while True:
             try:
-                outcomes = await self._attempt([fn for fn, _ in group])
+                outcomes = await self._attempt(jobs)
             except Exception as exc:
                 if store.retryable(exc):
                     attempt += 1
                     if attempt <= store.max_retries:
                         await store.backoff(attempt, exc)
                         continue
-                    exc = ConcurrencyError(
+                    failure: Exception = ConcurrencyError(
                         f"transaction still conflicting after {store.max_retries} retries"
                     )
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
-                return
-            except BaseException:
-                for _, future in group:
-                    future.cancel()
-                raise
-            self._committed()
-            for (_, future), (ok, value) in zip(group, outcomes, strict=True):
-                if future.done():
-                    continue
-                if ok:
-                    future.set_result(value)
+                    failure.__cause__ = exc
                 else:
-                    future.set_exception(value)
-            return
+                    failure = exc
+                return [(False, failure)] * len(jobs)
+            self._committed()
+            return outcomes
 
     async def _attempt(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         """Run ``jobs`` in one transaction; (True, result) or (False, exception) per job."""
