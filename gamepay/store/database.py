@@ -229,20 +229,12 @@ class Store:
         if self._group is not None:
             result: T = await self._group.submit(fn)
             return result
-        attempt = 0
-        while True:
-            try:
-                async with self.engine.begin() as conn:
-                    return await fn(conn)
-            except (DBAPIError, sqlite3.OperationalError) as exc:
-                if not is_retryable(exc):
-                    raise
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise ConcurrencyError(
-                        f"transaction still conflicting after {self.max_retries} retries"
-                    ) from exc
-                await self.backoff(attempt, exc)
+
+        async def attempt() -> T:
+            async with self.engine.begin() as conn:
+                return await fn(conn)
+
+        return await self._retrying(attempt, "transaction")
 
     async def read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``fn(conn)`` in a read-only transaction beside the writers (``fn`` must not write).
@@ -250,22 +242,30 @@ class Store:
         On SQLite it reads a snapshot (a deferred ``BEGIN`` in WAL mode) without queueing
         behind the writers; on PostgreSQL it is a READ COMMITTED transaction like ``run``.
         """
-        attempt = 0
+
+        async def attempt() -> T:
+            async with self.engine.connect() as conn:
+                reader = await conn.execution_options(gamepay_read_only=True)
+                async with reader.begin():
+                    return await fn(reader)
+
+        return await self._retrying(attempt, "read")
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
+        """``attempt()`` until it does not fail with a retryable error (at most max_retries)."""
+        tries = 0
         while True:
             try:
-                async with self.engine.connect() as conn:
-                    reader = await conn.execution_options(gamepay_read_only=True)
-                    async with reader.begin():
-                        return await fn(reader)
+                return await attempt()
             except (DBAPIError, sqlite3.OperationalError) as exc:
                 if not is_retryable(exc):
                     raise
-                attempt += 1
-                if attempt > self.max_retries:
+                tries += 1
+                if tries > self.max_retries:
                     raise ConcurrencyError(
-                        f"read still conflicting after {self.max_retries} retries"
+                        f"{what} still conflicting after {self.max_retries} retries"
                     ) from exc
-                await self.backoff(attempt, exc)
+                await self.backoff(tries, exc)
 
     async def migrate(self) -> None:
         """Bring the schema up to date: Alembic ``upgrade heads`` in one transaction."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,9 @@ from gamepay.services.events import EventDraft, events_table, record_events
 from gamepay.services.orders import orders_table
 from gamepay.store import Store
 from gamepay.store.rows import RowInsert
+from tests.integration.test_store_contract import store
+
+__all__ = ["store"]  # the contract suite's migrated-store fixture, shared
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
 
@@ -44,15 +46,6 @@ def _order(order_id: str, request_id: str | None, price: int) -> dict[str, Any]:
         "created_at": WHEN,
         "updated_at": WHEN,
     }
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    """A migrated store on the current backend."""
-    s = await Store.connect(db_url)
-    await s.migrate()
-    yield s
-    await s.close()
 
 
 ORDER_COLUMNS = [c.name for c in orders_table.c]
