@@ -121,6 +121,9 @@ class _Connection:
         self.outbox: asyncio.Queue[str | tuple[int, str] | None] = asyncio.Queue(config.outbox_size)
         self.replaying = False
         self.pending: list[Event] = []
+        self.holding = False
+        """True while this connection's request runs: its pushes wait until the reply is queued."""
+        self.held: list[Event] = []
         self.floor = 0
         self.last_event_id = 0
         self._seen: set[int] = set()
@@ -149,6 +152,9 @@ class _Connection:
         if self.replaying:
             self.pending.append(event)
             return
+        if self.holding:
+            self.held.append(event)
+            return
         if event.id <= self.floor or event.id in self._seen:
             return
         self._seen.add(event.id)
@@ -157,6 +163,17 @@ class _Connection:
             self._seen.discard(self._seen_order.popleft())
         self.last_event_id = max(self.last_event_id, event.id)
         self.send(_push_json(event))
+
+    def hold(self) -> None:
+        """Keep pushes back while a request runs (the requester hears its reply first)."""
+        self.holding = True
+
+    def release(self) -> None:
+        """Push what was kept back, in order, after the reply."""
+        self.holding = False
+        held, self.held = self.held, []
+        for event in held:
+            self.offer(event)
 
     async def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued went out (the writer sends the close frame)."""
@@ -407,29 +424,32 @@ class WebsocketAdapter:
                 del self._players[conn.player_id]
 
     async def _dispatch(self, conn: _Connection, message: ClientMessage) -> None:
+        conn.hold()
+        try:
+            conn.send(await self._reply(conn, message))
+        finally:
+            conn.release()
+
+    async def _reply(self, conn: _Connection, message: ClientMessage) -> str:
         player_id = conn.player_id
         assert player_id is not None
         try:
             result = await self._run(player_id, message)
         except GamepayError as exc:
-            conn.send(error_reply(message.id, exc))
-            return
+            return error_reply(message.id, exc)
         except Exception:
             logger.exception("%s failed", message.type)
-            conn.send(
-                _json(
-                    {
-                        "type": "error",
-                        "id": message.id,
-                        "code": "internal_error",
-                        "message": "the server could not complete the request",
-                    }
-                )
+            return _json(
+                {
+                    "type": "error",
+                    "id": message.id,
+                    "code": "internal_error",
+                    "message": "the server could not complete the request",
+                }
             )
-            return
         reply = {"type": f"{message.type}_result", "id": message.id}
         reply.update(result)
-        conn.send(_json(reply))
+        return _json(reply)
 
     async def _run(self, player_id: str, message: ClientMessage) -> dict[str, Any]:
         services = self.services

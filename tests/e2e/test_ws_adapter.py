@@ -335,3 +335,18 @@ async def test_withdrawal_status_is_pushed_and_replayed(shop: Shop) -> None:
     async with open_client(shop.ws_url, shop.token("alice"), last_event_id=0) as again:
         await again.wait_push(lambda p: p["type"] == "replay_complete")
         assert pushed["event_id"] in {p["event_id"] for p in again.events()}
+
+
+async def test_the_requester_hears_the_reply_before_the_pushes(shop: Shop) -> None:
+    """A buy's reply reaches the buyer before the pushes that buy caused, which follow."""
+    await shop.give_gold("dora")
+    async with open_client(shop.ws_url, shop.token("dora")) as dora:
+        bought = await dora.ok("buy_with_balance", sku="potion")
+        mine = [p for p in dora.events() if p["data"].get("order_id") == bought["order_id"]]
+        assert mine == []
+        granted = await dora.wait_push(
+            lambda p: (
+                p.get("event") == "asset_granted" and p["data"]["order_id"] == bought["order_id"]
+            )
+        )
+        assert granted["data"]["asset_id"] == "item:potion"
