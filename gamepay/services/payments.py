@@ -697,9 +697,10 @@ class Payments:
             changes = ((price.asset_id, -price.amount), (grant.asset_id, grant.amount))
             for asset_id, delta in changes:
                 after = batch.balances.get((player, asset_id))
-                if after is None:  # price and grant in one asset netting to zero
-                    after = await self.ledger.balance(player, asset_id, conn=conn)
-                drafts.append(self._balance_drafted(order, asset_id, delta, after))
+                if after is None:  # price and grant in one asset netting to zero: read it
+                    drafts.append(await self._balance_event(conn, order, asset_id, delta))
+                else:
+                    drafts.append(self._balance_drafted(order, asset_id, delta, after))
             return order, await record_events(conn, drafts, now)
 
         order, events = await self.store.run(buy)

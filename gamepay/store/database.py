@@ -212,12 +212,6 @@ class Store:
         """Whether ``exc`` ends a transaction that is worth running again (``is_retryable``)."""
         return is_retryable(exc)
 
-    async def backoff(self, attempt: int, exc: BaseException) -> None:
-        """Sleep before retry ``attempt`` (capped, jittered exponential backoff)."""
-        delay = retry_delay(attempt, self._rng.random())
-        log.debug("retrying transaction (attempt %d) in %.3fs: %s", attempt, delay, exc)
-        await asyncio.sleep(delay)
-
     async def run(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``fn(conn)`` in a transaction, retrying all of it on serialization/deadlock/busy.
 
@@ -234,7 +228,7 @@ class Store:
             async with self.engine.begin() as conn:
                 return await fn(conn)
 
-        return await self._retrying(attempt, "transaction")
+        return await self.retrying(attempt, "transaction")
 
     async def read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``fn(conn)`` in a read-only transaction beside the writers (``fn`` must not write).
@@ -249,10 +243,11 @@ class Store:
                 async with reader.begin():
                     return await fn(reader)
 
-        return await self._retrying(attempt, "read")
+        return await self.retrying(attempt, "read")
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
-        """``attempt()`` until it does not fail with a retryable error (at most max_retries)."""
+    async def retrying(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
+        """``attempt()`` again, after a capped jittered backoff, while it fails with a retryable
+        error; ``ConcurrencyError`` after ``max_retries`` retries (``what`` names it)."""
         tries = 0
         while True:
             try:
@@ -265,7 +260,9 @@ class Store:
                     raise ConcurrencyError(
                         f"{what} still conflicting after {self.max_retries} retries"
                     ) from exc
-                await self.backoff(tries, exc)
+                delay = retry_delay(tries, self._rng.random())
+                log.debug("retrying %s (attempt %d) in %.3fs: %s", what, tries, delay, exc)
+                await asyncio.sleep(delay)
 
     async def migrate(self) -> None:
         """Bring the schema up to date: Alembic ``upgrade heads`` in one transaction."""

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gamepay.errors import ConcurrencyError
 from gamepay.store.rows import sqlite_driver
 
 if TYPE_CHECKING:
@@ -148,26 +147,12 @@ class GroupCommit:
         (True, result) or (False, exception) per job; when the group cannot commit, every job
         gets the same exception (ConcurrencyError once the retries run out).
         """
-        store = self._store
-        attempt = 0
-        while True:
-            try:
-                outcomes = await self._attempt(jobs)
-            except Exception as exc:
-                if store.retryable(exc):
-                    attempt += 1
-                    if attempt <= store.max_retries:
-                        await store.backoff(attempt, exc)
-                        continue
-                    failure: Exception = ConcurrencyError(
-                        f"transaction still conflicting after {store.max_retries} retries"
-                    )
-                    failure.__cause__ = exc
-                else:
-                    failure = exc
-                return [(False, failure)] * len(jobs)
-            self._committed()
-            return outcomes
+        try:
+            outcomes = await self._store.retrying(lambda: self._attempt(jobs), "transaction")
+        except Exception as exc:
+            return [(False, exc)] * len(jobs)
+        self._committed()
+        return outcomes
 
     async def _attempt(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         """Run ``jobs`` in one transaction; (True, result) or (False, exception) per job."""
