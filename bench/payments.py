@@ -45,16 +45,15 @@ from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
 from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.ledger import Ledger
-from gamepay.sandbox import Faults, SandboxConfig
-from gamepay.services import (
+from gamepay.payments import (
     Catalog,
     CatalogItem,
     Grant,
     Payments,
     PaymentsConfig,
 )
-from gamepay.services.settlement import paid_total
-from gamepay.services.withdrawals import Withdrawals, WithdrawalsConfig
+from gamepay.payments.settlement import paid_total
+from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.store import Store
 from gamepay.testing import (
     callback_body,
@@ -65,6 +64,7 @@ from gamepay.testing import (
     running_sandbox,
     sqlite_url,
 )
+from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 CATALOG = Catalog(

@@ -35,7 +35,7 @@ from gamepay.ledger import Ledger
 from gamepay.rewards import Program, RewardRunner
 from gamepay.rewards.compute import activity_query
 from gamepay.store import Store
-from gamepay.store.tables import accounts_table
+from gamepay.store.schema.ledger import accounts_table
 from gamepay.testing import fresh_postgres_database, sqlite_url
 
 __all__: list[str] = []

@@ -38,9 +38,9 @@ from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.transfers import TransferRequest
 from gamepay.ledger import Ledger
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
-from gamepay.services.withdrawals import Withdrawals, WithdrawalsConfig
 from gamepay.store import Store
 from gamepay.testing import running_sandbox, sqlite_url
+from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 ADDRESS = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"

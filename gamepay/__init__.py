@@ -13,9 +13,7 @@ from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Balance, Ledger
-from gamepay.rewards import Program, RewardRunner, RunReport, Schedule, Tier, load_program
-from gamepay.sandbox import Faults, Sandbox, SandboxConfig
-from gamepay.services import (
+from gamepay.payments import (
     BalancePrice,
     Catalog,
     CatalogItem,
@@ -24,8 +22,10 @@ from gamepay.services import (
     Payments,
     PaymentsConfig,
 )
-from gamepay.services.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
+from gamepay.rewards import Program, RewardRunner, RunReport, Schedule, Tier, load_program
+from gamepay.sandbox import Faults, Sandbox, SandboxConfig
 from gamepay.store import Store
+from gamepay.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
 
 __all__ = [
     "MAX_AMOUNT",

@@ -18,7 +18,7 @@ GAMEPAY_CALLBACK_SECRET           HMAC secret of signed callbacks (secret, optio
 GAMEPAY_CALLBACK_PUBLIC_URL       the URL KryptoGO posts callbacks to
 GAMEPAY_WS_TOKEN_SECRET           HMAC secret of player websocket tokens (secret)
 GAMEPAY_HOST / GAMEPAY_WS_PORT / GAMEPAY_HTTP_PORT   where `gamepay serve` listens
-GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (gamepay.services.catalog)
+GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (gamepay.payments.catalog)
 GAMEPAY_WITHDRAWAL_TOKENS         withdrawable tokens: chain:address:symbol:decimals,...
 GAMEPAY_WITHDRAWAL_MIN            minimum withdrawal, whole tokens (decimal string)
 GAMEPAY_WITHDRAWAL_DAILY_LIMIT    per-player daily withdrawal limit, whole tokens

@@ -262,10 +262,11 @@ class StoreStats(Collector):
         from sqlalchemy import func, select
         from sqlalchemy.exc import DBAPIError
 
-        from gamepay.rewards.tables import PAYOUT_PAID, payouts_table, runs_table
-        from gamepay.services.orders import orders_table
-        from gamepay.store.tables import transfers_table
-        from gamepay.store.withdrawal_tables import withdrawals_table
+        from gamepay.core.rewards import PAYOUT_PAID
+        from gamepay.store.schema.ledger import transfers_table
+        from gamepay.store.schema.payments import orders_table
+        from gamepay.store.schema.rewards import payouts_table, runs_table
+        from gamepay.store.schema.withdrawals import withdrawals_table
 
         t, o, w = transfers_table.c, orders_table.c, withdrawals_table.c
         queries: dict[str, Any] = {

@@ -6,8 +6,8 @@ code that handles one request, callback or order binds them once and every line 
 carries them::
 
     with log_context(request_id="r-1", intent_id="pi_9"):
-        logging.getLogger("gamepay.services").info("applied")
-    # {"ts": "...", "level": "INFO", "logger": "gamepay.services", "msg": "applied",
+        logging.getLogger("gamepay.payments").info("applied")
+    # {"ts": "...", "level": "INFO", "logger": "gamepay.payments", "msg": "applied",
     #  "request_id": "r-1", "intent_id": "pi_9"}
 
 A redaction filter replaces every configured secret value (API key, callback and token

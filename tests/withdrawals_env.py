@@ -17,9 +17,9 @@ from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.ledger.records import Balance
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
-from gamepay.services.withdrawals import Withdrawals, WithdrawalsConfig
 from gamepay.store import Store
 from gamepay.testing import running_sandbox
+from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 
 __all__ = ["USDT", "Env", "RecordingPublisher", "SimulatedCrash", "withdrawal_env"]
 

@@ -41,7 +41,7 @@ MAX_CALLBACK_BYTES = 256 * 1024
 
 
 class CallbackHandler(Protocol):
-    """What receives a callback: ``gamepay.services.payments.Payments`` has this method."""
+    """What receives a callback: ``gamepay.payments.service.Payments`` has this method."""
 
     async def handle_callback(self, body: bytes, headers: Mapping[str, str]) -> Any:
         """Check and apply one callback; return something with ``status`` and ``body``."""

@@ -16,7 +16,7 @@ from gamepay.core.accounts import player_account
 from gamepay.core.events import Event
 from gamepay.core.money import format_amount, parse_amount
 from gamepay.errors import AccountNotFound, AssetError
-from gamepay.store.tables import assets_table
+from gamepay.store.schema.ledger import assets_table
 from gamepay_ws.protocol import AssetAmount, Balance, CatalogItem, PaymentInstructions
 
 __all__ = ["GamepayServices"]
@@ -25,8 +25,8 @@ __all__ = ["GamepayServices"]
 class GamepayServices:
     """The adapter's services over ``Payments`` (and ``Withdrawals``, if withdrawals are offered).
 
-    ``payments`` is a ``gamepay.services.payments.Payments``; its ledger and store are used for
-    balances. ``withdrawals`` is a ``gamepay.services.withdrawals.Withdrawals`` or None (then
+    ``payments`` is a ``gamepay.payments.service.Payments``; its ledger and store are used for
+    balances. ``withdrawals`` is a ``gamepay.withdrawals.service.Withdrawals`` or None (then
     ``withdraw`` is refused with ``invalid_asset``).
     """
 

@@ -3,7 +3,7 @@
 ``ShopServices`` is the seam between the websocket protocol and the payment services: every
 method takes the authenticated player id first (never an id from a message) and returns the
 protocol's reply models. :class:`gamepay_ws.gamepay_services.GamepayServices` implements it on
-``gamepay.services.Payments`` / ``Withdrawals`` and the ledger.
+``gamepay.payments.Payments`` / ``Withdrawals`` and the ledger.
 """
 
 from __future__ import annotations

@@ -21,9 +21,11 @@ from gamepay.cli._common import (
     settings_of,
 )
 from gamepay.config import Settings
+from gamepay.core.intents import OrderStatus
 from gamepay.core.money import format_amount
 from gamepay.errors import OrderNotFound
-from gamepay.services.orders import Order, OrderStatus, orders_table
+from gamepay.payments.orders import Order
+from gamepay.store.schema.payments import orders_table
 
 __all__ = ["app", "order_view", "reconcile"]
 
@@ -181,7 +183,7 @@ async def _reconcile(
 ) -> dict[str, Any]:
     from gamepay.cli.runtime import catalog_for
     from gamepay.ledger import Ledger
-    from gamepay.services.payments import Payments, PaymentsConfig
+    from gamepay.payments.service import Payments, PaymentsConfig
 
     async with open_store(settings) as store, client_for(settings) as client:
         payments = Payments(

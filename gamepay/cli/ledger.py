@@ -23,7 +23,7 @@ from gamepay.core.accounts import player_account
 from gamepay.core.money import format_amount
 from gamepay.ledger import Ledger, TransferRecord
 from gamepay.store import Store
-from gamepay.store.tables import assets_table, transfers_table
+from gamepay.store.schema.ledger import assets_table, transfers_table
 
 __all__ = ["AssetInfo", "asset_infos", "balance", "history", "verify"]
 

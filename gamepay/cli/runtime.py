@@ -34,10 +34,10 @@ from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.metrics import InstrumentedCallbacks, Metrics, MetricsPublisher, metrics_endpoint
 from gamepay.observability import log_context
-from gamepay.services.catalog import Catalog
-from gamepay.services.payments import Payments, PaymentsConfig
-from gamepay.services.withdrawals import Withdrawals
+from gamepay.payments.catalog import Catalog
+from gamepay.payments.service import Payments, PaymentsConfig
 from gamepay.store import Store
+from gamepay.withdrawals.service import Withdrawals
 from gamepay_ws import (
     CALLBACK_PATH,
     AdapterConfig,

@@ -23,7 +23,7 @@ from gamepay.core.assets import Token
 from gamepay.core.money import format_amount
 from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.ledger import Ledger
-from gamepay.services.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
+from gamepay.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
 
 __all__ = ["app", "withdrawal_view", "withdrawals_config"]
 

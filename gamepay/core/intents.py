@@ -23,9 +23,53 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from gamepay.kryptogo.models import PaymentStatus
+__all__ = [
+    "TERMINAL",
+    "TRANSITIONS",
+    "OrderKind",
+    "OrderStatus",
+    "PaymentStatus",
+    "Verdict",
+    "is_legal",
+    "judge",
+    "steps",
+]
 
-__all__ = ["TERMINAL", "TRANSITIONS", "Verdict", "is_legal", "judge", "steps"]
+
+class PaymentStatus(StrEnum):
+    """The five statuses a payment intent can have."""
+
+    PENDING = "pending"
+    SUCCESS = "success"
+    EXPIRED = "expired"
+    INSUFFICIENT_NOT_REFUNDED = "insufficient_not_refunded"
+    INSUFFICIENT_REFUNDED = "insufficient_refunded"
+
+
+class OrderKind(StrEnum):
+    """What an order buys: an item with crypto, a token top-up, or an item with a balance."""
+
+    PURCHASE = "purchase"
+    TOP_UP = "top_up"
+    BALANCE = "balance"
+
+
+class OrderStatus(StrEnum):
+    """An order's status: ``creating``, the five intent statuses, ``failed`` and ``completed``.
+
+    ``creating``: written, intent not known yet. ``failed``: the API definitely refused to create
+    the intent. ``completed``: a buy-with-balance order (settled at once, no intent).
+    """
+
+    CREATING = "creating"
+    PENDING = "pending"
+    SUCCESS = "success"
+    EXPIRED = "expired"
+    INSUFFICIENT_NOT_REFUNDED = "insufficient_not_refunded"
+    INSUFFICIENT_REFUNDED = "insufficient_refunded"
+    FAILED = "failed"
+    COMPLETED = "completed"
+
 
 _P = PaymentStatus
 

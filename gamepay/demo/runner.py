@@ -34,6 +34,7 @@ from gamepay.cli.runtime import Runtime, running_runtime
 from gamepay.config import Settings
 from gamepay.core.accounts import AccountKind, pool_account, world_account
 from gamepay.core.assets import Token
+from gamepay.core.intents import OrderKind
 from gamepay.core.money import format_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.demo.players import PlayerClient, ReplyError
@@ -43,11 +44,11 @@ from gamepay.demo.view import DemoView
 from gamepay.errors import GamepayError
 from gamepay.kryptogo.models import PaymentStatus
 from gamepay.metrics import Metrics
+from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
 from gamepay.rewards import Program, RewardRunner, Schedule
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
-from gamepay.services.catalog import BalancePrice, Catalog, CatalogItem, Grant
-from gamepay.services.orders import OrderKind, orders_table
-from gamepay.store.tables import transfers_table
+from gamepay.store.schema.ledger import transfers_table
+from gamepay.store.schema.payments import orders_table
 from gamepay.testing import running_sandbox, sqlite_url
 from gamepay_ws import issue_token
 

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from gamepay.core.intents import PaymentStatus
 from gamepay.core.money import MAX_DECIMALS, check_amount, format_amount, parse_amount
 from gamepay.errors import AmountError
 
@@ -30,16 +31,6 @@ __all__ = [
     "PaymentIntent",
     "PaymentStatus",
 ]
-
-
-class PaymentStatus(StrEnum):
-    """The five statuses a payment intent can have."""
-
-    PENDING = "pending"
-    SUCCESS = "success"
-    EXPIRED = "expired"
-    INSUFFICIENT_NOT_REFUNDED = "insufficient_not_refunded"
-    INSUFFICIENT_REFUNDED = "insufficient_refunded"
 
 
 class FiatCurrency(StrEnum):

@@ -52,8 +52,7 @@ from gamepay.ledger.records import (
 )
 from gamepay.store import Store
 from gamepay.store.rows import RowInsert
-from gamepay.store.sql import big_sum
-from gamepay.store.tables import (
+from gamepay.store.schema.ledger import (
     accounts_table,
     assets_table,
     balances_table,
@@ -61,6 +60,7 @@ from gamepay.store.tables import (
     holds_table,
     transfers_table,
 )
+from gamepay.store.sql import big_sum
 
 __all__ = ["Clock", "Ledger", "hold_transfer_id"]
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.errors import IdempotencyConflict
-from gamepay.store.tables import batches_table, transfers_table
+from gamepay.store.schema.ledger import batches_table, transfers_table
 
 __all__ = [
     "TRANSFER_FIELDS",

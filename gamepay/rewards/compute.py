@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gamepay.core.transfers import TransferKind
 from gamepay.rewards.periods import Period
 from gamepay.rewards.programs import Activity, Program
+from gamepay.store.schema.ledger import transfers_table
 from gamepay.store.sql import big_sum
-from gamepay.store.tables import transfers_table
 from gamepay.store.types import Amount
 
 __all__ = ["PLAYER_PREFIX", "activity_query", "stream_activity"]

@@ -14,7 +14,7 @@ The database decides that a payout happens once, not the scheduler:
    payout either paid once or pending.
 3. **Finish**: when nothing is pending, the run is marked paid. An on-chain program's run is
    marked ``sending`` instead, and each payout (already in the player's ledger balance) is sent
-   to the player's wallet as a withdrawal through ``gamepay.services.withdrawals`` (hold, one
+   to the player's wallet as a withdrawal through ``gamepay.withdrawals.service`` (hold, one
    asset_pro transfer with a stable reference, post or void, reconciliation of unknown
    outcomes) with the request id ``reward:<program>:<period>``; then the run is paid.
 
@@ -39,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.accounts import player_account
+from gamepay.core.rewards import PAYOUT_PAID, PAYOUT_PENDING, RUN_PAID, RUN_PAYING, RUN_SENDING
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.errors import (
     ConfigError,
@@ -52,22 +53,14 @@ from gamepay.ledger import Ledger
 from gamepay.rewards.compute import stream_activity
 from gamepay.rewards.periods import Period, closed_periods, require_closed
 from gamepay.rewards.programs import Program, reward_for
-from gamepay.rewards.tables import (
-    PAYOUT_PAID,
-    PAYOUT_PENDING,
-    RUN_PAID,
-    RUN_PAYING,
-    RUN_SENDING,
-    payouts_table,
-    runs_table,
-)
 from gamepay.store import Store
+from gamepay.store.schema.ledger import balances_table
+from gamepay.store.schema.rewards import payouts_table, runs_table
 from gamepay.store.sql import big_sum
-from gamepay.store.tables import balances_table
 from gamepay.store.types import Amount
 
 if TYPE_CHECKING:
-    from gamepay.services.withdrawals import Withdrawals
+    from gamepay.withdrawals.service import Withdrawals
 
 __all__ = [
     "SEND_NO_WALLET",

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from gamepay.cli.main import app
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
-from gamepay.services import Catalog, CatalogItem, Grant, Payments, PaymentsConfig
+from gamepay.payments import Catalog, CatalogItem, Grant, Payments, PaymentsConfig
 from gamepay.store import Store
 from gamepay.testing import sqlite_url
 from tests.cli.conftest import ThreadedSandbox

@@ -16,9 +16,9 @@ from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.sandbox import Faults
-from gamepay.services.withdrawals import Withdrawals, WithdrawalsConfig
 from gamepay.store import Store
 from gamepay.testing import running_sandbox, sqlite_url
+from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 WALLET = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"

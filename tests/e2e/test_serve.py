@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from gamepay.demo.players import PlayerClient
+from gamepay.payments import Catalog, CatalogItem, Grant
 from gamepay.sandbox import SandboxConfig
-from gamepay.services import Catalog, CatalogItem, Grant
 from gamepay.testing import running_sandbox, sqlite_url
 from gamepay_ws import issue_token
 

@@ -308,16 +308,6 @@ async def test_mounted_in_the_games_own_server(shop: Shop) -> None:
             assert await own.recv() == "hello"
 
 
-def _withdrawal_events_persisted() -> bool:
-    from gamepay.services import events, withdrawal_outbox
-
-    return withdrawal_outbox.record_events is events.record_events
-
-
-@pytest.mark.skipif(
-    not _withdrawal_events_persisted(),
-    reason="withdrawals still write their events to a stand-in, not the gp_events outbox",
-)
 async def test_withdrawal_status_is_pushed_and_replayed(shop: Shop) -> None:
     """A withdrawal's status change is pushed live and comes back in a replay."""
     async with open_client(shop.ws_url, shop.token("alice")) as alice:

@@ -14,8 +14,7 @@ from gamepay.core.accounts import player_account
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.ledger import Ledger
-from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
-from gamepay.services import (
+from gamepay.payments import (
     BalancePrice,
     Catalog,
     CatalogItem,
@@ -24,8 +23,9 @@ from gamepay.services import (
     Payments,
     PaymentsConfig,
 )
-from gamepay.services import orders as q
-from gamepay.services.payments import Clock, FaultHook
+from gamepay.payments import orders as q
+from gamepay.payments.service import Clock, FaultHook
+from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.store import Store
 from gamepay.testing import callback_endpoint, running_sandbox
 

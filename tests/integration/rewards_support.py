@@ -14,9 +14,9 @@ from gamepay.core.assets import Currency
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.ledger import Ledger
 from gamepay.rewards import Program
-from gamepay.rewards.tables import payouts_table, runs_table
 from gamepay.store import Store
-from gamepay.store.tables import transfers_table
+from gamepay.store.schema.ledger import transfers_table
+from gamepay.store.schema.rewards import payouts_table, runs_table
 
 __all__ = [
     "Clock",

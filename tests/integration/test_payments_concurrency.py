@@ -8,7 +8,7 @@ import json
 import httpx
 from sqlalchemy import func, select
 
-from gamepay.services import orders as q
+from gamepay.payments import orders as q
 from gamepay.testing import callback_body
 from tests.integration.payments_support import payments_env
 

@@ -10,9 +10,9 @@ import pytest
 from gamepay.core.events import EventType
 from gamepay.errors import InsufficientFunds, InvalidInput, OutcomeUnknownError, UnknownSku
 from gamepay.kryptogo.models import PaymentStatus
+from gamepay.payments import ApplyOutcome, OrderStatus, PaymentsConfig
+from gamepay.payments import orders as q
 from gamepay.sandbox import Faults, SandboxConfig
-from gamepay.services import ApplyOutcome, OrderStatus, PaymentsConfig
-from gamepay.services import orders as q
 from gamepay.testing import forged_callback
 from tests.integration.payments_support import USDT, payments_env
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from gamepay.ledger import Ledger
 from gamepay.rewards import RewardRunner
-from gamepay.rewards.tables import runs_table
 from gamepay.store import Store
+from gamepay.store.schema.rewards import runs_table
 from tests.integration.rewards_support import (
     Clock,
     open_world,

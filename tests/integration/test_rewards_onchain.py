@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -14,7 +14,8 @@ from tests.integration.rewards_support import payout_statuses, reward_transfers
 from tests.withdrawals_env import USDT, Env, withdrawal_env
 
 DAY = datetime.now(UTC).date()  # the harness's ledger stamps transfers with the real time
-LATER = datetime.now(UTC) + timedelta(days=1, hours=1)  # DAY is closed by then
+# DAY is closed by then, and the next day is not (whatever the hour the suite runs at)
+LATER = datetime.combine(DAY + timedelta(days=1), time(1), tzinfo=UTC)
 WALLETS = {"alice": "0x" + "a1" * 20, "bob": "0x" + "b2" * 20}
 
 

@@ -29,7 +29,7 @@ from gamepay.errors import (
 )
 from gamepay.ledger import Balance, HoldStatus, Ledger
 from gamepay.store import Store, big_sum
-from gamepay.store.tables import balances_table, transfers_table
+from gamepay.store.schema.ledger import balances_table, transfers_table
 
 GOLD = Currency("gold")
 SWORD = Item("sword")
@@ -601,7 +601,7 @@ async def test_migration_matches_the_table_classes(store: Store) -> None:
     from alembic.migration import MigrationContext
     from sqlalchemy import MetaData
 
-    from gamepay.store import tables
+    from gamepay.store.schema import ledger as tables
 
     ours = MetaData()
     for table in (

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 
+from gamepay.bus.outbox import EventDraft, events_table, record_events
 from gamepay.core.events import EventType
 from gamepay.core.money import MAX_AMOUNT
 from gamepay.errors import InvalidInput
-from gamepay.services.events import EventDraft, events_table, record_events
-from gamepay.services.orders import orders_table
+from gamepay.payments.orders import orders_table
 from gamepay.store import Store
 from gamepay.store.rows import RowInsert
 from tests.integration.test_store_contract import store

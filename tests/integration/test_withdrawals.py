@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import inspect as sa_inspect
 
+from gamepay.bus.outbox import events_after
 from gamepay.core.events import EventType
 from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.errors import (
@@ -23,9 +24,8 @@ from gamepay.errors import (
     WithdrawalNotFound,
 )
 from gamepay.sandbox import Faults
-from gamepay.services.events import events_after
-from gamepay.services.withdrawals import ExecutedTransfer
-from gamepay.store.withdrawal_tables import metadata
+from gamepay.store.schema.withdrawals import withdrawal_days_table, withdrawals_table
+from gamepay.withdrawals.service import ExecutedTransfer
 from tests.withdrawals_env import USDT, Env, SimulatedCrash, withdrawal_env
 
 S = WithdrawalStatus
@@ -412,18 +412,19 @@ async def test_list_and_get(db_url: str) -> None:
 
 async def test_tables_match_the_migration(db_url: str) -> None:
     """The Alembic revision creates exactly the columns the table definitions declare."""
+    tables = {t.name: t for t in (withdrawals_table, withdrawal_days_table)}
     async with withdrawal_env(db_url) as env:
 
         def columns(sync_conn: object) -> dict[str, set[str]]:
             inspector = sa_inspect(sync_conn)
             return {
-                name: {c["name"] for c in inspector.get_columns(name)} for name in metadata.tables
+                name: {c["name"] for c in inspector.get_columns(name)} for name in tables
             }
 
         async with env.store.engine.connect() as conn:
             found = await conn.run_sync(columns)
         assert found == {
-            name: {c.name for c in table.columns} for name, table in metadata.tables.items()
+            name: {c.name for c in table.columns} for name, table in tables.items()
         }
 
 

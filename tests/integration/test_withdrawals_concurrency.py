@@ -9,8 +9,8 @@ import pytest
 
 from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.errors import InsufficientFunds, LimitExceeded
-from gamepay.services.withdrawals import Withdrawal
 from gamepay.testing import fresh_postgres_database
+from gamepay.withdrawals.service import Withdrawal
 from tests.withdrawals_env import USDT, withdrawal_env
 
 pytestmark = pytest.mark.postgres

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select
 
-from gamepay.services.events import events_table
+from gamepay.bus.outbox import events_table
 from gamepay.store import Store
 from gamepay.testing import sqlite_url
 

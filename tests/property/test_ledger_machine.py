@@ -31,7 +31,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import select
-from sqlmodel import SQLModel
 
 from gamepay.core.accounts import AccountKind
 from gamepay.core.assets import Currency
@@ -46,7 +45,8 @@ from gamepay.errors import (
 )
 from gamepay.ledger import HoldStatus, Ledger
 from gamepay.store import Store
-from gamepay.store.tables import balances_table
+from gamepay.store.schema import metadata
+from gamepay.store.schema.ledger import balances_table
 from gamepay.testing import fresh_postgres_database, sqlite_url
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
@@ -137,7 +137,7 @@ class LedgerMachine(RuleBasedStateMachine):
     async def truncate(self) -> None:
         """Empty the ledger's tables so each example starts from nothing."""
         async with self.store.transaction() as conn:
-            for table in reversed(SQLModel.metadata.sorted_tables):
+            for table in reversed(metadata.sorted_tables):
                 if table.name in LEDGER_TABLES:
                     await conn.execute(table.delete())
 

@@ -34,9 +34,9 @@ from hypothesis.stateful import (
 
 from gamepay.errors import OutcomeUnknownError
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
+from gamepay.payments import OrderStatus, PaymentsConfig
+from gamepay.payments.settlement import paid_total
 from gamepay.sandbox import SandboxConfig
-from gamepay.services import OrderStatus, PaymentsConfig
-from gamepay.services.settlement import paid_total
 from gamepay.testing import callback_body, forged_callback, sqlite_url
 from tests.integration.payments_support import Env, payments_env
 

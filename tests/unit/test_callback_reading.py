@@ -9,7 +9,7 @@ import pytest
 
 from gamepay.errors import CallbackRejected
 from gamepay.kryptogo.signing import sign_body
-from gamepay.services.callbacks import read_callback
+from gamepay.payments.callbacks import read_callback
 
 NOW = 1_733_800_000
 INTENT: dict[str, Any] = {

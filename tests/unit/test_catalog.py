@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from gamepay.core.assets import Currency, Item
 from gamepay.errors import UnknownSku
-from gamepay.services.catalog import BalancePrice, Catalog, CatalogItem, Grant
+from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
 
 
 def _sword(**over: object) -> CatalogItem:

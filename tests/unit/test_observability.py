@@ -35,7 +35,7 @@ def _lines(buffer: io.StringIO) -> list[dict[str, object]]:
 
 def test_json_lines_carry_bound_ids(stream: io.StringIO) -> None:
     """Ids bound with log_context appear on every line logged inside, and not after."""
-    log = logging.getLogger("gamepay.services.payments")
+    log = logging.getLogger("gamepay.payments.service")
     with log_context(request_id="req-1", order_id="ord-7"):
         with log_context(intent_id="pi_42"):
             log.info("applied %s", "success", extra={"status": "success"})
@@ -43,7 +43,7 @@ def test_json_lines_carry_bound_ids(stream: io.StringIO) -> None:
     log.info("after")
     first, second, third = _lines(stream)
     assert first["msg"] == "applied success"
-    assert first["logger"] == "gamepay.services.payments"
+    assert first["logger"] == "gamepay.payments.service"
     assert first["level"] == "INFO"
     assert (first["request_id"], first["order_id"], first["intent_id"]) == (
         "req-1",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamepay.services.poller import next_poll_at, poll_delay
+from gamepay.payments.poller import next_poll_at, poll_delay
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

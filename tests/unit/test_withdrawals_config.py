@@ -6,7 +6,7 @@ import pytest
 
 from gamepay.core.assets import Token
 from gamepay.errors import ConfigError
-from gamepay.services.withdrawals import WithdrawalsConfig
+from gamepay.withdrawals import WithdrawalsConfig
 
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 

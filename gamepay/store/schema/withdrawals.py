@@ -1,4 +1,6 @@
-"""The withdrawals' tables: one row per withdrawal, and per-day totals for the daily limit.
+"""The withdrawals' tables, read and written by ``gamepay.withdrawals`` alone.
+
+One row per withdrawal, and per-day totals for the daily limit.
 
 Created by the Alembic revision ``0004_withdrawals`` (explicit ``op.create_table`` calls that
 must stay in step with these definitions; a test compares them).
@@ -18,7 +20,6 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -26,12 +27,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from gamepay.store.schema.base import metadata
 from gamepay.store.types import Amount, UTCDateTime
 
-__all__ = ["metadata", "withdrawal_days_table", "withdrawals_table"]
-
-metadata = MetaData()
-"""The withdrawals' own metadata (kept apart from other areas' tables)."""
+__all__ = ["withdrawal_days_table", "withdrawals_table"]
 
 withdrawals_table = Table(
     "gp_withdrawals",

@@ -19,16 +19,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gamepay.core.intents import OrderStatus
 from gamepay.errors import KryptoGOError, NotFoundError
-from gamepay.services import orders as q
-from gamepay.services.orders import Order, OrderStatus
+from gamepay.payments import orders as q
+from gamepay.payments.orders import Order
+from gamepay.store.schema.payments import orders_table
 
 if TYPE_CHECKING:
-    from gamepay.services.payments import Payments
+    from gamepay.payments.service import Payments
 
 __all__ = ["PollReport", "next_poll_at", "poll_delay", "poll_due"]
 
-log = logging.getLogger("gamepay.services.poller")
+log = logging.getLogger("gamepay.payments.poller")
 
 
 @dataclass
@@ -77,7 +79,7 @@ async def _reschedule(payments: Payments, order: Order, now: datetime) -> None:
     at = next_poll_at(
         now, order.poll_attempts, deadline, base=config.poll_base, cap=config.poll_cap
     )
-    table = q.orders_table
+    table = orders_table
 
     async def write(conn: AsyncConnection) -> None:
         await conn.execute(

@@ -58,6 +58,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
+from gamepay.bus.outbox import EventDraft, publish_quietly, record_events
 from gamepay.core.accounts import AccountKind, player_account, world_account
 from gamepay.core.addresses import chain_family, normalize_address
 from gamepay.core.assets import Token
@@ -87,9 +88,8 @@ from gamepay.errors import (
 )
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Ledger
-from gamepay.services.withdrawal_outbox import EventDraft, publish_quietly, record_events
 from gamepay.store import Store
-from gamepay.store.withdrawal_tables import withdrawal_days_table, withdrawals_table
+from gamepay.store.schema.withdrawals import withdrawal_days_table, withdrawals_table
 
 __all__ = [
     "ExecutedTransfer",
@@ -102,7 +102,7 @@ __all__ = [
     "WithdrawalsConfig",
 ]
 
-log = logging.getLogger("gamepay.services.withdrawals")
+log = logging.getLogger("gamepay.withdrawals.service")
 
 _W = withdrawals_table.c
 _D = withdrawal_days_table.c

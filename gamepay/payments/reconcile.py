@@ -24,13 +24,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gamepay.core.intents import OrderKind, OrderStatus
 from gamepay.errors import InvalidInput, NotFoundError
 from gamepay.kryptogo.models import PaymentIntent
-from gamepay.services import orders as q
-from gamepay.services.orders import Order, OrderKind, OrderStatus
+from gamepay.payments import orders as q
+from gamepay.payments.orders import Order
+from gamepay.store.schema.payments import orders_table
 
 if TYPE_CHECKING:
-    from gamepay.services.payments import Payments
+    from gamepay.payments.service import Payments
 
 __all__ = ["Mismatch", "ReconcileReport", "compare", "reconcile"]
 
@@ -100,7 +102,7 @@ def compare(order: Order, intent: PaymentIntent) -> list[tuple[str, str, str, st
 
 
 async def _window_orders(payments: Payments, since: int, until: int) -> list[Order]:
-    table = q.orders_table
+    table = orders_table
     start = datetime.fromtimestamp(since, UTC)
     end = datetime.fromtimestamp(until, UTC)
 

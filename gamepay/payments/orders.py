@@ -1,4 +1,4 @@
-"""Orders and the payment logs: tables (SQLModel, revision ``0002_payments``) and their queries.
+"""The payments' repository: the ``Order`` record and every statement on the payments' tables.
 
 An order is written before its payment intent is created (status ``creating``) and carries the
 intent's quote once it is known. ``Payments.apply`` is the only writer of an order's status after
@@ -13,218 +13,44 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     insert,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import Field, SQLModel
 
+from gamepay.core.intents import OrderKind, OrderStatus
 from gamepay.errors import OrderNotFound
 from gamepay.store.rows import RowInsert
-from gamepay.store.types import Amount, UTCDateTime
+from gamepay.store.schema.payments import (
+    callback_signatures_table,
+    intent_log_table,
+    orders_table,
+    refused_table,
+    unknown_table,
+)
 
 __all__ = [
     "LOG_TEXT_LIMIT",
-    "GpCallbackSignature",
-    "GpIntentLog",
-    "GpOrder",
-    "GpRefusedTransition",
-    "GpUnknownIntent",
     "Order",
-    "OrderKind",
-    "OrderStatus",
-    "callback_signatures_table",
     "claim_signature",
     "find_order_by_intent",
     "find_order_by_request",
     "get_order",
     "insert_order",
-    "intent_log_table",
     "log_refused",
     "log_status",
     "log_unknown",
     "orders_due",
     "orders_for_player",
-    "orders_table",
-    "refused_table",
-    "unknown_table",
     "update_order",
 ]
 
 LOG_TEXT_LIMIT = 4000
 """Bodies and intents kept in the logs are cut to this many characters."""
-
-_SEQ = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class OrderKind(StrEnum):
-    """What an order buys: an item with crypto, a token top-up, or an item with a balance."""
-
-    PURCHASE = "purchase"
-    TOP_UP = "top_up"
-    BALANCE = "balance"
-
-
-class OrderStatus(StrEnum):
-    """An order's status: ``creating``, the five intent statuses, ``failed`` and ``completed``.
-
-    ``creating``: written, intent not known yet. ``failed``: the API definitely refused to create
-    the intent. ``completed``: a buy-with-balance order (settled at once, no intent).
-    """
-
-    CREATING = "creating"
-    PENDING = "pending"
-    SUCCESS = "success"
-    EXPIRED = "expired"
-    INSUFFICIENT_NOT_REFUNDED = "insufficient_not_refunded"
-    INSUFFICIENT_REFUNDED = "insufficient_refunded"
-    FAILED = "failed"
-    COMPLETED = "completed"
-
-
-class GpOrder(SQLModel, table=True):
-    """One purchase, top-up or buy-with-balance, with its intent's quote once known."""
-
-    __tablename__ = "gp_orders"
-    __table_args__ = (
-        UniqueConstraint("player_id", "request_id", name="uq_gp_orders_player_request"),
-        Index("ix_gp_orders_player_created", "player_id", "created_at"),
-        Index("ix_gp_orders_status_next_poll", "status", "next_poll_at"),
-        Index("ix_gp_orders_created", "created_at"),
-    )
-
-    id: str = Field(sa_column=Column(String(64), primary_key=True))
-    player_id: str = Field(sa_column=Column(String(190), nullable=False))
-    kind: str = Field(sa_column=Column(String(16), nullable=False))
-    status: str = Field(sa_column=Column(String(32), nullable=False))
-    request_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    sku: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    fiat_amount: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
-    fiat_currency: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
-    group_key: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    payment_intent_id: str | None = Field(
-        default=None, sa_column=Column(String(200), nullable=True, unique=True)
-    )
-    chain_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
-    token_address: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
-    symbol: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    decimals: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    crypto_amount: int | None = Field(default=None, sa_column=Column(Amount, nullable=True))
-    payment_address: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
-    payment_deadline: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    received_amount: int | None = Field(default=None, sa_column=Column(Amount, nullable=True))
-    aggregated_amount: int | None = Field(default=None, sa_column=Column(Amount, nullable=True))
-    refund_amount: int | None = Field(default=None, sa_column=Column(Amount, nullable=True))
-    refund_tx_hash: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    payment_tx_hash: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    settled_amount: int = Field(sa_column=Column(Amount, nullable=False))
-    granted: bool = Field(sa_column=Column(Boolean, nullable=False))
-    price_asset_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    price_amount: int | None = Field(default=None, sa_column=Column(Amount, nullable=True))
-    poll_attempts: int = Field(sa_column=Column(Integer, nullable=False))
-    next_poll_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime, nullable=True)
-    )
-    create_attempts: int = Field(sa_column=Column(Integer, nullable=False))
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-
-
-class GpIntentLog(SQLModel, table=True):
-    """One status move (or amount settlement) applied to an order, and where it came from."""
-
-    __tablename__ = "gp_intent_log"
-    __table_args__ = (Index("ix_gp_intent_log_order", "order_id"),)
-
-    id: int | None = Field(
-        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
-    )
-    order_id: str = Field(sa_column=Column(String(64), nullable=False))
-    payment_intent_id: str | None = Field(
-        default=None, sa_column=Column(String(200), nullable=True)
-    )
-    from_status: str = Field(sa_column=Column(String(32), nullable=False))
-    to_status: str = Field(sa_column=Column(String(32), nullable=False))
-    source: str = Field(sa_column=Column(String(32), nullable=False))
-    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-
-
-class GpRefusedTransition(SQLModel, table=True):
-    """An update ``apply`` refused (stale, illegal, amounts or token not matching the order)."""
-
-    __tablename__ = "gp_refused_transitions"
-    __table_args__ = (Index("ix_gp_refused_order", "order_id"),)
-
-    id: int | None = Field(
-        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
-    )
-    order_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    payment_intent_id: str = Field(sa_column=Column(String(200), nullable=False))
-    from_status: str = Field(sa_column=Column(String(32), nullable=False))
-    to_status: str = Field(sa_column=Column(String(32), nullable=False))
-    reason: str = Field(sa_column=Column(String(64), nullable=False))
-    source: str = Field(sa_column=Column(String(32), nullable=False))
-    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-
-
-class GpUnknownIntent(SQLModel, table=True):
-    """A callback or listed intent that names no local order (or no intent at the API)."""
-
-    __tablename__ = "gp_unknown_intents"
-    __table_args__ = (Index("ix_gp_unknown_intent", "payment_intent_id"),)
-
-    id: int | None = Field(
-        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
-    )
-    payment_intent_id: str = Field(sa_column=Column(String(200), nullable=False))
-    source: str = Field(sa_column=Column(String(32), nullable=False))
-    reason: str = Field(sa_column=Column(String(64), nullable=False))
-    body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-
-
-class GpCallbackSignature(SQLModel, table=True):
-    """A signed callback already processed: the replay guard."""
-
-    __tablename__ = "gp_callback_signatures"
-
-    signature: str = Field(sa_column=Column(String(128), primary_key=True))
-    payment_intent_id: str = Field(sa_column=Column(String(200), nullable=False))
-    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-
-
-def _table(name: str) -> Table:
-    return SQLModel.metadata.tables[name]
-
-
-orders_table = _table("gp_orders")
-"""``gp_orders`` as a Core table."""
-intent_log_table = _table("gp_intent_log")
-"""``gp_intent_log`` as a Core table."""
-refused_table = _table("gp_refused_transitions")
-"""``gp_refused_transitions`` as a Core table."""
-unknown_table = _table("gp_unknown_intents")
-"""``gp_unknown_intents`` as a Core table."""
-callback_signatures_table = _table("gp_callback_signatures")
-"""``gp_callback_signatures`` as a Core table."""
-
 
 @dataclass(frozen=True, slots=True)
 class Order:

@@ -27,10 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gamepay.errors import CallbackRejected, KryptoGOError, NotFoundError, PaymentError
 from gamepay.kryptogo.models import PaymentIntent
 from gamepay.kryptogo.signing import SIGNATURE_FIELD, TIMESTAMP_FIELD, signature_matches
-from gamepay.services import orders as q
+from gamepay.payments import orders as q
+from gamepay.store.schema.payments import callback_signatures_table
 
 if TYPE_CHECKING:
-    from gamepay.services.payments import Payments
+    from gamepay.payments.service import Payments
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
@@ -41,7 +42,7 @@ __all__ = [
     "response",
 ]
 
-log = logging.getLogger("gamepay.services.callbacks")
+log = logging.getLogger("gamepay.payments.callbacks")
 
 MAX_CALLBACK_BYTES = 64 * 1024
 """Bodies larger than this are refused (400) unread."""
@@ -189,7 +190,7 @@ async def handle_callback(
 
 
 async def _signature_seen(payments: Payments, signature: str) -> bool:
-    table = q.callback_signatures_table
+    table = callback_signatures_table
 
     async def seen(conn: AsyncConnection) -> bool:
         row = await conn.execute(select(table.c.signature).where(table.c.signature == signature))

@@ -18,12 +18,12 @@ How it stays exactly-once:
 - **One way in.** ``apply(intent)`` is the only function that moves an order. It judges the
   intent's status with the transition table in ``gamepay.core.intents`` (duplicates are no-ops,
   stale or illegal updates are refused and recorded in ``gp_refused_transitions``), posts the
-  ledger batches ``gamepay.services.settlement`` derives (deterministic batch ids), updates the
+  ledger batches ``gamepay.payments.settlement`` derives (deterministic batch ids), updates the
   order, logs the move and writes the outbox events, all in ONE database transaction
   (``store.run``) under a row lock on the order, so a crash can never grant without recording
   or record without granting, and concurrent updates of one order serialize.
 - **Never trust a callback.** ``handle_callback`` fetches the intent back from the API and applies
-  that (see ``gamepay.services.callbacks``).
+  that (see ``gamepay.payments.callbacks``).
 
 Policies (``PaymentsConfig``): an overpayment is credited to the player's token balance
 (``excess_policy="credit"``, or ``"revenue"``); a payment landing on an expired intent is credited
@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gamepay.bus.outbox import EventDraft, events_after, publish_quietly, record_events
 from gamepay.core.accounts import (
     REVENUE,
     AccountKind,
@@ -54,7 +55,7 @@ from gamepay.core.accounts import (
 )
 from gamepay.core.assets import Token
 from gamepay.core.events import Event, EventPublisher, EventType
-from gamepay.core.intents import steps
+from gamepay.core.intents import OrderKind, OrderStatus, steps
 from gamepay.core.money import format_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.errors import (
@@ -69,25 +70,25 @@ from gamepay.errors import (
     TransportError,
 )
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
-from gamepay.services import orders as q
-from gamepay.services.callbacks import CallbackResponse, handle_callback
-from gamepay.services.catalog import Catalog, check_fiat_amount
-from gamepay.services.events import EventDraft, events_after, publish_quietly, record_events
-from gamepay.services.orders import Order, OrderKind, OrderStatus
-from gamepay.services.settlement import (
+from gamepay.payments import orders as q
+from gamepay.payments.callbacks import CallbackResponse, handle_callback
+from gamepay.payments.catalog import Catalog, check_fiat_amount
+from gamepay.payments.orders import Order
+from gamepay.payments.settlement import (
     GrantSpec,
     MoneyPolicy,
     covers_quote,
     paid_total,
     settle,
 )
+from gamepay.store.schema.payments import orders_table
 
 if TYPE_CHECKING:
     from gamepay.kryptogo.client import KryptoGOClient
     from gamepay.ledger import Ledger
     from gamepay.ledger.records import Balance
-    from gamepay.services.poller import PollReport
-    from gamepay.services.reconcile import ReconcileReport
+    from gamepay.payments.poller import PollReport
+    from gamepay.payments.reconcile import ReconcileReport
     from gamepay.store import Store
 
 __all__ = [
@@ -100,7 +101,7 @@ __all__ = [
     "PaymentsConfig",
 ]
 
-log = logging.getLogger("gamepay.services.payments")
+log = logging.getLogger("gamepay.payments.service")
 
 T = TypeVar("T")
 
@@ -557,7 +558,7 @@ class Payments:
     async def _claim_create_attempt(self, order: Order) -> bool:
         from sqlalchemy import update
 
-        table = q.orders_table
+        table = orders_table
 
         async def claim(conn: AsyncConnection) -> bool:
             result = await conn.execute(
@@ -576,7 +577,7 @@ class Payments:
     async def _fail(self, order: Order, why: str) -> None:
         from sqlalchemy import update
 
-        table = q.orders_table
+        table = orders_table
         now = self.now()
 
         async def fail(conn: AsyncConnection) -> list[Event]:
@@ -1124,7 +1125,7 @@ class Payments:
         intent FETCHED FROM THE API was applied (or recorded as unknown, or the signed body was
         already processed); 503 when the API cannot be reached (KryptoGO retries); 500 when
         applying failed (nothing was half-applied; KryptoGO retries). See
-        ``gamepay.services.callbacks``.
+        ``gamepay.payments.callbacks``.
         """
         return await handle_callback(self, body, headers or {})
 
@@ -1147,14 +1148,14 @@ class Payments:
 
     # ------------------------------------------------------------------ polling, reconciling
     async def poll_due(self, *, limit: int | None = None) -> PollReport:
-        """Poll every order due for a poll (see ``gamepay.services.poller``)."""
-        from gamepay.services.poller import poll_due
+        """Poll every order due for a poll (see ``gamepay.payments.poller``)."""
+        from gamepay.payments.poller import poll_due
 
         return await poll_due(self, limit=limit)
 
     async def reconcile(self, since: datetime | int, until: datetime | int) -> ReconcileReport:
         """Compare the API's intents of [since, until) with our orders; repair through apply."""
-        from gamepay.services.reconcile import reconcile
+        from gamepay.payments.reconcile import reconcile
 
         return await reconcile(self, since, until)
 

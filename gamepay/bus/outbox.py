@@ -16,50 +16,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import Field, SQLModel
 
 from gamepay.core.events import Event, EventPublisher, EventType
 from gamepay.store.rows import RowInsert
-from gamepay.store.types import UTCDateTime
+from gamepay.store.schema.events import events_table
 
 __all__ = [
     "EventDraft",
-    "GpEvent",
     "events_after",
-    "events_table",
     "publish_quietly",
     "record_events",
 ]
 
-log = logging.getLogger("gamepay.services.events")
-
-_SEQ = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class GpEvent(SQLModel, table=True):
-    """One persisted event for one player; ``payload`` is JSON text."""
-
-    __tablename__ = "gp_events"
-    __table_args__ = (Index("ix_gp_events_player_id", "player_id", "id"),)
-
-    id: int | None = Field(
-        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
-    )
-    player_id: str = Field(sa_column=Column(String(190), nullable=False))
-    type: str = Field(sa_column=Column(String(64), nullable=False))
-    payload: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-
-
-def _table(name: str) -> Table:
-    return SQLModel.metadata.tables[name]
-
-
-events_table = _table("gp_events")
-"""``gp_events`` as a Core table."""
-
+log = logging.getLogger("gamepay.bus.outbox")
 
 @dataclass(frozen=True, slots=True)
 class EventDraft:

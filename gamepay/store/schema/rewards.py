@@ -1,4 +1,4 @@
-"""The reward tables (Core), in step with the Alembic revision ``0003_rewards``.
+"""The reward tables (revision ``0003_rewards``); only ``gamepay.rewards`` reads or writes them.
 
 ``gp_reward_runs``: one row per (program, period), UNIQUE(program, period_start); the row is
 inserted in the same transaction that writes every payout of the run, so a run either exists
@@ -14,39 +14,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from gamepay.store.schema.base import SEQ, metadata
 from gamepay.store.types import Amount, UTCDateTime
 
-__all__ = [
-    "PAYOUT_PAID",
-    "PAYOUT_PENDING",
-    "RUN_PAID",
-    "RUN_PAYING",
-    "RUN_SENDING",
-    "metadata",
-    "payouts_table",
-    "runs_table",
-]
-
-RUN_PAYING = "paying"
-"""A computed run with payouts still pending."""
-RUN_SENDING = "sending"
-"""An on-chain run: every payout is in the ledger, some are not yet sent to wallets."""
-RUN_PAID = "paid"
-"""Every payout of the run is paid."""
-PAYOUT_PENDING = "pending"
-"""A payout not yet posted to the ledger."""
-PAYOUT_PAID = "paid"
-"""A payout posted to the ledger (``transfer_id`` set)."""
-
-metadata = sa.MetaData()
-"""The reward tables' own metadata (the migration creates them explicitly)."""
-
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+__all__ = ["payouts_table", "runs_table"]
 
 runs_table = sa.Table(
     "gp_reward_runs",
     metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("id", SEQ, primary_key=True, autoincrement=True),
     sa.Column("program", sa.String(48), nullable=False),
     sa.Column("period_key", sa.String(10), nullable=False),
     sa.Column("period_start", UTCDateTime, nullable=False),
@@ -67,7 +43,7 @@ runs_table = sa.Table(
 payouts_table = sa.Table(
     "gp_reward_payouts",
     metadata,
-    sa.Column("run_id", _ID, sa.ForeignKey("gp_reward_runs.id"), primary_key=True),
+    sa.Column("run_id", SEQ, sa.ForeignKey("gp_reward_runs.id"), primary_key=True),
     sa.Column("player_id", sa.String(200), primary_key=True),
     sa.Column("purchases", Amount, nullable=False),
     sa.Column("refunds", Amount, nullable=False),

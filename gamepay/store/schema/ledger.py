@@ -1,0 +1,96 @@
+"""The ledger's tables (revision ``0001_ledger``); only ``gamepay.ledger`` reads or writes them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+
+from gamepay.store.schema.base import SEQ, metadata
+from gamepay.store.types import Amount, UTCDateTime
+
+__all__ = [
+    "accounts_table",
+    "assets_table",
+    "balances_table",
+    "batches_table",
+    "holds_table",
+    "transfers_table",
+]
+
+assets_table = Table(
+    "gp_assets",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("decimals", Integer, nullable=False),
+    Column("chain_id", String(32), nullable=True),
+    Column("address", String(128), nullable=True),
+)
+"""A registered asset: ``code`` is a currency code, token symbol or item sku."""
+
+accounts_table = Table(
+    "gp_accounts",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("allow_negative", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+"""An opened account; ``allow_negative`` only for system accounts that create value."""
+
+balances_table = Table(
+    "gp_balances",
+    metadata,
+    Column("account_id", String(200), ForeignKey("gp_accounts.id"), primary_key=True),
+    Column("asset", String(200), ForeignKey("gp_assets.id"), primary_key=True),
+    Column("available", Amount, nullable=False),
+    Column("held", Amount, nullable=False),
+)
+"""The current balance of one account in one asset: available and held (by pending holds)."""
+
+transfers_table = Table(
+    "gp_transfers",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(256), nullable=False, unique=True),
+    Column("batch_id", String(200), nullable=True),
+    Column("hold_id", String(200), nullable=True),
+    Column("debit", String(200), ForeignKey("gp_accounts.id"), nullable=False),
+    Column("credit", String(200), ForeignKey("gp_accounts.id"), nullable=False),
+    Column("asset", String(200), ForeignKey("gp_assets.id"), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("memo", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_gp_transfers_debit_created", "debit", "created_at"),
+    Index("ix_gp_transfers_credit_created", "credit", "created_at"),
+    Index("ix_gp_transfers_kind_created", "kind", "created_at"),
+    Index("ix_gp_transfers_batch", "batch_id"),
+)
+"""One append-only posting; ``seq`` orders them, ``id`` is the caller's idempotency key."""
+
+holds_table = Table(
+    "gp_holds",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("debit", String(200), ForeignKey("gp_accounts.id"), nullable=False),
+    Column("credit", String(200), ForeignKey("gp_accounts.id"), nullable=False),
+    Column("asset", String(200), ForeignKey("gp_assets.id"), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("posted_amount", Amount, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("memo", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+)
+"""A two-phase transfer: pending, then posted (maybe partially) or voided."""
+
+batches_table = Table(
+    "gp_batches",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+"""A batch id and the digest of its transfers, for idempotent replay."""
