@@ -49,6 +49,7 @@ async def _wait_for_ctrl_c() -> None:
 
 
 async def _demo(options: object, keep_serving: bool) -> DemoSummary:
+    from gamepay.cli.runtime import running_runtime
     from gamepay.demo.runner import (
         DemoOptions,
         pay_rewards,
@@ -66,7 +67,7 @@ async def _demo(options: object, keep_serving: bool) -> DemoSummary:
         f"[bold]gamepay demo[/bold]: {len(plans)} simulated players, seed {options.seed}"
         + (" (quick)" if options.quick else "")
     )
-    async with running_demo(options) as demo_run:
+    async with running_demo(options, running_runtime) as demo_run:
         console.print(
             f"sandbox {demo_run.sandbox.url} · websocket {demo_run.runtime.ws_url} · "
             f"database {demo_run.runtime.settings.database_url}"

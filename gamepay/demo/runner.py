@@ -2,7 +2,8 @@
 
 ``running_demo`` starts the KryptoGO sandbox on a local port (with callback faults on:
 duplicated, reordered and dropped callbacks), then exactly what ``gamepay serve`` runs
-(``gamepay.cli.runtime``) on a SQLite file, pointed at the sandbox, plus the storefront page.
+(``gamepay.cli.runtime``, handed in by the caller: the demo sits below the CLI) on a SQLite
+file, pointed at the sandbox, plus the storefront page.
 ``play`` sends the simulated players in over the websocket; each pays (or not) through the
 sandbox's control API, as a wallet would. ``settle`` lets the world catch up (refunds, expiries,
 reconciliation), ``pay_rewards`` pays a loyalty period, and ``summarize`` reads the outcome back
@@ -18,19 +19,18 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from gamepay.cli.runtime import Runtime, running_runtime
 from gamepay.config import Settings
 from gamepay.core.accounts import AccountKind, pool_account, world_account
 from gamepay.core.assets import Token
@@ -38,33 +38,73 @@ from gamepay.core.intents import OrderKind
 from gamepay.core.money import format_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.demo.players import PlayerClient, ReplyError
-from gamepay.demo.scenario import Behaviour, PlayerPlan, plan_players
+from gamepay.demo.scenario import Behaviour, PlayerPlan
 from gamepay.demo.summary import DemoSummary
 from gamepay.demo.view import DemoView
 from gamepay.errors import GamepayError
 from gamepay.kryptogo.models import PaymentStatus
+from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics
+from gamepay.payments import Payments
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
 from gamepay.rewards import Program, RewardRunner, Schedule
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
+from gamepay.store import Store
 from gamepay.store.schema.ledger import transfers_table
 from gamepay.store.schema.payments import orders_table
 from gamepay.testing import running_sandbox, sqlite_url
+from gamepay.withdrawals import Withdrawals
 from gamepay_ws import issue_token
 
 __all__ = [
     "DemoOptions",
     "DemoRun",
+    "DemoRuntime",
+    "RuntimeStarter",
     "demo_catalog",
     "pay_rewards",
     "play",
-    "run_demo",
     "running_demo",
     "settle",
     "summarize",
 ]
 
 log = logging.getLogger("gamepay.demo")
+
+class DemoRuntime(Protocol):
+    """What the demo uses of a running gamepay process (``gamepay.cli.runtime.Runtime``)."""
+
+    @property
+    def settings(self) -> Settings:
+        """The process's settings."""
+
+    @property
+    def store(self) -> Store:
+        """Its store."""
+
+    @property
+    def ledger(self) -> Ledger:
+        """Its ledger."""
+
+    @property
+    def payments(self) -> Payments:
+        """Its payments service."""
+
+    @property
+    def withdrawals(self) -> Withdrawals:
+        """Its withdrawals service."""
+
+    @property
+    def http_url(self) -> str:
+        """Where its HTTP app listens."""
+
+    @property
+    def ws_url(self) -> str:
+        """Where its websocket adapter listens."""
+
+
+RuntimeStarter = Callable[..., AbstractAsyncContextManager[DemoRuntime]]
+"""Starts a gamepay process: ``gamepay.cli.runtime.running_runtime``'s signature."""
 
 STOREFRONT = Path(__file__).resolve().parents[2] / "examples" / "shop" / "static" / "index.html"
 """The storefront page of ``examples/shop`` (present in a source checkout)."""
@@ -127,7 +167,7 @@ class DemoRun:
 
     options: DemoOptions
     sandbox: RunningSandbox
-    runtime: Runtime
+    runtime: DemoRuntime
     token: Token
     directory: Path
     secret: str
@@ -204,9 +244,13 @@ def _storefront_routes(holder: dict[str, DemoRun]) -> list[Route]:
 
 @asynccontextmanager
 async def running_demo(
-    options: DemoOptions, metrics: Metrics | None = None
+    options: DemoOptions, start: RuntimeStarter, metrics: Metrics | None = None
 ) -> AsyncIterator[DemoRun]:
-    """Start the sandbox and the gamepay runtime on a fresh SQLite file; stop both on exit."""
+    """Start the sandbox and ``start``'s gamepay runtime on a fresh SQLite file; stop both on exit.
+
+    ``start`` is ``gamepay.cli.runtime.running_runtime``: the CLI hands it in, so the demo never
+    imports the CLI.
+    """
     async with AsyncExitStack() as stack:
         directory = options.directory or Path(".gamepay")
         directory.mkdir(parents=True, exist_ok=True)
@@ -235,7 +279,7 @@ async def running_demo(
         token = _payment_token(sandbox)
         holder: dict[str, DemoRun] = {}
         runtime = await stack.enter_async_context(
-            running_runtime(
+            start(
                 settings,
                 demo_catalog(token),
                 metrics=metrics,
@@ -446,18 +490,3 @@ async def summarize(run: DemoRun, plans: list[PlayerPlan]) -> DemoSummary:
     summary.ledger_verified = (await runtime.ledger.verify()).ok
     summary.seconds = round(time.monotonic() - run.started, 2)
     return summary
-
-
-async def run_demo(options: DemoOptions, view: DemoView) -> tuple[DemoSummary, DemoRun | None]:
-    """The whole job in one call (used by tests); the runtime is stopped before returning."""
-    plans = plan_players(options.crowd, seed=options.seed, skus=("sword", "shield", "potion"))
-    async with running_demo(options) as run:
-        with view:
-            view.phase(f"{len(plans)} players shopping")
-            await play(run, plans, view)
-            await settle(run, view)
-            await pay_rewards(run, view)
-            view.phase("verifying the ledger")
-            summary = await summarize(run, plans)
-            view.phase("done")
-    return summary, None

@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gamepay.cli.runtime import running_runtime
 from gamepay.demo.players import PlayerClient, ReplyError
 from gamepay.demo.runner import DemoOptions, pay_rewards, play, running_demo, settle, summarize
 from gamepay.demo.scenario import plan_players
@@ -18,7 +19,7 @@ async def test_storefront_session_websocket_and_metrics(tmp_path: Path) -> None:
     """The page is served, /demo/session hands out a working token, /metrics counts it all."""
     metrics = Metrics()
     options = DemoOptions(quick=True, players=8, directory=tmp_path, faults=False)
-    async with running_demo(options, metrics) as run, httpx.AsyncClient() as http:
+    async with running_demo(options, running_runtime, metrics) as run, httpx.AsyncClient() as http:
         page = await http.get(run.runtime.http_url + "/")
         assert page.status_code == 200
         assert "<html" in page.text.lower()
@@ -43,7 +44,7 @@ async def test_storefront_session_websocket_and_metrics(tmp_path: Path) -> None:
 async def test_forged_token_refused(tmp_path: Path) -> None:
     """A token not signed with the demo's secret is refused with token_rejected."""
     options = DemoOptions(quick=True, players=1, directory=tmp_path, faults=False)
-    async with running_demo(options) as run:
+    async with running_demo(options, running_runtime) as run:
         with pytest.raises(ReplyError) as refused:
             async with PlayerClient(run.runtime.ws_url, "eyJ2IjoxfQ.c2ln"):
                 pass
@@ -55,7 +56,7 @@ async def test_whole_demo_in_process_with_metrics(tmp_path: Path) -> None:
     metrics = Metrics()
     options = DemoOptions(quick=True, players=10, directory=tmp_path)
     plans = plan_players(options.crowd, seed=options.seed, skus=("sword", "shield", "potion"))
-    async with running_demo(options, metrics) as run:
+    async with running_demo(options, running_runtime, metrics) as run:
         view = DemoView(len(plans), live=False)
         await play(run, plans, view)
         await settle(run, view)
