@@ -45,25 +45,19 @@ import inspect
 import logging
 import re
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
-from types import MappingProxyType
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
 
 from gamepay.bus.outbox import EventDraft, publish_quietly, record_events
 from gamepay.core.accounts import AccountKind, player_account, world_account
-from gamepay.core.addresses import chain_family, normalize_address
+from gamepay.core.addresses import normalize_address
 from gamepay.core.assets import Token
-from gamepay.core.events import Event, EventPublisher, EventType
-from gamepay.core.money import check_amount, parse_amount
+from gamepay.core.events import Event, EventPublisher
+from gamepay.core.money import check_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.core.withdrawals import (
     HoldEffect,
@@ -89,28 +83,25 @@ from gamepay.errors import (
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Ledger
 from gamepay.store import Store
-from gamepay.store.schema.withdrawals import withdrawal_days_table, withdrawals_table
+from gamepay.withdrawals.config import WithdrawalsConfig
+from gamepay.withdrawals.events import balance_draft, status_draft
+from gamepay.withdrawals.records import (
+    ExecutedSource,
+    ExecutedTransferLike,
+    Withdrawal,
+    WithdrawalReconcileReport,
+    WithdrawalRecoveryReport,
+    record_matches,
+)
+from gamepay.withdrawals.repository import WithdrawalRepository
 
-__all__ = [
-    "ExecutedTransfer",
-    "ExecutedTransferLike",
-    "TransferClient",
-    "Withdrawal",
-    "WithdrawalReconcileReport",
-    "WithdrawalRecoveryReport",
-    "Withdrawals",
-    "WithdrawalsConfig",
-]
+__all__ = ["TransferClient", "Withdrawals"]
 
 log = logging.getLogger("gamepay.withdrawals.service")
 
-_W = withdrawals_table.c
-_D = withdrawal_days_table.c
 _S = WithdrawalStatus
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
 _MAX_ERROR = 500
-_PREPARED: weakref.WeakKeyDictionary[Ledger, set[str]] = weakref.WeakKeyDictionary()
-"""Per ledger, the token ids whose asset and world account are known to exist."""
 
 
 class TransferClient(Protocol):
@@ -129,202 +120,8 @@ def _new_id() -> str:
     return f"wd_{uuid.uuid4().hex}"
 
 
-@dataclass(frozen=True, slots=True)
-class WithdrawalsConfig:
-    """Which tokens can be withdrawn, their minimums and per-player daily limits.
-
-    ``tokens`` maps asset id to ``Token`` (each key must be that token's ``id`` and its chain
-    must have address rules). ``min_amount`` and ``daily_limit`` map asset id to base units; a
-    token without a minimum accepts any positive amount, one without a daily limit has none.
-    ``time_zone`` (an IANA name) decides where a day starts for the daily limit.
-    """
-
-    tokens: Mapping[str, Token]
-    min_amount: Mapping[str, int] = field(default_factory=dict)
-    daily_limit: Mapping[str, int] = field(default_factory=dict)
-    time_zone: str = "UTC"
-
-    def __post_init__(self) -> None:
-        tokens = dict(self.tokens)
-        for key, token in tokens.items():
-            if not isinstance(token, Token):
-                raise ConfigError(f"withdrawable assets must be on-chain Tokens: {key!r}")
-            if key != token.id:
-                raise ConfigError(f"token key {key!r} is not the token's id {token.id!r}")
-            try:
-                chain_family(token.chain_id)
-            except InvalidInput as exc:
-                raise ConfigError(f"{key}: {exc.message}") from None
-        for name in ("min_amount", "daily_limit"):
-            table = dict(getattr(self, name))
-            for key, value in table.items():
-                if key not in tokens:
-                    raise ConfigError(f"{name} names an asset that is not a token: {key!r}")
-                if type(value) is not int or value <= 0:
-                    raise ConfigError(f"{name}[{key!r}] must be a positive int of base units")
-            object.__setattr__(self, name, MappingProxyType(table))
-        object.__setattr__(self, "tokens", MappingProxyType(tokens))
-        try:
-            ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ConfigError(f"unknown time zone {self.time_zone!r}") from None
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The time zone in which daily limits reset."""
-        return ZoneInfo(self.time_zone)
-
-
-@dataclass(frozen=True, slots=True)
-class Withdrawal:
-    """One withdrawal as stored. ``reference`` is the stable note sent with the transfer."""
-
-    id: str
-    reference: str
-    player_id: str
-    request_id: str
-    asset_id: str
-    chain_id: str
-    token_address: str
-    decimals: int
-    amount: int
-    address: str
-    status: WithdrawalStatus
-    limit_day: date
-    created_at: datetime
-    updated_at: datetime
-    transfer_id: str | None = None
-    tx_hash: str | None = None
-    error: str | None = None
-
-    @property
-    def hold_id(self) -> str:
-        """The ledger hold backing this withdrawal."""
-        return hold_id_for(self.id)
-
-
-class ExecutedTransferLike(Protocol):
-    """One transfer the service executed, as reconciliation reads it (matched on ``note``)."""
-
-    @property
-    def note(self) -> str | None:
-        """The note sent with the transfer (our withdrawal's ``reference``)."""
-        ...
-
-    @property
-    def transfer_id(self) -> str | None:
-        """The service's id of the transfer."""
-        ...
-
-    @property
-    def tx_hash(self) -> str | None:
-        """The on-chain transaction hash, if known."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutedTransfer:
-    """A plain executed-transfer record (e.g. one line of an operator's export).
-
-    ``amount`` (base units, or a decimal string of whole tokens as exports show it) and
-    ``wallet_address``, when given, are checked against the withdrawal before it is settled.
-    """
-
-    note: str
-    transfer_id: str | None = None
-    tx_hash: str | None = None
-    amount: int | str | None = None
-    wallet_address: str | None = None
-
-
-ExecutedSource = (
-    Iterable[ExecutedTransferLike]
-    | Callable[[], Iterable[ExecutedTransferLike] | Awaitable[Iterable[ExecutedTransferLike]]]
-)
-
-
-@dataclass(frozen=True, slots=True)
-class WithdrawalRecoveryReport:
-    """What ``recover()`` did: ``sending`` rows made ``unknown``, ``held`` rows voided."""
-
-    unknown: tuple[Withdrawal, ...] = ()
-    failed: tuple[Withdrawal, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class WithdrawalReconcileReport:
-    """What ``reconcile_unknown()`` did with each ``unknown`` withdrawal."""
-
-    sent: tuple[Withdrawal, ...] = ()
-    failed: tuple[Withdrawal, ...] = ()
-    still_unknown: tuple[Withdrawal, ...] = ()
-    mismatched: tuple[Withdrawal, ...] = ()
-    """Left ``unknown``: a record carries the note but another amount or address."""
-
-
-def _from_row(row: Any) -> Withdrawal:
-    return Withdrawal(
-        id=row.id,
-        reference=row.reference,
-        player_id=row.player_id,
-        request_id=row.request_id,
-        asset_id=row.asset_id,
-        chain_id=row.chain_id,
-        token_address=row.token_address,
-        decimals=row.decimals,
-        amount=row.amount,
-        address=row.address,
-        status=WithdrawalStatus(row.status),
-        limit_day=date.fromisoformat(row.limit_day),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        transfer_id=row.transfer_id,
-        tx_hash=row.tx_hash,
-        error=row.error,
-    )
-
-
-def _record_matches(record: object, w: Withdrawal) -> bool:
-    """False when an executed record names another amount or wallet than the withdrawal."""
-    amount = getattr(record, "amount", None)
-    if amount is not None:
-        try:
-            units = parse_amount(amount, w.decimals) if isinstance(amount, str) else amount
-        except InvalidInput:
-            return False
-        if units != w.amount:
-            return False
-    wallet = getattr(record, "wallet_address", None)
-    if wallet is not None:
-        try:
-            return bool(normalize_address(w.chain_id, wallet) == w.address)
-        except InvalidInput:
-            return False
-    return True
-
-
 def _short(text: str) -> str:
     return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 3] + "..."
-
-
-def _status_draft(w: Withdrawal) -> EventDraft:
-    return EventDraft(
-        w.player_id,
-        EventType.WITHDRAWAL_STATUS_CHANGED,
-        {
-            "withdrawal_id": w.id,
-            "request_id": w.request_id,
-            "status": str(w.status),
-            "asset_id": w.asset_id,
-            "amount": str(w.amount),
-            "decimals": w.decimals,
-            "chain_id": w.chain_id,
-            "address": w.address,
-            "transfer_id": w.transfer_id,
-            "tx_hash": w.tx_hash,
-            "error": w.error,
-        },
-    )
 
 
 class Withdrawals:
@@ -361,16 +158,7 @@ class Withdrawals:
         self._new_id = new_id or _new_id
         self._checkpoint = checkpoint or (lambda step: None)
         self._prepared = False
-        insert: Callable[[Table], Insert]
-        insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
-        self._insert_withdrawal = (
-            insert(withdrawals_table)
-            .on_conflict_do_nothing(index_elements=[_W.player_id, _W.request_id])
-            .returning(_W.id)
-        )
-        self._insert_day = insert(withdrawal_days_table).on_conflict_do_nothing(
-            index_elements=[_D.player_id, _D.asset_id, _D.day]
-        )
+        self._rows = WithdrawalRepository(store.dialect)
 
     @property
     def config(self) -> WithdrawalsConfig:
@@ -386,17 +174,14 @@ class Withdrawals:
     async def prepare(self) -> None:
         """Register the configured tokens and open ``world:<chain>`` accounts (idempotent).
 
-        Called by the first ``withdraw``; done once per ledger object and token.
+        Called by the first ``withdraw`` of this service; the ledger's own cache answers for the
+        assets and accounts it already knows.
         """
-        done = _PREPARED.setdefault(self._ledger, set())
         for token in self._config.tokens.values():
-            if token.id in done:
-                continue
             await self._ledger.register_asset(token)
             await self._ledger.open_account(
                 world_account(token.chain_id), kind=AccountKind.SYSTEM, allow_negative=True
             )
-            done.add(token.id)
         self._prepared = True
 
     # ------------------------------------------------------------------------- withdraw
@@ -444,25 +229,22 @@ class Withdrawals:
         day = limit_day(now, self._zone)
         wid = self._new_id()
         reference = f"gamepay/withdrawal/{wid}"
-        row: dict[str, Any] = {
-            "id": wid,
-            "reference": reference,
-            "player_id": player_id,
-            "request_id": request_id,
-            "asset_id": token.id,
-            "chain_id": token.chain_id,
-            "token_address": token.address,
-            "decimals": token.decimals,
-            "amount": amount,
-            "address": normalized,
-            "status": str(_S.HELD),
-            "transfer_id": None,
-            "tx_hash": None,
-            "error": None,
-            "limit_day": day.isoformat(),
-            "created_at": now,
-            "updated_at": now,
-        }
+        created = Withdrawal(
+            id=wid,
+            reference=reference,
+            player_id=player_id,
+            request_id=request_id,
+            asset_id=token.id,
+            chain_id=token.chain_id,
+            token_address=token.address,
+            decimals=token.decimals,
+            amount=amount,
+            address=normalized,
+            status=_S.HELD,
+            limit_day=day,
+            created_at=now,
+            updated_at=now,
+        )
         # Built before anything is written: a request the client refuses never holds funds.
         transfer = TransferRequest(
             chain_id=token.chain_id,
@@ -474,13 +256,11 @@ class Withdrawals:
         )
 
         async def create(conn: AsyncConnection) -> tuple[Withdrawal, list[Event], bool]:
-            existing = await self._by_request(conn, player_id, request_id)
-            inserted = existing is None and (
-                (await conn.execute(self._insert_withdrawal, row)).first() is not None
-            )
+            existing = await self._rows.by_request(conn, player_id, request_id)
+            inserted = existing is None and await self._rows.insert(conn, created)
             if existing is None and not inserted:
                 # a concurrent request with the same id committed first (READ COMMITTED sees it)
-                existing = await self._by_request(conn, player_id, request_id)
+                existing = await self._rows.by_request(conn, player_id, request_id)
                 if existing is None:
                     raise ConcurrencyError("a conflicting withdrawal insert left no row; retry")
             if existing is not None:
@@ -504,10 +284,9 @@ class Withdrawals:
                 memo=reference,
             )
             await self._ledger.hold(hold_id_for(wid), spec, conn=conn)
-            created = _from_row(_Row(row))
             events = await record_events(
                 conn,
-                [_status_draft(created), await self._balance_draft(conn, created, -amount)],
+                [status_draft(created), await self._balance_draft(conn, created, -amount)],
                 now,
             )
             return created, events, True
@@ -519,75 +298,30 @@ class Withdrawals:
         log.info("withdrawal %s held: %s %s to %s", wid, amount, token.symbol, normalized)
         return await self._send(withdrawal, transfer)
 
-    async def _by_request(
-        self, conn: AsyncConnection, player_id: str, request_id: str
-    ) -> Withdrawal | None:
-        found = (
-            await conn.execute(
-                select(withdrawals_table).where(
-                    _W.player_id == player_id, _W.request_id == request_id
-                )
-            )
-        ).first()
-        return None if found is None else _from_row(found)
-
     async def _take_limit(
         self, conn: AsyncConnection, player_id: str, token: Token, day: date, amount: int
     ) -> None:
         """Add ``amount`` to the day's total under a row lock; LimitExceeded above the limit."""
-        key = {"player_id": player_id, "asset_id": token.id, "day": day.isoformat()}
-        await conn.execute(self._insert_day, {**key, "total": 0})
-        total = await self._locked_day_total(conn, key)
+        total = await self._rows.lock_day(conn, player_id, token.id, day, create=True)
         limit = self._config.daily_limit.get(token.id)
         if limit is not None and total + amount > limit:
             raise LimitExceeded(
                 f"the daily limit of {limit} base units of {token.symbol} would be exceeded "
                 f"({total} already withdrawn on {day.isoformat()})"
             )
-        await self._write_day_total(conn, key, total + amount)
+        await self._rows.write_day(conn, player_id, token.id, day, total + amount)
 
     async def _release_limit(self, conn: AsyncConnection, w: Withdrawal) -> None:
         """Give a failed withdrawal's amount back to its day's total."""
-        key = {"player_id": w.player_id, "asset_id": w.asset_id, "day": w.limit_day.isoformat()}
-        total = await self._locked_day_total(conn, key)
-        await self._write_day_total(conn, key, max(0, total - w.amount))
-
-    async def _locked_day_total(self, conn: AsyncConnection, key: dict[str, str]) -> int:
-        found = (
-            await conn.execute(
-                select(_D.total)
-                .where(_D.player_id == key["player_id"], _D.asset_id == key["asset_id"])
-                .where(_D.day == key["day"])
-                .with_for_update()
-            )
-        ).first()
-        return 0 if found is None else int(found.total)
-
-    async def _write_day_total(
-        self, conn: AsyncConnection, key: dict[str, str], total: int
-    ) -> None:
-        await conn.execute(
-            update(withdrawal_days_table)
-            .where(_D.player_id == key["player_id"], _D.asset_id == key["asset_id"])
-            .where(_D.day == key["day"])
-            .values(total=total)
+        total = await self._rows.lock_day(conn, w.player_id, w.asset_id, w.limit_day, create=False)
+        await self._rows.write_day(
+            conn, w.player_id, w.asset_id, w.limit_day, max(0, total - w.amount)
         )
 
     async def _balance_draft(self, conn: AsyncConnection, w: Withdrawal, delta: int) -> EventDraft:
         """balance_changed for the player; ``delta`` is the change of the available balance."""
         balance = await self._ledger.balance(player_account(w.player_id), w.asset_id, conn=conn)
-        return EventDraft(
-            w.player_id,
-            EventType.BALANCE_CHANGED,
-            {
-                "withdrawal_id": w.id,
-                "asset_id": w.asset_id,
-                "delta": str(delta),
-                "available": str(balance.available),
-                "held": str(balance.held),
-                "decimals": w.decimals,
-            },
-        )
+        return balance_draft(w, delta, balance.available, balance.held)
 
     # ------------------------------------------------------------------------- sending
 
@@ -658,14 +392,9 @@ class Withdrawals:
         """
 
         async def run(conn: AsyncConnection) -> tuple[Withdrawal, list[Event], bool]:
-            found = (
-                await conn.execute(
-                    select(withdrawals_table).where(_W.id == withdrawal_id).with_for_update()
-                )
-            ).first()
-            if found is None:
+            current = await self._rows.get(conn, withdrawal_id, for_update=True)
+            if current is None:
                 raise WithdrawalNotFound(f"no withdrawal {withdrawal_id!r}")
-            current = _from_row(found)
             if current.status not in sources:
                 return current, [], False
             move = check_transition(current.status, target)
@@ -675,18 +404,16 @@ class Withdrawals:
                 await self._ledger.void(current.hold_id, conn=conn)
             elif move.effect is HoldEffect.POST:
                 await self._ledger.post(current.hold_id, conn=conn)
-            values: dict[str, Any] = {"status": str(target), "updated_at": now}
-            if transfer_id is not None:
-                values["transfer_id"] = transfer_id
-            if tx_hash is not None:
-                values["tx_hash"] = tx_hash
-            if error is not None:
-                values["error"] = _short(error)
-            await conn.execute(
-                update(withdrawals_table).where(_W.id == withdrawal_id).values(**values)
+            moved = replace(
+                current,
+                status=target,
+                updated_at=now,
+                transfer_id=current.transfer_id if transfer_id is None else transfer_id,
+                tx_hash=current.tx_hash if tx_hash is None else tx_hash,
+                error=current.error if error is None else _short(error),
             )
-            moved = _from_row(_Row({**found._asdict(), **values}))
-            drafts = [_status_draft(moved)]
+            await self._rows.update_status(conn, moved)
+            drafts = [status_draft(moved)]
             if move.effect in (HoldEffect.POST, HoldEffect.VOID):
                 delta = current.amount if move.effect is HoldEffect.VOID else 0
                 drafts.append(await self._balance_draft(conn, moved, delta))
@@ -788,7 +515,7 @@ class Withdrawals:
             if record is None and not absent_means_failed:
                 still.append(w)
                 continue
-            if record is not None and not _record_matches(record, w):
+            if record is not None and not record_matches(record, w):
                 log.error("withdrawal %s: executed record %r does not match it", w.id, record)
                 mismatched.append(w)
                 continue
@@ -812,31 +539,25 @@ class Withdrawals:
     async def get(self, withdrawal_id: str) -> Withdrawal:
         """The withdrawal with that id, or WithdrawalNotFound."""
 
-        async def run(conn: AsyncConnection) -> Any:
-            return (
-                await conn.execute(select(withdrawals_table).where(_W.id == withdrawal_id))
-            ).first()
+        async def run(conn: AsyncConnection) -> Withdrawal | None:
+            return await self._rows.get(conn, withdrawal_id)
 
         found = await self._store.run(run)
         if found is None:
             raise WithdrawalNotFound(f"no withdrawal {withdrawal_id!r}")
-        return _from_row(found)
+        return found
 
     async def list(
         self, status: WithdrawalStatus | str | None = None, player_id: str | None = None
     ) -> builtins.list[Withdrawal]:
         """Withdrawals, oldest first, optionally only one status and/or one player's."""
-        query = select(withdrawals_table).order_by(_W.created_at, _W.id)
-        if status is not None:
-            try:
-                query = query.where(_W.status == str(WithdrawalStatus(status)))
-            except ValueError:
-                raise InvalidInput(f"not a withdrawal status: {status!r}") from None
-        if player_id is not None:
-            query = query.where(_W.player_id == player_id)
+        try:
+            wanted = None if status is None else WithdrawalStatus(status)
+        except ValueError:
+            raise InvalidInput(f"not a withdrawal status: {status!r}") from None
 
         async def run(conn: AsyncConnection) -> builtins.list[Withdrawal]:
-            return [_from_row(r) for r in await conn.execute(query)]
+            return await self._rows.list(conn, wanted, player_id)
 
         result: builtins.list[Withdrawal] = await self._store.run(run)
         return result
@@ -844,23 +565,8 @@ class Withdrawals:
     async def day_total(self, player_id: str, asset_id: str, day: date) -> int:
         """The amount counting toward ``player_id``'s daily limit of ``asset_id`` on ``day``."""
 
-        async def run(conn: AsyncConnection) -> Any:
-            return (
-                await conn.execute(
-                    select(_D.total).where(
-                        _D.player_id == player_id,
-                        _D.asset_id == asset_id,
-                        _D.day == day.isoformat(),
-                    )
-                )
-            ).first()
+        async def run(conn: AsyncConnection) -> int:
+            return await self._rows.day_total(conn, player_id, asset_id, day)
 
-        found = await self._store.run(run)
-        return 0 if found is None else int(found.total)
-
-
-class _Row:
-    """Attribute access over a dict, so a row we just wrote reads like a fetched one."""
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        self.__dict__.update(values)
+        total: int = await self._store.run(run)
+        return total

@@ -25,7 +25,7 @@ from gamepay.errors import (
 )
 from gamepay.sandbox import Faults
 from gamepay.store.schema.withdrawals import withdrawal_days_table, withdrawals_table
-from gamepay.withdrawals.service import ExecutedTransfer
+from gamepay.withdrawals import ExecutedTransfer
 from tests.withdrawals_env import USDT, Env, SimulatedCrash, withdrawal_env
 
 S = WithdrawalStatus

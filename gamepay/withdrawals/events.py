@@ -1,0 +1,50 @@
+"""The events a withdrawal move announces (drafts for the ``gp_events`` outbox); pure.
+
+``withdrawal_status_changed`` on every move, ``balance_changed`` (``delta`` of the available
+balance) on hold, post and void.
+"""
+
+from __future__ import annotations
+
+from gamepay.bus.outbox import EventDraft
+from gamepay.core.events import EventType
+from gamepay.withdrawals.records import Withdrawal
+
+__all__ = ["balance_draft", "status_draft"]
+
+
+def status_draft(w: Withdrawal) -> EventDraft:
+    """``withdrawal_status_changed`` for ``w`` as it is after the move."""
+    return EventDraft(
+        w.player_id,
+        EventType.WITHDRAWAL_STATUS_CHANGED,
+        {
+            "withdrawal_id": w.id,
+            "request_id": w.request_id,
+            "status": str(w.status),
+            "asset_id": w.asset_id,
+            "amount": str(w.amount),
+            "decimals": w.decimals,
+            "chain_id": w.chain_id,
+            "address": w.address,
+            "transfer_id": w.transfer_id,
+            "tx_hash": w.tx_hash,
+            "error": w.error,
+        },
+    )
+
+
+def balance_draft(w: Withdrawal, delta: int, available: int, held: int) -> EventDraft:
+    """``balance_changed`` for ``w``'s player; ``delta`` is the change of the available balance."""
+    return EventDraft(
+        w.player_id,
+        EventType.BALANCE_CHANGED,
+        {
+            "withdrawal_id": w.id,
+            "asset_id": w.asset_id,
+            "delta": str(delta),
+            "available": str(available),
+            "held": str(held),
+            "decimals": w.decimals,
+        },
+    )
