@@ -262,10 +262,9 @@ class StoreStats(Collector):
         from sqlalchemy import func, select
         from sqlalchemy.exc import DBAPIError
 
-        from gamepay.core.rewards import PAYOUT_PAID
+        from gamepay.rewards.repository import paid_payouts_by_program
         from gamepay.store.schema.ledger import transfers_table
         from gamepay.store.schema.payments import orders_table
-        from gamepay.store.schema.rewards import payouts_table, runs_table
         from gamepay.store.schema.withdrawals import withdrawals_table
 
         t, o, w = transfers_table.c, orders_table.c, withdrawals_table.c
@@ -273,10 +272,7 @@ class StoreStats(Collector):
             "transfers": select(t.kind, func.count()).group_by(t.kind),
             "orders": select(o.kind, o.status, func.count()).group_by(o.kind, o.status),
             "withdrawals": select(w.status, func.count()).group_by(w.status),
-            "rewards": select(runs_table.c.program, func.count())
-            .select_from(payouts_table.join(runs_table))
-            .where(payouts_table.c.status == PAYOUT_PAID)
-            .group_by(runs_table.c.program),
+            "rewards": paid_payouts_by_program(),
         }
         snapshot: dict[str, dict[tuple[str, ...], float]] = {}
         for name, query in queries.items():

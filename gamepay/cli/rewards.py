@@ -36,7 +36,8 @@ from gamepay.ledger import Ledger
 from gamepay.rewards.periods import require_closed
 from gamepay.rewards.preview import PreviewTotals, write_preview
 from gamepay.rewards.programs import Program, load_program
-from gamepay.rewards.runner import RewardRunner, RunProgress, RunReport
+from gamepay.rewards.reports import RunProgress, RunReport
+from gamepay.rewards.runner import RewardRunner
 from gamepay.store import Store
 
 __all__ = ["app", "preview", "run"]

@@ -10,14 +10,8 @@ reports = await runner.run_due()                # every closed, unpaid period, e
 from gamepay.rewards.periods import Period, Schedule, closed_periods, period_containing
 from gamepay.rewards.preview import Payout, PreviewTotals, iter_payouts, preview, write_preview
 from gamepay.rewards.programs import BPS, Activity, Program, Tier, load_program, reward_for
-from gamepay.rewards.runner import (
-    STEPS,
-    RewardRunner,
-    RunProgress,
-    RunReport,
-    StepHook,
-    reward_batch_id,
-)
+from gamepay.rewards.reports import RunProgress, RunReport
+from gamepay.rewards.runner import STEPS, RewardRunner, StepHook, reward_batch_id
 
 __all__ = [
     "BPS",

@@ -14,13 +14,16 @@ The database decides that a payout happens once, not the scheduler:
    payout either paid once or pending.
 3. **Finish**: when nothing is pending, the run is marked paid. An on-chain program's run is
    marked ``sending`` instead, and each payout (already in the player's ledger balance) is sent
-   to the player's wallet as a withdrawal through ``gamepay.withdrawals.service`` (hold, one
-   asset_pro transfer with a stable reference, post or void, reconciliation of unknown
-   outcomes) with the request id ``reward:<program>:<period>``; then the run is paid.
+   to the player's wallet as a withdrawal (``gamepay.rewards.sending``: hold, one asset_pro
+   transfer with a stable reference, post or void, reconciliation of unknown outcomes) with
+   the request id ``reward:<program>:<period>``; then the run is paid.
 
 An underfunded pool pays the longest prefix of the next chunk that the pool can cover, then
 raises ``PoolUnderfunded`` carrying a ``RunReport`` of what is paid and what is not; running
 again after funding the pool resumes where it stopped.
+
+Runs and payouts move by the transition tables of ``gamepay.core.rewards``; every statement on
+their tables is in ``gamepay.rewards.repository``.
 """
 
 from __future__ import annotations
@@ -29,57 +32,30 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.accounts import player_account
-from gamepay.core.rewards import PAYOUT_PAID, PAYOUT_PENDING, RUN_PAID, RUN_PAYING, RUN_SENDING
+from gamepay.core.rewards import RunStatus
 from gamepay.core.transfers import TransferKind, TransferSpec
-from gamepay.errors import (
-    ConfigError,
-    InsufficientFunds,
-    InvalidInput,
-    LedgerError,
-    PaymentError,
-    PoolUnderfunded,
-)
+from gamepay.errors import ConfigError, InsufficientFunds, PoolUnderfunded
 from gamepay.ledger import Ledger
 from gamepay.rewards.compute import stream_activity
 from gamepay.rewards.periods import Period, closed_periods, require_closed
 from gamepay.rewards.programs import Program, reward_for
+from gamepay.rewards.reports import RunProgress, RunReport
+from gamepay.rewards.repository import RewardRepository
+from gamepay.rewards.sending import PayoutSender, WalletLookup, WithdrawalSender
 from gamepay.store import Store
 from gamepay.store.schema.ledger import balances_table
-from gamepay.store.schema.rewards import payouts_table, runs_table
-from gamepay.store.sql import big_sum
-from gamepay.store.types import Amount
 
-if TYPE_CHECKING:
-    from gamepay.withdrawals.service import Withdrawals
-
-__all__ = [
-    "SEND_NO_WALLET",
-    "STEPS",
-    "RewardRunner",
-    "RunProgress",
-    "RunReport",
-    "StepHook",
-    "WalletLookup",
-    "reward_batch_id",
-]
+__all__ = ["STEPS", "RewardRunner", "StepHook", "reward_batch_id"]
 
 log = logging.getLogger("gamepay.rewards")
-
-WalletLookup = Callable[[str], Awaitable[str | None]]
-"""An async function from player id to the player's wallet address (None: no wallet)."""
-
-SEND_NO_WALLET = "no_wallet"
-"""The send status of an on-chain payout whose player has no wallet (it stays in the ledger)."""
 
 StepHook = Callable[[str], None]
 """Called with a step name at each step of a run; tests raise from it to inject crashes."""
@@ -114,53 +90,6 @@ def reward_batch_id(program: str, period_key: str, payouts: Sequence[tuple[str, 
 
 
 @dataclass(frozen=True, slots=True)
-class RunReport:
-    """Where one run stands: rewarded players and amounts, paid and not yet paid.
-
-    ``sends`` (on-chain programs) counts the payouts by the outcome of sending them to wallets:
-    ``sent``, ``failed`` or ``unknown`` (withdrawal statuses), ``no_wallet``,
-    ``refused:<error code>``, and ``unsent`` (not tried yet).
-    """
-
-    program: str
-    period: str
-    run_id: int
-    status: str
-    players: int
-    total: int
-    paid_count: int
-    paid_amount: int
-    unpaid_count: int
-    unpaid_amount: int
-    sends: dict[str, int] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict; amounts as decimal strings of base units."""
-        data = asdict(self)
-        for key in ("total", "paid_amount", "unpaid_amount"):
-            data[key] = str(data[key])
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class RunProgress:
-    """Progress of a run as seen by this runner, for a progress bar."""
-
-    program: str
-    period: str
-    players: int
-    total: int
-    paid_count: int
-    paid_amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Due:
-    player_id: str
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
 class _Chunk:
     count: int
     amount: int
@@ -181,8 +110,9 @@ class RewardRunner:
     ``clock`` gives "now" (aware); ``replica`` names this process in the run's claim columns;
     ``chunk_size`` payouts go into each transaction; ``hook`` sees every step (see ``STEPS``);
     ``progress`` is called after the claim and after every committed chunk. An on-chain
-    program also needs ``withdrawals`` (the service that sends tokens) and ``wallets`` (an async
-    function from player id to wallet address, or None when the player has none).
+    program also needs ``withdrawals`` (the service that sends tokens, e.g.
+    ``gamepay.withdrawals.Withdrawals``) and ``wallets`` (an async function from player id to
+    wallet address, or None when the player has none).
     """
 
     def __init__(
@@ -196,7 +126,7 @@ class RewardRunner:
         chunk_size: int = 1000,
         hook: StepHook | None = None,
         progress: Callable[[RunProgress], None] | None = None,
-        withdrawals: Withdrawals | None = None,
+        withdrawals: WithdrawalSender | None = None,
         wallets: WalletLookup | None = None,
     ) -> None:
         if chunk_size < 1:
@@ -215,6 +145,7 @@ class RewardRunner:
         self.progress = progress
         self.withdrawals = withdrawals
         self.wallets = wallets
+        self._rows = RewardRepository(store.dialect)
 
     def _step(self, name: str) -> None:
         if self.hook is not None:
@@ -239,16 +170,7 @@ class RewardRunner:
         now = now or self.clock()
         program = self.program
         async with self.store.engine.connect() as conn:
-            done = set(
-                (
-                    await conn.execute(
-                        sa.select(runs_table.c.period_start).where(
-                            runs_table.c.program == program.name,
-                            runs_table.c.status == RUN_PAID,
-                        )
-                    )
-                ).scalars()
-            )
+            done = await self._rows.paid_period_starts(conn, program.name)
         reports = []
         for period in closed_periods(
             program.schedule, program.start, now, program.zone, program.week_start
@@ -261,14 +183,7 @@ class RewardRunner:
         """The report of the run of the period containing ``day``, or None if it never ran."""
         period = self.program.period(day)
         async with self.store.engine.connect() as conn:
-            run_id = (
-                await conn.execute(
-                    sa.select(runs_table.c.id).where(
-                        runs_table.c.program == self.program.name,
-                        runs_table.c.period_start == period.start,
-                    )
-                )
-            ).scalar_one_or_none()
+            run_id = await self._rows.run_id(conn, self.program.name, period.start)
         return None if run_id is None else await self._report(run_id)
 
     async def _run(self, period: Period) -> RunReport:
@@ -307,77 +222,20 @@ class RewardRunner:
         await self.store.run(lambda conn: self._finish(conn, run_id))
         self._step("finished")
         if self.program.payout == "onchain":
-            await self._send_all(run_id, period)
+            assert self.withdrawals is not None
+            assert self.wallets is not None
+            sender = PayoutSender(
+                self.store,
+                self._rows,
+                self.withdrawals,
+                self.wallets,
+                asset=self.program.asset,
+                chunk_size=self.chunk_size,
+                clock=self.clock,
+                step=self._step,
+            )
+            await sender.send_run(run_id, f"reward:{self.program.name}:{period.key}")
         return await self._report(run_id)
-
-    async def _send_all(self, run_id: int, period: Period) -> None:
-        """Send every paid, unsent payout to its player's wallet; then mark the run paid.
-
-        Each payout is a withdrawal with request id ``reward:<program>:<period>``, unique per
-        player in the withdrawals service: a replay (after a crash, or from another replica)
-        returns the same withdrawal and never sends twice. A refusal (no wallet, a limit, a
-        bad address, the player already spent the reward) leaves the reward in the player's
-        ledger balance and is recorded, so it is not retried by the run.
-        """
-        assert self.withdrawals is not None
-        assert self.wallets is not None
-        p = payouts_table
-        request_id = f"reward:{self.program.name}:{period.key}"
-        record = (
-            p.update()
-            .where(p.c.run_id == run_id, p.c.player_id == sa.bindparam("pid"))
-            .values(send_status=sa.bindparam("st"), withdrawal_id=sa.bindparam("wid"))
-        )
-        while True:
-            async with self.store.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        sa.select(p.c.player_id, p.c.amount)
-                        .where(
-                            p.c.run_id == run_id,
-                            p.c.status == PAYOUT_PAID,
-                            p.c.send_status.is_(None),
-                        )
-                        .order_by(p.c.player_id)
-                        .limit(self.chunk_size)
-                    )
-                ).all()
-            if not rows:
-                break
-            for row in rows:
-                self._step("sending")
-                status, withdrawal_id = await self._send_one(
-                    row.player_id, int(row.amount), request_id
-                )
-                self._step("withdrawn")
-                async with self.store.transaction() as conn:
-                    await conn.execute(
-                        record, {"pid": row.player_id, "st": status, "wid": withdrawal_id}
-                    )
-                self._step("sent")
-        async with self.store.transaction() as conn:
-            await conn.execute(
-                runs_table.update()
-                .where(runs_table.c.id == run_id, runs_table.c.status == RUN_SENDING)
-                .values(status=RUN_PAID, finished_at=self.clock())
-            )
-
-    async def _send_one(
-        self, player_id: str, amount: int, request_id: str
-    ) -> tuple[str, str | None]:
-        assert self.withdrawals is not None
-        assert self.wallets is not None
-        address = await self.wallets(player_id)
-        if address is None:
-            return SEND_NO_WALLET, None
-        try:
-            withdrawal = await self.withdrawals.withdraw(
-                player_id, self.program.asset, amount, address, request_id=request_id
-            )
-        except (InvalidInput, LedgerError, PaymentError) as exc:
-            log.warning("reward for %s not sent on-chain: %s", player_id, exc.code)
-            return f"refused:{exc.code}"[:40], None
-        return str(withdrawal.status), withdrawal.id
 
     def _notify(self, report: RunReport, paid_count: int, paid_amount: int) -> None:
         if self.progress is not None:
@@ -394,41 +252,30 @@ class RewardRunner:
 
     async def _claim(self, conn: AsyncConnection, period: Period) -> int:
         """Find the run of ``period``, or create it with every payout computed."""
-        runs = runs_table
         program = self.program
-        where = sa.and_(runs.c.program == program.name, runs.c.period_start == period.start)
-        existing = (await conn.execute(sa.select(runs.c.id).where(where))).scalar_one_or_none()
+        existing = await self._rows.run_id(conn, program.name, period.start)
         if existing is not None:
-            return int(existing)
-        values = {
-            "program": program.name,
-            "period_key": period.key,
-            "period_start": period.start,
-            "period_end": period.end,
-            "asset": program.asset,
-            "pool": program.pool_account,
-            "program_hash": program.fingerprint(),
-            "status": RUN_PAYING,
-            "players": 0,
-            "total": 0,
-            "claimed_by": self.replica,
-            "claimed_at": self.clock(),
-        }
-        insert = postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(runs)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["program", "period_start"])
-            .returning(runs.c.id)
+            return existing
+        run_id = await self._rows.insert_run(
+            conn,
+            {
+                "program": program.name,
+                "period_key": period.key,
+                "period_start": period.start,
+                "period_end": period.end,
+                "asset": program.asset,
+                "pool": program.pool_account,
+                "program_hash": program.fingerprint(),
+                "claimed_by": self.replica,
+                "claimed_at": self.clock(),
+            },
         )
-        run_id = (await conn.execute(statement)).scalar_one_or_none()
         if run_id is None:  # another replica committed it while we waited on the unique index
-            return int((await conn.execute(sa.select(runs.c.id).where(where))).scalar_one())
-        run_id = int(run_id)
+            found = await self._rows.run_id(conn, program.name, period.start)
+            assert found is not None
+            return found
         players, total = await self._compute_payouts(conn, run_id, period)
-        await conn.execute(
-            runs.update().where(runs.c.id == run_id).values(players=players, total=total)
-        )
+        await self._rows.set_run_totals(conn, run_id, players, total)
         self._step("computed")
         log.info(
             "reward run %s %s computed by %s: %d players, total %d",
@@ -449,7 +296,6 @@ class RewardRunner:
         one chunk at a time.
         """
         players = total = 0
-        insert = payouts_table.insert()
         async for chunk in stream_activity(conn, self.program, period, self.chunk_size):
             rows = []
             for activity in chunk:
@@ -457,97 +303,72 @@ class RewardRunner:
                 if amount > 0:
                     rows.append(
                         {
-                            "run_id": run_id,
                             "player_id": activity.player_id,
                             "purchases": activity.purchases,
                             "refunds": activity.refunds,
                             "active": activity.active,
                             "amount": amount,
-                            "status": PAYOUT_PENDING,
                         }
                     )
                     total += amount
             if rows:
                 players += len(rows)
-                await conn.execute(insert, rows)
+                await self._rows.insert_payouts(conn, run_id, rows)
         return players, total
 
-    async def _pending(self, conn: AsyncConnection, run_id: int) -> list[_Due]:
-        p = payouts_table
-        query = (
-            sa.select(p.c.player_id, p.c.amount)
-            .where(p.c.run_id == run_id, p.c.status == PAYOUT_PENDING)
-            .order_by(p.c.player_id)
-            .limit(self.chunk_size)
-        )
-        if self.store.dialect == "postgresql":
-            # Take payouts no other replica is paying; if all are taken, wait for one to commit
-            # and look again (rows it paid no longer match), so "nothing" means nothing pending.
-            rows = (await conn.execute(query.with_for_update(skip_locked=True))).all()
-            if not rows:
-                rows = (await conn.execute(query.with_for_update())).all()
-        else:
-            rows = (await conn.execute(query)).all()  # BEGIN IMMEDIATE already serializes
-        return [_Due(row.player_id, int(row.amount)) for row in rows]
-
     async def _post(
-        self, conn: AsyncConnection, run_id: int, period: Period, due: Sequence[_Due]
+        self, conn: AsyncConnection, run_id: int, period: Period, due: Sequence[tuple[str, int]]
     ) -> _Chunk:
         """Post ``due`` as one ledger batch and mark those payouts paid, in ``conn``'s tx."""
         program = self.program
         memo = f"reward {program.name} {period.key}"
-        batch_id = reward_batch_id(program.name, period.key, [(d.player_id, d.amount) for d in due])
+        batch_id = reward_batch_id(program.name, period.key, due)
         specs = [
             TransferSpec(
                 debit=program.pool_account,
-                credit=player_account(item.player_id),
+                credit=player_account(player_id),
                 asset=program.asset,
-                amount=item.amount,
+                amount=amount,
                 kind=TransferKind.REWARD,
                 memo=memo,
             )
-            for item in due
+            for player_id, amount in due
         ]
         record = await self.ledger.batch(batch_id, specs, conn=conn)
         self._step("chunk_posted")
-        p = payouts_table
-        await conn.execute(
-            p.update()
-            .where(
-                p.c.run_id == run_id,
-                p.c.player_id == sa.bindparam("pid"),
-                p.c.status == PAYOUT_PENDING,
-            )
-            .values(status=PAYOUT_PAID, transfer_id=sa.bindparam("tid"), paid_at=self.clock()),
+        await self._rows.mark_paid(
+            conn,
+            run_id,
             [
-                {"pid": item.player_id, "tid": transfer.id}
-                for item, transfer in zip(due, record.transfers, strict=True)
+                (player_id, transfer.id)
+                for (player_id, _), transfer in zip(due, record.transfers, strict=True)
             ],
+            self.clock(),
         )
-        return _Chunk(count=len(due), amount=sum(item.amount for item in due))
+        return _Chunk(count=len(due), amount=sum(amount for _, amount in due))
 
     async def _pay_chunk(self, run_id: int, period: Period) -> _Chunk | None:
         """Pay the next pending payouts; None when nothing is pending."""
 
         async def whole(conn: AsyncConnection) -> _Chunk | None:
-            due = await self._pending(conn, run_id)
+            due = await self._rows.take_pending(conn, run_id, self.chunk_size)
             if not due:
                 return None
             self._step("chunk_selected")
             return await self._post(conn, run_id, period, due)
 
         async def prefix(conn: AsyncConnection) -> _Chunk | None:
-            due = await self._pending(conn, run_id)
+            due = await self._rows.take_pending(conn, run_id, self.chunk_size)
             if not due:
                 return None
             self._step("chunk_selected")
             balance = await self._pool_available(conn)
-            fits: list[_Due] = []
-            for item in due:
-                if item.amount > balance:
+            fits: list[tuple[str, int]] = []
+            for player_id, amount in due:
+                if amount > balance:
                     break
-                balance -= item.amount
-                fits.append(item)
+                balance -= amount
+                fits.append((player_id, amount))
             if not fits:
                 return _Chunk(0, 0, short=True)
             chunk = await self._post(conn, run_id, period, fits)
@@ -573,66 +394,19 @@ class RewardRunner:
         return 0 if value is None else max(0, int(value))
 
     async def _finish(self, conn: AsyncConnection, run_id: int) -> None:
-        p = payouts_table
-        pending = (
-            await conn.execute(
-                sa.select(sa.func.count())
-                .select_from(p)
-                .where(p.c.run_id == run_id, p.c.status == PAYOUT_PENDING)
-            )
-        ).scalar_one()
-        if pending:
+        if await self._rows.pending_count(conn, run_id):
             return  # another replica is still paying; it will finish the run
         if self.program.payout == "onchain":
-            await conn.execute(
-                runs_table.update()
-                .where(runs_table.c.id == run_id, runs_table.c.status == RUN_PAYING)
-                .values(status=RUN_SENDING)
-            )
+            await self._rows.move_run(conn, run_id, [RunStatus.PAYING], RunStatus.SENDING)
             return
-        await conn.execute(
-            runs_table.update()
-            .where(runs_table.c.id == run_id, runs_table.c.status != RUN_PAID)
-            .values(status=RUN_PAID, finished_at=self.clock())
+        await self._rows.move_run(
+            conn,
+            run_id,
+            [RunStatus.PAYING, RunStatus.SENDING],
+            RunStatus.PAID,
+            finished_at=self.clock(),
         )
 
     async def _report(self, run_id: int) -> RunReport:
-        p = payouts_table
-        r = runs_table
         async with self.store.engine.connect() as conn:
-            run = (await conn.execute(sa.select(r).where(r.c.id == run_id))).one()
-            rows = (
-                await conn.execute(
-                    sa.select(
-                        p.c.status,
-                        sa.func.count(),
-                        sa.func.coalesce(big_sum(p.c.amount), 0, type_=Amount()),
-                    )
-                    .where(p.c.run_id == run_id)
-                    .group_by(p.c.status)
-                )
-            ).all()
-            sends: dict[str, int] = {}
-            if self.program.payout == "onchain":
-                send_rows = await conn.execute(
-                    sa.select(p.c.send_status, sa.func.count())
-                    .where(p.c.run_id == run_id)
-                    .group_by(p.c.send_status)
-                )
-                sends = {row[0] or "unsent": int(row[1]) for row in send_rows}
-        by_status = {row[0]: (int(row[1]), int(row[2])) for row in rows}
-        paid = by_status.get(PAYOUT_PAID, (0, 0))
-        unpaid = by_status.get(PAYOUT_PENDING, (0, 0))
-        return RunReport(
-            program=run.program,
-            period=run.period_key,
-            run_id=int(run.id),
-            status=run.status,
-            players=int(run.players),
-            total=int(run.total),
-            paid_count=paid[0],
-            paid_amount=paid[1],
-            unpaid_count=unpaid[0],
-            unpaid_amount=unpaid[1],
-            sends=sends,
-        )
+            return await self._rows.report(conn, run_id, sends=self.program.payout == "onchain")
