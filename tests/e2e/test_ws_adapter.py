@@ -15,7 +15,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from examples.shop.server import Shop, running_shop
 from gamepay_ws import AdapterConfig, issue_token
-from tests.e2e.ws_client import Client, open_client
+from tests.support.ws_client import Client, open_client
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.ws_client import open_client
+from tests.support.ws_client import open_client
 
 ROOT = Path(__file__).resolve().parents[2]
 

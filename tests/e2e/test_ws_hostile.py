@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 import gamepay.errors
 from gamepay_ws import AdapterConfig
 from gamepay_ws.protocol import CLIENT_TYPES
-from tests.e2e.shop_thread import ThreadedShop, shop_in_thread
+from tests.support.shop_thread import ThreadedShop, shop_in_thread
 
 ERROR_CODES = {
     cls.code

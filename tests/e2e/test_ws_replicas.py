@@ -15,7 +15,7 @@ import pytest
 from examples.shop.server import Shop, running_shop
 from gamepay.bus import InProcessBus, PostgresBus
 from gamepay.testing import fresh_postgres_database, running_sandbox, sqlite_url
-from tests.e2e.ws_client import open_client
+from tests.support.ws_client import open_client
 
 
 async def _cross_replica_purchase(a: Shop, b: Shop) -> None:

@@ -37,7 +37,7 @@ from gamepay.kryptogo.client import KryptoGOClient, RequestEvent, ResponseEvent
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.kryptogo.retry import RetryPolicy
 from gamepay.kryptogo.transfers import TransferRequest
-from tests.integration.kryptogo_stub import (
+from tests.support.kryptogo_stub import (
     API_KEY,
     CLIENT_ID,
     PAY_TO,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from gamepay.payments import orders as q
 from gamepay.testing import callback_body
-from tests.integration.payments_support import payments_env
+from tests.support.payments import payments_env
 
 
 async def test_fifty_concurrent_callbacks_grant_once(db_url: str) -> None:

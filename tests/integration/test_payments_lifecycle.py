@@ -14,7 +14,7 @@ from gamepay.payments import ApplyOutcome, OrderStatus, PaymentsConfig
 from gamepay.payments import orders as q
 from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.testing import forged_callback
-from tests.integration.payments_support import USDT, payments_env
+from tests.support.payments import USDT, payments_env
 
 ITEM = "item:sword"
 

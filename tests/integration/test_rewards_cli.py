@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from gamepay.cli.main import app
 from gamepay.testing import sqlite_url
-from tests.integration.rewards_support import open_world, program_for, reward_transfers, within
+from tests.support.rewards import open_world, program_for, reward_transfers, within
 
 NOV = date(2026, 11, 1)
 PROGRAM_TOML = """\

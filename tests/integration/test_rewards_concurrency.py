@@ -12,7 +12,7 @@ from gamepay.ledger import Ledger
 from gamepay.rewards import RewardRunner
 from gamepay.store import Store
 from gamepay.store.schema.rewards import runs_table
-from tests.integration.rewards_support import (
+from tests.support.rewards import (
     Clock,
     open_world,
     payout_statuses,

@@ -10,8 +10,8 @@ from gamepay.core.accounts import AccountKind, player_account, world_account
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.errors import ConfigError
 from gamepay.rewards import STEPS, Program, RewardRunner
-from tests.integration.rewards_support import payout_statuses, reward_transfers
-from tests.withdrawals_env import USDT, Env, withdrawal_env
+from tests.support.rewards import payout_statuses, reward_transfers
+from tests.support.withdrawals import USDT, Env, withdrawal_env
 
 DAY = datetime.now(UTC).date()  # the harness's ledger stamps transfers with the real time
 # DAY is closed by then, and the next day is not (whatever the hour the suite runs at)

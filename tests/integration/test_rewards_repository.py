@@ -9,7 +9,7 @@ import pytest
 from gamepay.core.rewards import RunStatus
 from gamepay.errors import IllegalTransition
 from gamepay.rewards.repository import RewardRepository, paid_payouts_by_program
-from tests.integration.rewards_support import open_world
+from tests.support.rewards import open_world
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, tzinfo=UTC)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from gamepay.errors import ConfigError, PeriodNotClosed, PoolUnderfunded
 from gamepay.rewards import STEPS, Program, RewardRunner, RunReport, preview, write_preview
 from gamepay.store.schema.rewards import runs_table
-from tests.integration.rewards_support import (
+from tests.support.rewards import (
     Clock,
     World,
     open_world,

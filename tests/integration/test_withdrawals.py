@@ -26,7 +26,7 @@ from gamepay.errors import (
 from gamepay.sandbox import Faults
 from gamepay.store.schema.withdrawals import withdrawal_days_table, withdrawals_table
 from gamepay.withdrawals import ExecutedTransfer
-from tests.withdrawals_env import USDT, Env, SimulatedCrash, withdrawal_env
+from tests.support.withdrawals import USDT, Env, SimulatedCrash, withdrawal_env
 
 S = WithdrawalStatus
 ADDRESS = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"

@@ -11,7 +11,7 @@ from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.errors import InsufficientFunds, LimitExceeded
 from gamepay.testing import fresh_postgres_database
 from gamepay.withdrawals import Withdrawal
-from tests.withdrawals_env import USDT, withdrawal_env
+from tests.support.withdrawals import USDT, withdrawal_env
 
 pytestmark = pytest.mark.postgres
 

@@ -38,7 +38,7 @@ from gamepay.payments import OrderStatus, PaymentsConfig
 from gamepay.payments.settlement import paid_total
 from gamepay.sandbox import SandboxConfig
 from gamepay.testing import callback_body, forged_callback, sqlite_url
-from tests.integration.payments_support import Env, payments_env
+from tests.support.payments import Env, payments_env
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 CRASH_POINTS = (

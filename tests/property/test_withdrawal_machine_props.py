@@ -36,7 +36,7 @@ from gamepay.errors import (
 )
 from gamepay.sandbox import Faults
 from gamepay.testing import sqlite_url
-from tests.withdrawals_env import USDT, Env, SimulatedCrash, withdrawal_env
+from tests.support.withdrawals import USDT, Env, SimulatedCrash, withdrawal_env
 
 T = TypeVar("T")
 S = WithdrawalStatus
