@@ -265,13 +265,13 @@ class StoreStats(Collector):
         from gamepay.rewards.repository import paid_payouts_by_program
         from gamepay.store.schema.ledger import transfers_table
         from gamepay.store.schema.payments import orders_table
-        from gamepay.store.schema.withdrawals import withdrawals_table
+        from gamepay.withdrawals.repository import withdrawals_by_status
 
-        t, o, w = transfers_table.c, orders_table.c, withdrawals_table.c
+        t, o = transfers_table.c, orders_table.c
         queries: dict[str, Any] = {
             "transfers": select(t.kind, func.count()).group_by(t.kind),
             "orders": select(o.kind, o.status, func.count()).group_by(o.kind, o.status),
-            "withdrawals": select(w.status, func.count()).group_by(w.status),
+            "withdrawals": withdrawals_by_status(),
             "rewards": paid_payouts_by_program(),
         }
         snapshot: dict[str, dict[tuple[str, ...], float]] = {}

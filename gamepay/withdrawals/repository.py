@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Select, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
@@ -22,10 +22,15 @@ from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.store.schema.withdrawals import withdrawal_days_table, withdrawals_table
 from gamepay.withdrawals.records import Withdrawal
 
-__all__ = ["WithdrawalRepository"]
+__all__ = ["WithdrawalRepository", "withdrawals_by_status"]
 
 _W = withdrawals_table.c
 _D = withdrawal_days_table.c
+
+
+def withdrawals_by_status() -> Select[Any]:
+    """The statement counting withdrawals per status (rows of ``(status, count)``)."""
+    return select(_W.status, func.count()).group_by(_W.status)
 
 
 def _from_row(row: Any) -> Withdrawal:
