@@ -38,7 +38,7 @@ GamepayError
 │   │   ├── ServerError               5xx
 │   │   └── MalformedResponseError    a 2xx answer that is not the documented envelope/shape
 │   ├── TransportError                no usable answer (connection refused, reset)
-│   │   └── TimeoutError              no answer in time
+│   │   └── RequestTimeout            no answer in time
 │   └── OutcomeUnknownError           a money-moving call may or may not have happened
 ├── PaymentError
 │   ├── UnknownSku
@@ -116,11 +116,11 @@ __all__ = [
     "ProtocolError",
     "RateLimitError",
     "RateLimited",
+    "RequestTimeout",
     "RewardError",
     "SandboxError",
     "ServerError",
     "StoreError",
-    "TimeoutError",
     "TokenRejected",
     "TransportError",
     "UnknownMessageType",
@@ -349,8 +349,8 @@ class TransportError(KryptoGOError):
     code = "transport_error"
 
 
-class TimeoutError(TransportError):
-    """No answer arrived in time."""
+class RequestTimeout(TransportError):
+    """No answer arrived in time (named so it does not shadow the builtin ``TimeoutError``)."""
 
     code = "timeout"
 

@@ -41,7 +41,7 @@ from gamepay.errors import (
     MalformedResponseError,
     OutcomeUnknownError,
     RateLimitError,
-    TimeoutError,
+    RequestTimeout,
     TransportError,
 )
 from gamepay.kryptogo import wire
@@ -555,5 +555,5 @@ class KryptoGOClient:
                 reference=reference,
             )
         if isinstance(exc, httpx.TimeoutException):
-            return TimeoutError(f"{operation}: no answer in time ({what})")
+            return RequestTimeout(f"{operation}: no answer in time ({what})")
         return TransportError(f"{operation}: no usable answer ({what})")

@@ -28,8 +28,8 @@ from gamepay.errors import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
+    RequestTimeout,
     ServerError,
-    TimeoutError,
     TransportError,
 )
 from gamepay.kryptogo import wire
@@ -292,13 +292,13 @@ async def test_get_latency_times_out_then_retries(stub: tuple[Stub, str]) -> Non
 
 
 async def test_get_that_always_times_out_is_a_timeout_error(stub: tuple[Stub, str]) -> None:
-    """A GET that never answers in time raises gamepay's TimeoutError after its attempts."""
+    """A GET that never answers in time raises gamepay's RequestTimeout after its attempts."""
     app, url = stub
     app.fail(wire.PATH_GET_INTENT, *[Fault("delay", seconds=1.0)] * 2)
     async with make_client(
         url, timeout=0.2, retry=RetryPolicy(max_attempts=2, base_delay=0.01)
     ) as c:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(RequestTimeout):
             await c.get_intent("pi_00001")
     assert app.count("GET", "/v1/studio/api/payment/intent/") == 2
 

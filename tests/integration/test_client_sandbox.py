@@ -20,8 +20,8 @@ from gamepay.errors import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
+    RequestTimeout,
     ServerError,
-    TimeoutError,
 )
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
@@ -266,11 +266,11 @@ async def test_get_retries_injected_latency(sb: RunningSandbox) -> None:
 
 
 async def test_persistent_latency_is_a_timeout(sb: RunningSandbox) -> None:
-    """Every answer too slow: gamepay's TimeoutError after max_attempts tries."""
+    """Every answer too slow: gamepay's RequestTimeout after max_attempts tries."""
     sandbox = sb.sandbox
     sandbox.set_faults(Faults(latency=2.0))
     async with client_for(sb, timeout=0.2) as client:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(RequestTimeout):
             await client.get_intent("pi_x")
     assert len(api_calls(sandbox, "get")) == 3
 
