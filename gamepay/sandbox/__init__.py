@@ -19,7 +19,7 @@ from gamepay.sandbox.config import (
 from gamepay.sandbox.emulator import PayMode, Sandbox
 from gamepay.sandbox.faults import Faults
 from gamepay.sandbox.server import RunningSandbox, serve_sandbox
-from gamepay.sandbox.treasury import TransferRecord
+from gamepay.sandbox.treasury import TreasuryTransfer
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -32,7 +32,7 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "TokenConfig",
-    "TransferRecord",
+    "TreasuryTransfer",
     "create_app",
     "serve_sandbox",
 ]

@@ -48,7 +48,18 @@ from starlette.routing import Route
 from gamepay.errors import SandboxError
 from gamepay.kryptogo import wire
 from gamepay.kryptogo.models import FiatCurrency, PaymentStatus
-from gamepay.sandbox import codes
+from gamepay.sandbox.codes import (
+    CONFLICT,
+    FORBIDDEN,
+    HTTP_STATUS,
+    INVALID_API_KEY,
+    INVALID_CLIENT_ID,
+    INVALID_REQUEST,
+    METHOD_NOT_ALLOWED,
+    RATE_LIMITED,
+    ROUTE_NOT_FOUND,
+    SERVER_ERROR,
+)
 from gamepay.sandbox.emulator import Sandbox
 from gamepay.sandbox.faults import Faults, Operation
 
@@ -94,12 +105,12 @@ def _envelope(data: Any) -> JSONResponse:
 
 
 def _error(code: int, message: str, status: int | None = None) -> JSONResponse:
-    http = status if status is not None else codes.HTTP_STATUS.get(code, 400)
+    http = status if status is not None else HTTP_STATUS.get(code, 400)
     return JSONResponse(wire.error_body(code, message), status_code=http)
 
 
 def _bad(message: str) -> SandboxError:
-    return SandboxError(message, api_code=codes.INVALID_REQUEST, http_status=400)
+    return SandboxError(message, api_code=INVALID_REQUEST, http_status=400)
 
 
 def _reject_constant(name: str) -> Any:
@@ -235,12 +246,10 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
     def check_auth(request: Request) -> None:
         client_id = request.headers.get(HEADER_CLIENT_ID, "")
         if not hmac.compare_digest(client_id.encode(), config.client_id.encode()):
-            raise SandboxError(
-                "invalid client id", api_code=codes.INVALID_CLIENT_ID, http_status=401
-            )
+            raise SandboxError("invalid client id", api_code=INVALID_CLIENT_ID, http_status=401)
         key = request.headers.get(HEADER_API_KEY, "")
         if not hmac.compare_digest(key.encode(), config.api_key.get_secret_value().encode()):
-            raise SandboxError("invalid API key", api_code=codes.INVALID_API_KEY, http_status=401)
+            raise SandboxError("invalid API key", api_code=INVALID_API_KEY, http_status=401)
         if not request.headers.get(HEADER_ORIGIN, "").strip():
             raise _bad("Origin header is required")
 
@@ -254,7 +263,7 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
             try:
                 check_auth(request)
                 if fault.error_status is not None:
-                    code = codes.RATE_LIMITED if fault.error_status == 429 else codes.SERVER_ERROR
+                    code = RATE_LIMITED if fault.error_status == 429 else SERVER_ERROR
                     return _error(code, "injected fault", fault.error_status)
                 data = await handler(request)
             except SandboxError as exc:
@@ -318,13 +327,13 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
         async def endpoint(request: Request) -> Response:
             host = request.client.host if request.client is not None else "127.0.0.1"
             if host not in _LOOPBACK and not host.startswith("127."):
-                return _error(codes.FORBIDDEN, "the control API answers loopback callers only")
+                return _error(FORBIDDEN, "the control API answers loopback callers only")
             try:
                 return _envelope(await handler(request))
             except SandboxError as exc:
                 return _error(exc.api_code, exc.message, exc.http_status)
             except ValidationError as exc:
-                return _error(codes.INVALID_REQUEST, str(exc.errors(include_url=False)))
+                return _error(INVALID_REQUEST, str(exc.errors(include_url=False)))
 
         return endpoint
 
@@ -440,7 +449,7 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
             await sandbox.flush_callbacks(float(timeout))
         except TimeoutError:
             raise SandboxError(
-                "callbacks still pending", api_code=codes.CONFLICT, http_status=409
+                "callbacks still pending", api_code=CONFLICT, http_status=409
             ) from None
         return {"pending": sandbox.callbacks.pending}
 
@@ -488,10 +497,10 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         if status == 405:
-            return _error(codes.METHOD_NOT_ALLOWED, "method not allowed", 405)
+            return _error(METHOD_NOT_ALLOWED, "method not allowed", 405)
         if status == 404:
-            return _error(codes.ROUTE_NOT_FOUND, f"no route {request.url.path[:200]}", 404)
-        return _error(codes.SERVER_ERROR, "internal error", 500)
+            return _error(ROUTE_NOT_FOUND, f"no route {request.url.path[:200]}", 404)
+        return _error(SERVER_ERROR, "internal error", 500)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

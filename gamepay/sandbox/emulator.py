@@ -24,7 +24,6 @@ from typing import Any, Literal
 from gamepay.core.money import MAX_AMOUNT, format_amount, parse_amount
 from gamepay.errors import AmountError, IllegalTransition, InvalidInput, SandboxError
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
-from gamepay.sandbox import codes
 from gamepay.sandbox.callbacks import CallbackAttempt, CallbackDispatcher
 from gamepay.sandbox.chain import (
     address_error,
@@ -35,6 +34,12 @@ from gamepay.sandbox.chain import (
     quote_units,
 )
 from gamepay.sandbox.clock import SandboxClock
+from gamepay.sandbox.codes import (
+    CONFLICT,
+    INSUFFICIENT_TREASURY,
+    INVALID_PAYMENT_INTENT_ID,
+    INVALID_REQUEST,
+)
 from gamepay.sandbox.config import ChainConfig, SandboxConfig, TokenConfig
 from gamepay.sandbox.faults import FaultPlan, Faults, TimeoutMode
 from gamepay.sandbox.lifecycle import (
@@ -45,7 +50,7 @@ from gamepay.sandbox.lifecycle import (
     apply_refund,
     force_expire,
 )
-from gamepay.sandbox.treasury import TransferLog, TransferRecord, Treasury
+from gamepay.sandbox.treasury import TransferLog, Treasury, TreasuryTransfer
 
 __all__ = ["PayMode", "Sandbox", "StatusChange"]
 
@@ -59,7 +64,7 @@ StatusChange = tuple[str, PaymentStatus, PaymentStatus]
 
 
 def _bad(message: str) -> SandboxError:
-    return SandboxError(message, api_code=codes.INVALID_REQUEST, http_status=400)
+    return SandboxError(message, api_code=INVALID_REQUEST, http_status=400)
 
 
 class Sandbox:
@@ -164,7 +169,7 @@ class Sandbox:
         if intent is None:
             raise SandboxError(
                 f"invalid payment_intent_id: {str(intent_id)[:80]!r}",
-                api_code=codes.INVALID_PAYMENT_INTENT_ID,
+                api_code=INVALID_PAYMENT_INTENT_ID,
                 http_status=404,
             )
         return intent
@@ -276,7 +281,7 @@ class Sandbox:
         amount: str,
         wallet_address: str,
         note: str | None = None,
-    ) -> TransferRecord:
+    ) -> TreasuryTransfer:
         """Execute an asset_pro transfer from the treasury; recorded, never deduplicated.
 
         SandboxError 4000 for an unknown chain or token, a bad amount or address; 4100 when the
@@ -301,11 +306,11 @@ class Sandbox:
             raise SandboxError(
                 f"insufficient treasury balance: {format_amount(have, token.decimals)} "
                 f"{token.symbol} on {chain.chain_id}",
-                api_code=codes.INSUFFICIENT_TREASURY,
+                api_code=INSUFFICIENT_TREASURY,
                 http_status=400,
             )
         label = self._label("transfer")
-        record = TransferRecord(
+        record = TreasuryTransfer(
             seq=len(self.transfers) + 1,
             transfer_id="tr_" + derive_hex(self.seed, label)[:24],
             tx_hash=derive_tx_hash(chain.family, self.seed, label),
@@ -425,7 +430,7 @@ class Sandbox:
         try:
             apply_refund(intent, units, tx_hash)
         except IllegalTransition as exc:
-            raise SandboxError(exc.message, api_code=codes.CONFLICT, http_status=409) from exc
+            raise SandboxError(exc.message, api_code=CONFLICT, http_status=409) from exc
         except InvalidInput as exc:
             raise _bad(exc.message) from exc
         self._record(intent, old)

@@ -12,11 +12,11 @@ from typing import Any
 
 from gamepay.core.money import format_amount
 
-__all__ = ["TransferLog", "TransferRecord", "Treasury"]
+__all__ = ["TransferLog", "Treasury", "TreasuryTransfer"]
 
 
 @dataclass(frozen=True)
-class TransferRecord:
+class TreasuryTransfer:
     """One executed asset_pro transfer, amounts in base units."""
 
     seq: int
@@ -75,9 +75,9 @@ class TransferLog:
     """Append-only record of executed transfers."""
 
     def __init__(self) -> None:
-        self._records: list[TransferRecord] = []
+        self._records: list[TreasuryTransfer] = []
 
-    def append(self, record: TransferRecord) -> None:
+    def append(self, record: TreasuryTransfer) -> None:
         """Record one executed transfer."""
         self._records.append(record)
 
@@ -85,7 +85,7 @@ class TransferLog:
         """How many transfers were executed."""
         return len(self._records)
 
-    def records(self) -> list[TransferRecord]:
+    def records(self) -> list[TreasuryTransfer]:
         """A copy of every record, oldest first."""
         return list(self._records)
 
