@@ -1,4 +1,8 @@
-"""gamepay: a token economy for game servers on KryptoGO Studio's Payment Intents API."""
+"""gamepay: a token economy for game servers on KryptoGO Studio's Payment Intents API.
+
+Importing it loads no server: the KryptoGO emulator is ``gamepay.sandbox``, reached through
+``gamepay.testing`` (and the CLI).
+"""
 
 from gamepay import errors
 from gamepay.bus import EventBus, InProcessBus, PostgresBus
@@ -23,7 +27,6 @@ from gamepay.payments import (
     PaymentsConfig,
 )
 from gamepay.rewards import Program, RewardRunner, RunReport, Schedule, Tier, load_program
-from gamepay.sandbox import Faults, Sandbox, SandboxConfig
 from gamepay.store import Store
 from gamepay.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
 
@@ -37,7 +40,6 @@ __all__ = [
     "CatalogItem",
     "Currency",
     "EventBus",
-    "Faults",
     "FiatCurrency",
     "GamepayError",
     "Grant",
@@ -55,8 +57,6 @@ __all__ = [
     "RetryPolicy",
     "RewardRunner",
     "RunReport",
-    "Sandbox",
-    "SandboxConfig",
     "Schedule",
     "Store",
     "Tier",
