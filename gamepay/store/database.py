@@ -11,6 +11,11 @@ of failing on lock upgrades; this process's writers queue and commit in groups
 (``gamepay.store.group_commit``), and ``read`` takes a snapshot beside them. The exact
 ``gp_big_sum`` aggregate (see ``gamepay.store.sql``) is registered on each connection.
 PostgreSQL: asyncpg, READ COMMITTED; the ledger locks balance rows in a fixed order.
+
+Three ways to a connection, no more: ``run`` (a write, retried), ``read`` (a snapshot read,
+retried) and ``transaction()`` (one unit the caller manages: no retries, for admin commands and
+tests). ``engine`` stays visible for what none of them covers (an operator's ad-hoc query).
+The retry rule itself is ``gamepay.store.retries``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -32,48 +36,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
 
-from gamepay.errors import ConcurrencyError, ConfigError, MigrationError, StoreError
+from gamepay.errors import ConfigError, MigrationError, StoreError
 from gamepay.store.group_commit import SAFETY_CHECKPOINT_PAGES, GroupCommit
+from gamepay.store.retries import Retrier
 from gamepay.store.sql import SQLITE_BIG_SUM, BigSumAggregate
 
-__all__ = ["Dialect", "Store", "is_retryable", "retry_delay"]
+__all__ = ["Dialect", "Store"]
 
 log = logging.getLogger("gamepay.store")
 
 T = TypeVar("T")
 Dialect = Literal["sqlite", "postgresql"]
 
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 _MIGRATION_LOCK_KEY = 0x6761_6D65_7061_79  # "gamepay": serializes concurrent migrate() calls
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """True for serialization failures, deadlocks and a busy SQLite database.
-
-    Takes SQLAlchemy's wrapped errors and the drivers' own (the ledger's SQLite fast path
-    talks to aiosqlite directly).
-    """
-    if isinstance(exc, DBAPIError):
-        orig: object = exc.orig
-    elif isinstance(exc, sqlite3.OperationalError):
-        orig = exc
-    else:
-        return False
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if code in _RETRYABLE_SQLSTATES:
-        return True
-    message = str(orig).lower()
-    return any(text_ in message for text_ in _SQLITE_BUSY)
-
-
-def retry_delay(attempt: int, jitter: float, *, base: float = 0.005, cap: float = 0.25) -> float:
-    """Seconds to wait before retry ``attempt`` (1-based): capped exponential, scaled by jitter.
-
-    ``jitter`` is in [0, 1) and injected so the decision stays a pure function.
-    """
-    delay: float = min(cap, base * 2.0 ** (attempt - 1)) * (0.5 + jitter / 2)
-    return delay
 
 
 def _driver_url(url: str) -> tuple[URL, Dialect]:
@@ -140,12 +115,14 @@ class Store:
     ) -> None:
         self.engine = engine
         self.dialect: Dialect = dialect
-        self.max_retries = max_retries
-        self._rng = rng or random.Random()  # jitter only: not security-relevant
+        self._retrying = Retrier(max_retries, rng)
         # SQLite has one writer at a time: this process's writers queue here, first come first
         # served (and commit in groups), not in SQLite's busy handler (which sleeps and polls).
-        self._writers: asyncio.Lock | None = asyncio.Lock() if dialect == "sqlite" else None
-        self._group: GroupCommit | None = GroupCommit(self) if dialect == "sqlite" else None
+        self._writers: asyncio.Lock | None = None
+        self._group: GroupCommit | None = None
+        if dialect == "sqlite":
+            self._writers = asyncio.Lock()
+            self._group = GroupCommit(self.transaction, engine.connect, self._retrying)
 
     @classmethod
     async def connect(
@@ -195,22 +172,17 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: commits when the block exits, rolls back when it raises."""
-        async with self.writer_turn(), self.engine.begin() as conn:
-            yield conn
+        """One transaction: commits when the block exits, rolls back when it raises.
 
-    @asynccontextmanager
-    async def writer_turn(self) -> AsyncIterator[None]:
-        """On SQLite, this process's turn to write (one writer at a time); a no-op otherwise."""
+        Not retried (the caller owns the block); on SQLite it waits for this process's turn to
+        write, like ``run``. Prefer ``run`` for writes and ``read`` for reads.
+        """
         if self._writers is None:
-            yield
-        else:
-            async with self._writers:
-                yield
-
-    def retryable(self, exc: BaseException) -> bool:
-        """Whether ``exc`` ends a transaction that is worth running again (``is_retryable``)."""
-        return is_retryable(exc)
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._writers, self.engine.begin() as conn:
+            yield conn
 
     async def run(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``fn(conn)`` in a transaction, retrying all of it on serialization/deadlock/busy.
@@ -228,7 +200,7 @@ class Store:
             async with self.engine.begin() as conn:
                 return await fn(conn)
 
-        return await self.retrying(attempt, "transaction")
+        return await self._retrying(attempt, "transaction")
 
     async def read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``fn(conn)`` in a read-only transaction beside the writers (``fn`` must not write).
@@ -243,26 +215,7 @@ class Store:
                 async with reader.begin():
                     return await fn(reader)
 
-        return await self.retrying(attempt, "read")
-
-    async def retrying(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
-        """``attempt()`` again, after a capped jittered backoff, while it fails with a retryable
-        error; ``ConcurrencyError`` after ``max_retries`` retries (``what`` names it)."""
-        tries = 0
-        while True:
-            try:
-                return await attempt()
-            except (DBAPIError, sqlite3.OperationalError) as exc:
-                if not is_retryable(exc):
-                    raise
-                tries += 1
-                if tries > self.max_retries:
-                    raise ConcurrencyError(
-                        f"{what} still conflicting after {self.max_retries} retries"
-                    ) from exc
-                delay = retry_delay(tries, self._rng.random())
-                log.debug("retrying %s (attempt %d) in %.3fs: %s", what, tries, delay, exc)
-                await asyncio.sleep(delay)
+        return await self._retrying(attempt, "read")
 
     async def migrate(self) -> None:
         """Bring the schema up to date: Alembic ``upgrade heads`` in one transaction."""

@@ -12,6 +12,9 @@ result (or its exception) is handed back only once the group's commit is durable
 hits a retryable error (another process holds the database) the whole group runs again, which
 ``Store.run``'s contract allows (a job may run more than once). A lone job runs without savepoints.
 
+It knows nothing of ``Store``: the store hands it a way to begin a write transaction, a way to get
+a plain pooled connection (for checkpoints) and its ``Retrier``.
+
 Checkpoints (copying the write-ahead log back into the database file, with its own fsyncs) are
 taken off the writers' path too: SQLite's automatic checkpoint, which runs inside whichever
 commit crosses the threshold and holds the write lock meanwhile (~10 ms here), only stays as a
@@ -25,20 +28,21 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gamepay.store.retries import Retrier, is_retryable
 from gamepay.store.rows import sqlite_driver
 
-if TYPE_CHECKING:
-    from gamepay.store.database import Store
-
-__all__ = ["SAFETY_CHECKPOINT_PAGES", "GroupCommit"]
+__all__ = ["SAFETY_CHECKPOINT_PAGES", "Connect", "GroupCommit"]
 
 log = logging.getLogger("gamepay.store")
 
 Job = Callable[[AsyncConnection], Awaitable[Any]]
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+"""Opens a connection (``engine.connect``) or a transaction (``engine.begin``) as a context."""
 _SAVEPOINT = "gp_job"
 
 SAFETY_CHECKPOINT_PAGES = 10_000
@@ -46,10 +50,25 @@ SAFETY_CHECKPOINT_PAGES = 10_000
 
 
 class GroupCommit:
-    """The write queue of one SQLite ``Store`` (one per store, used by ``Store.run``)."""
+    """The write queue of one SQLite database (one per ``Store``, used by ``Store.run``).
 
-    def __init__(self, store: Store, *, max_group: int = 32, checkpoint_every: int = 200) -> None:
-        self._store = store
+    ``begin`` opens this process's write transaction (``BEGIN IMMEDIATE``, one at a time),
+    ``connect`` a plain pooled connection for checkpoints; ``retrying`` runs a group again on a
+    retryable error.
+    """
+
+    def __init__(
+        self,
+        begin: Connect,
+        connect: Connect,
+        retrying: Retrier,
+        *,
+        max_group: int = 32,
+        checkpoint_every: int = 200,
+    ) -> None:
+        self._begin = begin
+        self._connect = connect
+        self._retrying = retrying
         self.max_group = max_group
         self.checkpoint_every = checkpoint_every
         self._queue: deque[tuple[Job, asyncio.Future[Any]]] = deque()
@@ -78,7 +97,7 @@ class GroupCommit:
 
     async def _checkpoint(self) -> None:
         try:
-            async with self._store.engine.connect() as conn:
+            async with self._connect() as conn:
                 driver = (await conn.get_raw_connection()).driver_connection
                 assert driver is not None
                 await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -148,7 +167,7 @@ class GroupCommit:
         gets the same exception (ConcurrencyError once the retries run out).
         """
         try:
-            outcomes = await self._store.retrying(lambda: self._attempt(jobs), "transaction")
+            outcomes = await self._retrying(lambda: self._attempt(jobs), "transaction")
         except Exception as exc:
             return [(False, exc)] * len(jobs)
         self._committed()
@@ -157,7 +176,7 @@ class GroupCommit:
     async def _attempt(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         """Run ``jobs`` in one transaction; (True, result) or (False, exception) per job."""
         outcomes: list[tuple[bool, Any]] = []
-        async with self._store.writer_turn(), self._store.engine.begin() as conn:
+        async with self._begin() as conn:
             if len(jobs) == 1:
                 outcomes.append((True, await jobs[0](conn)))
                 return outcomes
@@ -167,7 +186,7 @@ class GroupCommit:
                 try:
                     result = await job(conn)
                 except Exception as exc:
-                    if self._store.retryable(exc):
+                    if is_retryable(exc):
                         raise  # the whole group runs again
                     await driver.execute(f"ROLLBACK TO {_SAVEPOINT}")
                     await driver.execute(f"RELEASE {_SAVEPOINT}")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
-from gamepay.store.database import is_retryable, retry_delay
+from gamepay.store.retries import is_retryable, retry_delay
 from gamepay.store.sql import BigSumAggregate
 from gamepay.store.types import Amount, UTCDateTime
 
