@@ -1,4 +1,5 @@
-"""Helpers for tests, ours and the studios': throwaway databases, a served KryptoGO sandbox."""
+"""Helpers for tests, ours and the studios': throwaway databases, a served KryptoGO sandbox,
+and builders of the bodies KryptoGO sends (``intent_payload``)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ __all__ = [
     "callback_recorder",
     "forged_callback",
     "fresh_postgres_database",
+    "intent_payload",
     "running_sandbox",
     "sandbox_in_thread",
     "sqlite_url",
@@ -91,6 +93,30 @@ async def running_sandbox(
     target = sandbox if sandbox is not None else Sandbox(config, faults)
     async with serve_sandbox(target, origin=origin) as running:
         yield running
+
+
+_EXAMPLE_INTENT: Mapping[str, Any] = {
+    "payment_intent_id": "pi_1",
+    "payment_chain_id": "arb",
+    "payment_address": "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045",
+    "token_address": "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
+    "symbol": "USDT",
+    "decimals": 6,
+    "crypto_amount": "9.23",
+    "fiat_amount": "300.0",
+    "fiat_currency": "TWD",
+    "payment_deadline": 1733811354,
+    "status": "pending",
+}
+
+
+def intent_payload(**fields: Any) -> dict[str, Any]:
+    """A payment intent body as the API sends it, ``fields`` replacing or adding keys.
+
+    The base is the API reference's example (9.23 USDT on arb for 300 TWD, pending, id
+    ``pi_1``); every call returns a fresh dict.
+    """
+    return {**_EXAMPLE_INTENT, **fields}
 
 
 def callback_body(

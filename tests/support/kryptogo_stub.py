@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gamepay.kryptogo import wire
+from gamepay.testing import intent_payload
 
 __all__ = ["API_KEY", "CLIENT_ID", "Fault", "Stub", "serve", "silent_port"]
 
@@ -86,30 +87,23 @@ class Stub:
         """Store an intent directly (for list tests) and return it."""
         self.clock += 1
         intent_id = f"pi_{len(self.intents) + 1:05d}"
-        intent = {
-            "payment_intent_id": intent_id,
-            "payment_chain_id": "arb",
-            "payment_address": PAY_TO,
-            "token_address": USDT,
-            "symbol": "USDT",
-            "decimals": 6,
-            "crypto_amount": "9.23",
-            "fiat_amount": "300.0",
-            "fiat_currency": "TWD",
-            "payment_deadline": self.clock + 900,
-            "status": "pending",
-            "payment_tx_hash": None,
-            "received_amount": None,
-            "aggregated_amount": None,
-            "refund_amount": None,
-            "refund_tx_hash": None,
-            "callback_url": None,
-            "order_data": None,
-            "group_key": None,
-            "client_id": CLIENT_ID,
-            "org_id": 1,
-            "created_at": self.clock,
-        }
+        intent = intent_payload(
+            payment_intent_id=intent_id,
+            payment_address=PAY_TO,
+            token_address=USDT,
+            payment_deadline=self.clock + 900,
+            payment_tx_hash=None,
+            received_amount=None,
+            aggregated_amount=None,
+            refund_amount=None,
+            refund_tx_hash=None,
+            callback_url=None,
+            order_data=None,
+            group_key=None,
+            client_id=CLIENT_ID,
+            org_id=1,
+            created_at=self.clock,
+        )
         intent.update(fields)
         self.intents[intent_id] = intent
         return intent

@@ -10,23 +10,12 @@ import pytest
 from gamepay.errors import CallbackRejected
 from gamepay.kryptogo.signing import sign_body
 from gamepay.payments.callbacks import read_callback
+from gamepay.testing import intent_payload
 
 NOW = 1_733_800_000
-INTENT: dict[str, Any] = {
-    "payment_intent_id": "pi_1",
-    "payment_chain_id": "arb",
-    "payment_address": "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045",
-    "token_address": "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
-    "symbol": "USDT",
-    "decimals": 6,
-    "crypto_amount": "9.23",
-    "fiat_amount": "300.0",
-    "fiat_currency": "TWD",
-    "payment_deadline": 1733811354,
-    "status": "success",
-    "received_crypto_amount": "9.23",
-    "order_data": {"order_id": "ord_1"},
-}
+INTENT = intent_payload(
+    status="success", received_crypto_amount="9.23", order_data={"order_id": "ord_1"}
+)
 
 
 def _read(body: Any, secret: str | None = None) -> Any:

@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
+from gamepay.testing import intent_payload
 
-REFERENCE: dict[str, Any] = {
-    "payment_intent_id": "pi_123",
-    "client_id": "client-1",
-    "org_id": 1,
-    "payment_chain_id": "arb",
-    "payment_address": "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045",
-    "token_address": "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
-    "symbol": "USDT",
-    "decimals": 6,
-    "crypto_amount": "9.23",
-    "fiat_amount": "300.0",
-    "fiat_currency": "TWD",
-    "payment_deadline": 1733811354,
-    "status": "pending",
-    "payment_tx_hash": None,
-    "order_data": {"order_id": "uid_12345", "item_id": "100", "customer_id": "0x03971234567890"},
-    "group_key": "buy_stone_with_usdt",
-}
+REFERENCE = intent_payload(
+    payment_intent_id="pi_123",
+    client_id="client-1",
+    org_id=1,
+    payment_tx_hash=None,
+    order_data={"order_id": "uid_12345", "item_id": "100", "customer_id": "0x03971234567890"},
+    group_key="buy_stone_with_usdt",
+)
 
 
 def test_reference_example_parses_exactly() -> None:

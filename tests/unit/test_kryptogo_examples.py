@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from gamepay.errors import AuthenticationError, NotFoundError
@@ -11,26 +9,14 @@ from gamepay.kryptogo import wire
 from gamepay.kryptogo.errors_map import error_for_response, parse_body
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.kryptogo.transfers import TransferResult
+from gamepay.testing import intent_payload
 
 CREATE_EXAMPLE = (
     b'{"fiat_amount": "300.0", "fiat_currency": "TWD", "order_data": {"order_id": '
     b'"uid_12345", "item_id": "100", "customer_id": "0x03971234567890"}, "group_key": '
     b'"buy_stone_with_usdt"}'
 )
-RESPONSE_EXAMPLE: dict[str, Any] = {
-    "payment_intent_id": "pi_example",
-    "payment_chain_id": "arb",
-    "payment_address": "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045",
-    "token_address": "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
-    "symbol": "USDT",
-    "decimals": 6,
-    "crypto_amount": "9.23",
-    "fiat_amount": "300.0",
-    "fiat_currency": "TWD",
-    "payment_deadline": 1733811354,
-    "status": "pending",
-    "payment_tx_hash": None,
-}
+RESPONSE_EXAMPLE = intent_payload(payment_intent_id="pi_example", payment_tx_hash=None)
 SEED_FIELDS = [
     "payment_intent_id",
     "payment_chain_id",

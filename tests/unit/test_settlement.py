@@ -18,6 +18,7 @@ from gamepay.payments.settlement import (
     paid_total,
     settle,
 )
+from gamepay.testing import intent_payload
 
 TOKEN = "token:arb:0xfd086bc7cd5c481dcc9c85ebe478a1c0b69fcbb9"
 GRANT = GrantSpec("item:sword", 1, "issuer:item:sword")
@@ -123,19 +124,7 @@ def test_top_up_credits_everything_paid() -> None:
 
 def test_paid_total_and_quote_check() -> None:
     """aggregated_amount decides the grant when present; the larger amount is counted."""
-    base = {
-        "payment_intent_id": "pi_1",
-        "payment_chain_id": "arb",
-        "payment_address": "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045",
-        "token_address": "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
-        "symbol": "USDT",
-        "decimals": 6,
-        "crypto_amount": "9.23",
-        "fiat_amount": "300.0",
-        "fiat_currency": "TWD",
-        "payment_deadline": 1733811354,
-        "status": "success",
-    }
+    base = intent_payload(status="success")
     bare = PaymentIntent.model_validate(base)
     assert paid_total(bare) == QUOTE
     assert covers_quote(bare, QUOTE)
