@@ -3,7 +3,8 @@
 Every endpoint, every error the sandbox answers, pagination with filters, GET retries on the
 sandbox's injected API errors and latency, and the unknown-outcome cases: the sandbox commits a
 create or a transfer and then loses the answer; the client raises OutcomeUnknownError, never
-resends, and the sandbox's own records show the intent / transfer exactly once.
+resends, and the sandbox's own records show the intent / transfer exactly once. (This module
+absorbed test_sandbox_client.py, whose checks were the same run as these; see each docstring.)
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ async def test_every_endpoint(sb: RunningSandbox) -> None:
         assert paid.received_amount == intent.crypto_amount
         assert paid.payment_tx_hash is not None
         assert [i async for i in client.list_intents()] == [paid]
+        assert [i async for i in client.list_intents(status="success")] == [paid]
+        assert [i async for i in client.list_intents(status="pending")] == []
         result = await client.transfer(usdt_transfer("wd_1"))
         big = await client.transfer(
             TransferRequest(
@@ -128,6 +131,7 @@ async def test_every_endpoint(sb: RunningSandbox) -> None:
     assert big.transfer_id != result.transfer_id
     records = sandbox.transfers.records()
     assert [(r.note, r.amount) for r in records] == [("wd_1", 2_500_000), ("wd_2", 10**18 - 1)]
+    assert [r.transfer_id for r in records] == [result.transfer_id, big.transfer_id]
     assert sandbox.balance("arb", "USDT") == 97_500_000
     assert sandbox.balance("arb", "GPT") == 1
 
@@ -230,6 +234,22 @@ async def test_get_retries_injected_api_errors(sb: RunningSandbox) -> None:
         got = await client.get_intent(intent.payment_intent_id)
     assert got == intent
     assert [c["error_status"] for c in api_calls(sandbox, "get")] == [429, 503, None]
+
+
+async def test_get_rides_out_seeded_5xx_faults() -> None:
+    """GETs ride out seeded 503 faults (40% of answers) with retries; the faults replay by seed."""
+    config = SandboxConfig(seed=2, frozen_clock=True)
+    faults = Faults(seed=8, api_error_rate=0.4, api_error_statuses=(503,))
+    async with running_sandbox(config) as served:
+        intent_id = served.sandbox.create_intent(
+            fiat_amount="1", fiat_currency="USD"
+        ).payment_intent_id
+        served.sandbox.set_faults(faults)
+        async with client_for(served, retry=RetryPolicy(max_attempts=8)) as client:
+            for _ in range(10):
+                assert (await client.get_intent(intent_id)).payment_intent_id == intent_id
+        errors = [e for e in served.sandbox.plan.log if e.get("error_status") == 503]
+        assert errors, "the seed should have injected some errors"
 
 
 async def test_get_gives_up_on_persistent_errors(sb: RunningSandbox) -> None:
