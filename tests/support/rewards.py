@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.accounts import AccountKind
 from gamepay.core.assets import Currency
@@ -122,7 +123,8 @@ async def open_world(url: str, clock: Clock | None = None, code: str = "gold") -
 async def reward_transfers(store: Store, program: Program) -> list[tuple[str, int]]:
     """Every reward transfer paid from the program's pool: (credit account, amount), sorted."""
     t = transfers_table
-    async with store.engine.connect() as conn:
+
+    async def read(conn: AsyncConnection) -> list[tuple[str, int]]:
         rows = await conn.execute(
             sa.select(t.c.credit, t.c.amount).where(
                 t.c.debit == program.pool_account, t.c.kind == TransferKind.REWARD.value
@@ -130,17 +132,22 @@ async def reward_transfers(store: Store, program: Program) -> list[tuple[str, in
         )
         return sorted((row.credit, int(row.amount)) for row in rows)
 
+    return await store.read(read)
+
 
 async def payout_statuses(store: Store, program: Program) -> dict[str, str]:
     """player id -> payout status for every payout row of the program."""
     p, r = payouts_table, runs_table
-    async with store.engine.connect() as conn:
+
+    async def read(conn: AsyncConnection) -> dict[str, str]:
         rows = await conn.execute(
             sa.select(p.c.player_id, p.c.status)
             .join(r, r.c.id == p.c.run_id)
             .where(r.c.program == program.name)
         )
         return {row.player_id: row.status for row in rows}
+
+    return await store.read(read)
 
 
 def program_for(name: str, asset: str, **rules: object) -> Program:
