@@ -52,7 +52,7 @@ from gamepay.payments import (
     Payments,
     PaymentsConfig,
 )
-from gamepay.payments.settlement import paid_total
+from gamepay.payments.decide import paid_total
 from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.store import Store
 from gamepay.testing import (

@@ -262,15 +262,15 @@ class StoreStats(Collector):
         from sqlalchemy import func, select
         from sqlalchemy.exc import DBAPIError
 
+        from gamepay.payments.orders import orders_by_kind_and_status
         from gamepay.rewards.repository import paid_payouts_by_program
         from gamepay.store.schema.ledger import transfers_table
-        from gamepay.store.schema.payments import orders_table
         from gamepay.withdrawals.repository import withdrawals_by_status
 
-        t, o = transfers_table.c, orders_table.c
+        t = transfers_table.c
         queries: dict[str, Any] = {
             "transfers": select(t.kind, func.count()).group_by(t.kind),
-            "orders": select(o.kind, o.status, func.count()).group_by(o.kind, o.status),
+            "orders": orders_by_kind_and_status(),
             "withdrawals": withdrawals_by_status(),
             "rewards": paid_payouts_by_program(),
         }

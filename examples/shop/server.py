@@ -44,8 +44,8 @@ from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.eventloop import run as run_loop
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
+from gamepay.payments import Payments, PaymentsConfig
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
-from gamepay.payments.service import Payments, PaymentsConfig
 from gamepay.store import Store
 from gamepay.testing import RunningSandbox, running_sandbox, sqlite_url
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import or_, select
 
 from gamepay.cli._common import (
     JsonOption,
@@ -24,8 +23,8 @@ from gamepay.config import Settings
 from gamepay.core.intents import OrderStatus
 from gamepay.core.money import format_amount
 from gamepay.errors import OrderNotFound
-from gamepay.payments.orders import Order
-from gamepay.store.schema.payments import orders_table
+from gamepay.payments import orders as q
+from gamepay.payments.records import Order
 
 __all__ = ["app", "order_view", "reconcile"]
 
@@ -71,19 +70,14 @@ async def _list(
     until: datetime | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    query = select(orders_table)
-    if status is not None:
-        query = query.where(orders_table.c.status == OrderStatus(status).value)
-    if player is not None:
-        query = query.where(orders_table.c.player_id == player)
-    if since is not None:
-        query = query.where(orders_table.c.created_at >= since)
-    if until is not None:
-        query = query.where(orders_table.c.created_at < until)
-    query = query.order_by(orders_table.c.created_at.desc(), orders_table.c.id).limit(limit)
-    async with open_store(settings) as store, store.transaction() as conn:
-        rows = (await conn.execute(query)).mappings().all()
-    return [order_view(Order.from_row(row)) for row in rows]
+    wanted = None if status is None else OrderStatus(status)
+    async with open_store(settings) as store:
+        orders = await store.read(
+            lambda conn: q.list_orders(
+                conn, status=wanted, player_id=player, since=since, until=until, limit=limit
+            )
+        )
+    return [order_view(order) for order in orders]
 
 
 @app.command("list")
@@ -136,14 +130,11 @@ def list_(
 
 
 async def _show(settings: Settings, key: str, remote: bool) -> dict[str, Any]:
-    query = select(orders_table).where(
-        or_(orders_table.c.id == key, orders_table.c.payment_intent_id == key)
-    )
-    async with open_store(settings) as store, store.transaction() as conn:
-        row = (await conn.execute(query)).mappings().first()
-    if row is None:
+    async with open_store(settings) as store:
+        order = await store.read(lambda conn: q.find_order(conn, key))
+    if order is None:
         raise OrderNotFound(f"no order or intent {key[:80]!r}")
-    view = order_view(Order.from_row(row))
+    view = order_view(order)
     if remote and view["payment_intent_id"]:
         async with client_for(settings) as client:
             intent = await client.get_intent(view["payment_intent_id"])
@@ -183,7 +174,7 @@ async def _reconcile(
 ) -> dict[str, Any]:
     from gamepay.cli.runtime import catalog_for
     from gamepay.ledger import Ledger
-    from gamepay.payments.service import Payments, PaymentsConfig
+    from gamepay.payments import Payments, PaymentsConfig
 
     async with open_store(settings) as store, client_for(settings) as client:
         payments = Payments(

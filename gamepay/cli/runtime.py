@@ -34,8 +34,8 @@ from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.metrics import InstrumentedCallbacks, Metrics, MetricsPublisher, metrics_endpoint
 from gamepay.observability import log_context
+from gamepay.payments import Payments, PaymentsConfig
 from gamepay.payments.catalog import Catalog
-from gamepay.payments.service import Payments, PaymentsConfig
 from gamepay.store import Store
 from gamepay.withdrawals.service import Withdrawals
 from gamepay_ws import (

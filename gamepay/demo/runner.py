@@ -47,11 +47,11 @@ from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics
 from gamepay.payments import Payments
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
+from gamepay.payments.orders import order_counts
 from gamepay.rewards import Program, RewardRunner, Schedule
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.store import Store
 from gamepay.store.schema.ledger import transfers_table
-from gamepay.store.schema.payments import orders_table
 from gamepay.testing import running_sandbox, sqlite_url
 from gamepay.withdrawals import Withdrawals
 from gamepay_ws import issue_token
@@ -439,12 +439,7 @@ async def summarize(run: DemoRun, plans: list[PlayerPlan]) -> DemoSummary:
     summary = DemoSummary(players=len(plans), storefront_url=run.storefront_url)
     crypto = (str(OrderKind.PURCHASE), str(OrderKind.TOP_UP))
     async with runtime.store.transaction() as conn:
-        rows = await conn.execute(
-            select(
-                orders_table.c.kind, orders_table.c.status, orders_table.c.granted, func.count()
-            ).group_by(orders_table.c.kind, orders_table.c.status, orders_table.c.granted)
-        )
-        for kind, status, granted, count in rows:
+        for kind, status, granted, count in await order_counts(conn):
             if kind in crypto:
                 summary.orders += count
                 summary.orders_by_status[status] = summary.orders_by_status.get(status, 0) + count

@@ -1,5 +1,10 @@
 """Payments: purchases, top-ups and buys with a balance, callbacks, polling, reconciliation.
 
+Imports point one way: ``records`` (data) < ``decide`` (pure rules, over the transition table
+of ``gamepay.core.intents``) < ``orders`` (the repository), ``events`` < ``apply`` (read ->
+decide -> execute) < ``create`` < ``callbacks``, ``poller``, ``reconcile`` < ``service`` (the
+``Payments`` facade). Each step takes a ``PaymentsContext`` (``context``), never the facade.
+
 ```python
 from gamepay.payments import Payments, PaymentsConfig, Catalog, CatalogItem, Grant
 ```
@@ -8,17 +13,12 @@ from gamepay.payments import Payments, PaymentsConfig, Catalog, CatalogItem, Gra
 from gamepay.core.intents import OrderKind, OrderStatus
 from gamepay.payments.callbacks import CallbackResponse
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
-from gamepay.payments.orders import Order
+from gamepay.payments.config import PaymentsConfig
+from gamepay.payments.decide import MoneyPolicy
 from gamepay.payments.poller import PollReport
 from gamepay.payments.reconcile import Mismatch, ReconcileReport
-from gamepay.payments.service import (
-    ApplyOutcome,
-    ApplyResult,
-    PaymentInstructions,
-    Payments,
-    PaymentsConfig,
-)
-from gamepay.payments.settlement import MoneyPolicy
+from gamepay.payments.records import ApplyOutcome, ApplyResult, Order, PaymentInstructions
+from gamepay.payments.service import Payments
 
 __all__ = [
     "ApplyOutcome",

@@ -1,6 +1,6 @@
 """KryptoGO callbacks, framework-neutral: raw body + headers in, status + body out.
 
-A callback is only ever a hint. ``Payments.handle_callback`` parses the body (``read_callback``:
+A callback is only ever a hint. ``handle_callback`` parses the body (``read_callback``:
 malformed -> 400), checks its signature when a secret is configured (bad or missing signature,
 or a timestamp outside the window -> 401), then fetches the intent named in it from the API and
 applies what the API says. So a forged body claiming ``success`` for a pending intent grants
@@ -17,21 +17,17 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.errors import CallbackRejected, KryptoGOError, NotFoundError, PaymentError
 from gamepay.kryptogo.models import PaymentIntent
 from gamepay.kryptogo.signing import SIGNATURE_FIELD, TIMESTAMP_FIELD, signature_matches
 from gamepay.payments import orders as q
-from gamepay.store.schema.payments import callback_signatures_table
-
-if TYPE_CHECKING:
-    from gamepay.payments.service import Payments
+from gamepay.payments.apply import apply, record_unknown
+from gamepay.payments.context import PaymentsContext
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
@@ -138,22 +134,22 @@ def read_callback(
 
 
 async def handle_callback(
-    payments: Payments, body: bytes, headers: Mapping[str, str]
+    ctx: PaymentsContext, body: bytes, headers: Mapping[str, str]
 ) -> CallbackResponse:
-    """Read, authenticate, FETCH the intent from the API and apply it (``Payments.apply``).
+    """Read, authenticate, FETCH the intent from the API and apply it (``apply``).
 
     See the module docstring for the statuses answered. Never raises: a failure while applying
     is a 500 (nothing was half-applied: the transaction rolled back), so KryptoGO resends.
     """
-    now = payments.now()
-    secret = payments.callback_secret
+    now = ctx.now()
+    secret = ctx.config.secret
     try:
         parsed = read_callback(
             body,
             headers,
             secret=secret,
             now=int(now.timestamp()),
-            window=payments.config.callback_window,
+            window=ctx.config.callback_window,
         )
     except CallbackRejected as exc:
         status = int(getattr(exc, "status", 400))
@@ -161,24 +157,26 @@ async def handle_callback(
         return response(status, ok=False, error=exc.code, message=exc.message)
     intent_id = parsed.payment_intent_id
     signature = parsed.signature if secret is not None else None
-    if signature is not None and await _signature_seen(payments, signature):
+    if signature is not None and await ctx.store.read(
+        lambda conn: q.signature_seen(conn, signature)
+    ):
         return response(200, ok=True, result="replay_ignored", payment_intent_id=intent_id)
     try:
-        intent = await payments.client.get_intent(intent_id)
+        intent = await ctx.client.get_intent(intent_id)
     except NotFoundError:
-        await payments.record_unknown(intent_id, "callback", "not_found_at_api", body)
+        await record_unknown(ctx, intent_id, "callback", "not_found_at_api", body)
         return response(200, ok=True, result="unknown", payment_intent_id=intent_id)
     except KryptoGOError as exc:
         log.warning("callback for %s: cannot fetch the intent: %s", intent_id, exc)
         return response(503, ok=False, error=exc.code, message="intent could not be fetched")
     try:
-        result = await payments.apply(intent, source="callback")
+        result = await apply(ctx, intent, "callback")
     except Exception as exc:  # answered 500 so KryptoGO resends; the transaction rolled back
         log.exception("callback for %s: applying failed", intent_id)
         code = exc.code if isinstance(exc, PaymentError | KryptoGOError) else "internal"
         return response(500, ok=False, error=code, message="could not apply the update")
     if signature is not None:
-        await _claim_signature(payments, signature, intent_id, parsed.timestamp or 0)
+        await _claim_signature(ctx, signature, intent_id, parsed.timestamp or 0)
     return response(
         200,
         ok=True,
@@ -189,22 +187,12 @@ async def handle_callback(
     )
 
 
-async def _signature_seen(payments: Payments, signature: str) -> bool:
-    table = callback_signatures_table
-
-    async def seen(conn: AsyncConnection) -> bool:
-        row = await conn.execute(select(table.c.signature).where(table.c.signature == signature))
-        return row.first() is not None
-
-    return await payments.run_read(seen)
-
-
 async def _claim_signature(
-    payments: Payments, signature: str, intent_id: str, timestamp: int
+    ctx: PaymentsContext, signature: str, intent_id: str, timestamp: int
 ) -> None:
-    now = payments.now()
+    now = ctx.now()
     with contextlib.suppress(IntegrityError):  # a concurrent copy recorded it first
-        await payments.store.run(
+        await ctx.store.run(
             lambda conn: q.claim_signature(
                 conn,
                 signature=signature,

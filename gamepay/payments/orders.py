@@ -1,9 +1,13 @@
-"""The payments' repository: the ``Order`` record and every statement on the payments' tables.
+"""The payments' repository: EVERY statement on the payments' tables, as named functions.
 
-An order is written before its payment intent is created (status ``creating``) and carries the
-intent's quote once it is known. ``Payments.apply`` is the only writer of an order's status after
-that. Next to the orders live three logs: every status move applied (``gp_intent_log``), every
-update refused (``gp_refused_transitions``) and every intent nobody here ordered
+Nothing outside this module queries ``gp_orders`` and its logs (the CLI, the demo and the metrics
+call these functions too). An order is written before its payment intent is created (status
+``creating``) and carries the intent's quote once it is known. ``gamepay.payments.apply`` is the
+only writer of an order's status after that (``fail_creating`` gives up on an order whose intent
+never appeared; ``claim_create_attempt`` and ``reschedule_poll`` touch no status).
+
+Next to the orders live three logs: every status move applied (``gp_intent_log``), every update
+refused (``gp_refused_transitions``) and every intent nobody here ordered
 (``gp_unknown_intents``); and the callback replay guard (``gp_callback_signatures``).
 Amounts are ``Amount`` columns, timestamps ``UTCDateTime``.
 """
@@ -11,19 +15,15 @@ Amounts are ``Amount`` columns, timestamps ``UTCDateTime``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.intents import OrderKind, OrderStatus
 from gamepay.errors import OrderNotFound
+from gamepay.payments.records import Order
 from gamepay.store.rows import RowInsert
 from gamepay.store.schema.payments import (
     callback_signatures_table,
@@ -35,73 +35,30 @@ from gamepay.store.schema.payments import (
 
 __all__ = [
     "LOG_TEXT_LIMIT",
-    "Order",
+    "claim_create_attempt",
     "claim_signature",
+    "fail_creating",
+    "find_order",
     "find_order_by_intent",
     "find_order_by_request",
     "get_order",
     "insert_order",
+    "list_orders",
     "log_refused",
     "log_status",
     "log_unknown",
+    "order_counts",
+    "orders_by_kind_and_status",
+    "orders_created_between",
     "orders_due",
     "orders_for_player",
+    "reschedule_poll",
+    "signature_seen",
     "update_order",
 ]
 
 LOG_TEXT_LIMIT = 4000
 """Bodies and intents kept in the logs are cut to this many characters."""
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """A local order as stored; amounts are ints of base units of the intent's token."""
-
-    id: str
-    player_id: str
-    kind: OrderKind
-    status: OrderStatus
-    request_id: str | None
-    sku: str | None
-    fiat_amount: str | None
-    fiat_currency: str | None
-    group_key: str | None
-    payment_intent_id: str | None
-    chain_id: str | None
-    token_address: str | None
-    symbol: str | None
-    decimals: int | None
-    crypto_amount: int | None
-    payment_address: str | None
-    payment_deadline: int | None
-    received_amount: int | None
-    aggregated_amount: int | None
-    refund_amount: int | None
-    refund_tx_hash: str | None
-    payment_tx_hash: str | None
-    settled_amount: int
-    granted: bool
-    price_asset_id: str | None
-    price_amount: int | None
-    poll_attempts: int
-    next_poll_at: datetime | None
-    create_attempts: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[Any, Any]) -> Order:
-        """Build from a ``gp_orders`` row."""
-        values: dict[str, Any] = {name: row[name] for name in cls.__slots__}
-        values["kind"] = OrderKind(values["kind"])
-        values["status"] = OrderStatus(values["status"])
-        return cls(**values)
-
-    @property
-    def token_asset_id(self) -> str | None:
-        """The ledger id of the intent's token, once the intent is known."""
-        if self.chain_id is None or self.token_address is None:
-            return None
-        return f"token:{self.chain_id}:{self.token_address.lower()}"
 
 
 def _cut(text: str | None) -> str | None:
@@ -155,6 +112,11 @@ async def find_order_by_request(
     )
 
 
+async def find_order(conn: AsyncConnection, key: str) -> Order | None:
+    """The order whose id or payment intent id is ``key``, or None."""
+    return await _one(conn, or_(orders_table.c.id == key, orders_table.c.payment_intent_id == key))
+
+
 async def _one(conn: AsyncConnection, where: Any, *, lock: bool = False) -> Order | None:
     query = select(orders_table).where(where)
     if lock:
@@ -192,6 +154,101 @@ async def orders_due(
         .limit(limit)
     )
     return [Order.from_row(row) for row in rows.mappings()]
+
+
+async def orders_created_between(
+    conn: AsyncConnection, start: datetime, end: datetime, group_key: str
+) -> list[Order]:
+    """The crypto orders (not buys with a balance) of ``group_key`` created in [start, end)."""
+    rows = await conn.execute(
+        select(orders_table).where(
+            orders_table.c.created_at >= start,
+            orders_table.c.created_at < end,
+            orders_table.c.kind != str(OrderKind.BALANCE),
+            orders_table.c.group_key == group_key,
+        )
+    )
+    return [Order.from_row(row) for row in rows.mappings()]
+
+
+async def list_orders(
+    conn: AsyncConnection,
+    *,
+    status: OrderStatus | None = None,
+    player_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> list[Order]:
+    """Orders matching every filter given (created in [since, until)), newest first."""
+    query = select(orders_table)
+    if status is not None:
+        query = query.where(orders_table.c.status == str(status))
+    if player_id is not None:
+        query = query.where(orders_table.c.player_id == player_id)
+    if since is not None:
+        query = query.where(orders_table.c.created_at >= since)
+    if until is not None:
+        query = query.where(orders_table.c.created_at < until)
+    query = query.order_by(orders_table.c.created_at.desc(), orders_table.c.id).limit(limit)
+    return [Order.from_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def order_counts(conn: AsyncConnection) -> list[tuple[str, str, bool, int]]:
+    """How many orders there are per (kind, status, granted)."""
+    o = orders_table.c
+    rows = await conn.execute(
+        select(o.kind, o.status, o.granted, func.count()).group_by(o.kind, o.status, o.granted)
+    )
+    return [(str(kind), str(status), bool(granted), int(n)) for kind, status, granted, n in rows]
+
+
+def orders_by_kind_and_status() -> Select[tuple[str, str, int]]:
+    """The statement counting orders per (kind, status), rows ``(kind, status, count)``."""
+    o = orders_table.c
+    return select(o.kind, o.status, func.count()).group_by(o.kind, o.status)
+
+
+async def claim_create_attempt(
+    conn: AsyncConnection, order_id: str, attempts: int, now: datetime
+) -> bool:
+    """Count one more create attempt of an unlinked order that has made ``attempts``; False
+    (nothing written) when another caller counted it first or the order is linked."""
+    result = await conn.execute(
+        update(orders_table)
+        .where(
+            orders_table.c.id == order_id,
+            orders_table.c.create_attempts == attempts,
+            orders_table.c.payment_intent_id.is_(None),
+        )
+        .values(create_attempts=attempts + 1, updated_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def fail_creating(conn: AsyncConnection, order_id: str, now: datetime) -> bool:
+    """Move a ``creating`` order with no intent to ``failed``; False when it is not one."""
+    result = await conn.execute(
+        update(orders_table)
+        .where(
+            orders_table.c.id == order_id,
+            orders_table.c.status == str(OrderStatus.CREATING),
+            orders_table.c.payment_intent_id.is_(None),
+        )
+        .values(status=str(OrderStatus.FAILED), next_poll_at=None, updated_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def reschedule_poll(
+    conn: AsyncConnection, order_id: str, status: OrderStatus, attempts: int, at: datetime
+) -> None:
+    """Set the next poll of an order still at ``status`` (no-op if it moved meanwhile)."""
+    await conn.execute(
+        update(orders_table)
+        .where(orders_table.c.id == order_id, orders_table.c.status == str(status))
+        .values(poll_attempts=attempts, next_poll_at=at)
+    )
 
 
 async def log_status(
@@ -267,16 +324,21 @@ async def log_unknown(
     )
 
 
-async def claim_signature(
-    conn: AsyncConnection, *, signature: str, payment_intent_id: str, timestamp: int, now: datetime
-) -> bool:
-    """Record a processed callback signature; False when it was already recorded (a replay)."""
+async def signature_seen(conn: AsyncConnection, signature: str) -> bool:
+    """Whether a callback with ``signature`` was already processed."""
     found = await conn.execute(
         select(callback_signatures_table.c.signature).where(
             callback_signatures_table.c.signature == signature
         )
     )
-    if found.first() is not None:
+    return found.first() is not None
+
+
+async def claim_signature(
+    conn: AsyncConnection, *, signature: str, payment_intent_id: str, timestamp: int, now: datetime
+) -> bool:
+    """Record a processed callback signature; False when it was already recorded (a replay)."""
+    if await signature_seen(conn, signature):
         return False
     await conn.execute(
         insert(callback_signatures_table).values(

@@ -1,12 +1,12 @@
 """The poller: asks the API about orders that are due, so a lost callback never strands an order.
 
 ``poll_due`` takes the orders whose ``next_poll_at`` has come (``creating``, ``pending`` and
-``insufficient_not_refunded`` ones, most overdue first), fetches each one's intent and hands it to
-``Payments.apply``. A still-pending order backs off (``poll_delay``: ``poll_base`` doubling up to
-``poll_cap``), except that an order whose deadline falls before its next poll is polled again
-just after the deadline, when its intent will have moved. A ``creating`` order is resolved by
-looking its intent up through ``order_data``; after ``creating_timeout`` without one it is
-``failed``. Several pollers may run at once: ``apply`` is idempotent.
+``insufficient_not_refunded`` ones, most overdue first), fetches each one's intent and hands it
+to ``gamepay.payments.apply``. A still-pending order backs off (``poll_delay``: ``poll_base``
+doubling up to ``poll_cap``), except that an order whose deadline falls before its next poll
+is polled again just after the deadline, when its intent will have moved. A ``creating`` order
+is resolved by looking its intent up through ``order_data``; after ``creating_timeout`` without
+one it is ``failed``. Several pollers may run at once: ``apply`` is idempotent.
 """
 
 from __future__ import annotations
@@ -14,23 +14,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
-
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.intents import OrderStatus
 from gamepay.errors import KryptoGOError, NotFoundError
 from gamepay.payments import orders as q
-from gamepay.payments.orders import Order
-from gamepay.store.schema.payments import orders_table
+from gamepay.payments.apply import apply, record_unknown
+from gamepay.payments.context import PaymentsContext
+from gamepay.payments.create import fail_order, get_order, lookup_intent
+from gamepay.payments.records import Order
 
-if TYPE_CHECKING:
-    from gamepay.payments.service import Payments
-
-__all__ = ["PollReport", "next_poll_at", "poll_delay", "poll_due"]
+__all__ = ["POLLED", "PollReport", "next_poll_at", "poll_delay", "poll_due"]
 
 log = logging.getLogger("gamepay.payments.poller")
+
+POLLED = (OrderStatus.CREATING, OrderStatus.PENDING, OrderStatus.INSUFFICIENT_NOT_REFUNDED)
+"""Order statuses the poller looks at."""
 
 
 @dataclass
@@ -71,73 +69,63 @@ def next_poll_at(
     return wait
 
 
-async def _reschedule(payments: Payments, order: Order, now: datetime) -> None:
+async def _reschedule(ctx: PaymentsContext, order: Order, now: datetime) -> None:
     """Push an order that is still open to its next poll (no-op if it moved meanwhile)."""
-    config = payments.config
-    attempts = order.poll_attempts + 1
+    config = ctx.config
     deadline = order.payment_deadline if order.status is OrderStatus.PENDING else None
     at = next_poll_at(
         now, order.poll_attempts, deadline, base=config.poll_base, cap=config.poll_cap
     )
-    table = orders_table
-
-    async def write(conn: AsyncConnection) -> None:
-        await conn.execute(
-            update(table)
-            .where(table.c.id == order.id, table.c.status == str(order.status))
-            .values(poll_attempts=attempts, next_poll_at=at)
-        )
-
-    await payments.store.run(write)
+    await ctx.store.run(
+        lambda conn: q.reschedule_poll(conn, order.id, order.status, order.poll_attempts + 1, at)
+    )
 
 
-async def _poll_one(payments: Payments, order: Order, now: datetime, report: PollReport) -> None:
+async def _poll_one(ctx: PaymentsContext, order: Order, now: datetime, report: PollReport) -> None:
     if order.status is OrderStatus.CREATING:
-        found = await payments.lookup_intent(order)
+        found = await lookup_intent(ctx, order)
         if found is not None:
-            await payments.apply(found, source="poll")
+            await apply(ctx, found, "poll")
             report.resolved += 1
             return
         age = (now - order.created_at).total_seconds()
-        if age >= payments.config.creating_timeout:
-            await payments.fail_order(order, "no intent found for it through order_data")
+        if age >= ctx.config.creating_timeout:
+            await fail_order(ctx, order, "no intent found for it through order_data")
             report.failed += 1
             return
         report.still_open += 1
-        await _reschedule(payments, order, now)
+        await _reschedule(ctx, order, now)
         return
     assert order.payment_intent_id is not None
     try:
-        intent = await payments.client.get_intent(order.payment_intent_id)
+        intent = await ctx.client.get_intent(order.payment_intent_id)
     except NotFoundError:
-        await payments.record_unknown(order.payment_intent_id, "poll", "not_found_at_api")
+        await record_unknown(ctx, order.payment_intent_id, "poll", "not_found_at_api")
         report.errors += 1
-        await _reschedule(payments, order, now)
+        await _reschedule(ctx, order, now)
         return
-    result = await payments.apply(intent, source="poll")
+    result = await apply(ctx, intent, "poll")
     if result.outcome in ("applied", "settled"):
         report.changed += 1
-    after = await payments.order(order.id)
-    if after.status in payments.polled_statuses():
+    after = await get_order(ctx, order.id)
+    if after.status in POLLED:
         report.still_open += 1
-        await _reschedule(payments, after, now)
+        await _reschedule(ctx, after, now)
 
 
-async def poll_due(payments: Payments, *, limit: int | None = None) -> PollReport:
+async def poll_due(ctx: PaymentsContext, *, limit: int | None = None) -> PollReport:
     """Poll the orders that are due now (at most ``limit``, default ``config.poll_batch``)."""
-    now = payments.now()
-    batch = limit if limit is not None else payments.config.poll_batch
-    due = await payments.run_read(
-        lambda conn: q.orders_due(conn, payments.polled_statuses(), now, batch)
-    )
+    now = ctx.now()
+    batch = limit if limit is not None else ctx.config.poll_batch
+    due = await ctx.store.read(lambda conn: q.orders_due(conn, POLLED, now, batch))
     report = PollReport()
     for order in due:
         report.polled += 1
         report.order_ids.append(order.id)
         try:
-            await _poll_one(payments, order, now, report)
+            await _poll_one(ctx, order, now, report)
         except KryptoGOError as exc:
             log.warning("poll of order %s failed: %s", order.id, exc)
             report.errors += 1
-            await _reschedule(payments, order, now)
+            await _reschedule(ctx, order, now)
     return report

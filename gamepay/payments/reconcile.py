@@ -1,6 +1,6 @@
 """Reconciliation: compare the API's intents of a time window with our orders, repair, report.
 
-``reconcile(payments, since, until)`` lists every intent of the configured group key created in
+``reconcile(ctx, since, until)`` lists every intent of the configured group key created in
 ``[since, until)`` (unix seconds or aware datetimes), compares each with its order and reports
 every mismatch (``Mismatch.kind``):
 
@@ -11,7 +11,7 @@ every mismatch (``Mismatch.kind``):
 - ``unresolved``: a ``creating`` order of the window whose intent is nowhere to be found;
 - ``refused``: ``apply`` refused the API's version (recorded in ``gp_refused_transitions``).
 
-Then it repairs through ``Payments.apply`` (the only way an order moves) and says, per
+Then it repairs through ``gamepay.payments.apply`` (the only way an order moves) and says, per
 mismatch, whether the order now agrees with the API (``repaired``).
 """
 
@@ -19,20 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from gamepay.core.intents import OrderKind, OrderStatus
+from gamepay.core.intents import OrderStatus
 from gamepay.errors import InvalidInput, NotFoundError
 from gamepay.kryptogo.models import PaymentIntent
 from gamepay.payments import orders as q
-from gamepay.payments.orders import Order
-from gamepay.store.schema.payments import orders_table
-
-if TYPE_CHECKING:
-    from gamepay.payments.service import Payments
+from gamepay.payments.apply import apply, find_order
+from gamepay.payments.context import PaymentsContext
+from gamepay.payments.create import get_order, lookup_intent
+from gamepay.payments.records import Order
 
 __all__ = ["Mismatch", "ReconcileReport", "compare", "reconcile"]
 
@@ -101,40 +96,8 @@ def compare(order: Order, intent: PaymentIntent) -> list[tuple[str, str, str, st
     return found
 
 
-async def _window_orders(payments: Payments, since: int, until: int) -> list[Order]:
-    table = orders_table
-    start = datetime.fromtimestamp(since, UTC)
-    end = datetime.fromtimestamp(until, UTC)
-
-    async def read(conn: AsyncConnection) -> list[Order]:
-        rows = await conn.execute(
-            select(table).where(
-                table.c.created_at >= start,
-                table.c.created_at < end,
-                table.c.kind != str(OrderKind.BALANCE),
-                table.c.group_key == payments.config.group_key,
-            )
-        )
-        return [Order.from_row(row) for row in rows.mappings()]
-
-    return await payments.run_read(read)
-
-
-async def _find(payments: Payments, intent: PaymentIntent) -> Order | None:
-    async def read(conn: AsyncConnection) -> Order | None:
-        order = await q.find_order_by_intent(conn, intent.payment_intent_id)
-        if order is None and intent.order_id is not None:
-            try:
-                order = await q.get_order(conn, intent.order_id)
-            except Exception:  # OrderNotFound
-                order = None
-        return order
-
-    return await payments.run_read(read)
-
-
 async def reconcile(
-    payments: Payments, since: datetime | int, until: datetime | int
+    ctx: PaymentsContext, since: datetime | int, until: datetime | int
 ) -> ReconcileReport:
     """Reconcile the window ``[since, until)``; see the module docstring."""
     start = _unix(since, "since")
@@ -143,29 +106,32 @@ async def reconcile(
         raise InvalidInput("until must be after since")
     report = ReconcileReport(since=start, until=end)
     seen: set[str] = set()
-    async for intent in payments.client.list_intents(
-        group_key=payments.config.group_key, created_after=start, created_before=end
+    async for intent in ctx.client.list_intents(
+        group_key=ctx.config.group_key, created_after=start, created_before=end
     ):
         report.listed += 1
         seen.add(intent.payment_intent_id)
-        await _check(payments, intent, report)
-    for order in await _window_orders(payments, start, end):
+        await _check(ctx, intent, report)
+    window = (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+    group_key = ctx.config.group_key
+    orders = await ctx.store.read(lambda conn: q.orders_created_between(conn, *window, group_key))
+    for order in orders:
         if order.payment_intent_id is not None and order.payment_intent_id in seen:
             continue
         if order.payment_intent_id is None:
             if order.status is not OrderStatus.CREATING:
                 continue  # failed orders never had an intent
-            found = await payments.lookup_intent(order)
+            found = await lookup_intent(ctx, order)
             if found is None:
                 report.mismatches.append(
                     Mismatch("unresolved", None, order.id, str(order.status), None, False)
                 )
                 continue
-            await _check(payments, found, report)
+            await _check(ctx, found, report)
             continue
         # Linked, but not listed in the window: the clocks may disagree; ask for it directly.
         try:
-            intent = await payments.client.get_intent(order.payment_intent_id)
+            intent = await ctx.client.get_intent(order.payment_intent_id)
         except NotFoundError:
             report.mismatches.append(
                 Mismatch(
@@ -178,14 +144,14 @@ async def reconcile(
                 )
             )
             continue
-        await _check(payments, intent, report)
+        await _check(ctx, intent, report)
     return report
 
 
-async def _check(payments: Payments, intent: PaymentIntent, report: ReconcileReport) -> None:
-    order = await _find(payments, intent)
+async def _check(ctx: PaymentsContext, intent: PaymentIntent, report: ReconcileReport) -> None:
+    order = await ctx.store.read(lambda conn: find_order(conn, intent))
     if order is None:
-        await payments.apply(intent, source="reconcile")  # records it as unknown
+        await apply(ctx, intent, "reconcile")  # records it as unknown
         report.mismatches.append(
             Mismatch(
                 "missing_locally",
@@ -199,7 +165,7 @@ async def _check(payments: Payments, intent: PaymentIntent, report: ReconcileRep
         return
     report.checked += 1
     differences = compare(order, intent)
-    result = await payments.apply(intent, source="reconcile")
+    result = await apply(ctx, intent, "reconcile")
     if result.outcome in ("applied", "settled"):
         report.repaired += 1
     if result.outcome == "refused":
@@ -214,7 +180,7 @@ async def _check(payments: Payments, intent: PaymentIntent, report: ReconcileRep
                 result.reason,
             )
         )
-    after = await payments.order(order.id)
+    after = await get_order(ctx, order.id)
     remaining = {(kind, detail) for kind, _, _, detail in compare(after, intent)}
     for kind, local, remote, detail in differences:
         report.mismatches.append(

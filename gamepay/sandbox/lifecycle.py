@@ -1,6 +1,7 @@
 """The emulated service's life of one payment intent, pure: time and hashes are parameters.
 
-Transition table (the only status moves the sandbox ever makes)::
+Status moves follow THE intent transition table, ``gamepay.core.intents.TRANSITIONS`` (every
+move is checked with its ``is_legal``); the sandbox makes each move under these conditions::
 
     pending                   -> success                    received >= crypto_amount
     pending                   -> expired                    deadline passed, nothing received
@@ -26,42 +27,21 @@ deadline second is still on time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gamepay.core.intents import is_legal
 from gamepay.errors import IllegalTransition, InvalidInput
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 
 __all__ = [
-    "TERMINAL",
-    "TRANSITIONS",
     "Payment",
     "SandboxIntent",
     "apply_expiry",
     "apply_payment",
     "apply_refund",
     "force_expire",
-    "is_legal",
 ]
-
-P = PaymentStatus
-TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
-    P.PENDING: frozenset({P.SUCCESS, P.EXPIRED, P.INSUFFICIENT_NOT_REFUNDED}),
-    P.INSUFFICIENT_NOT_REFUNDED: frozenset({P.INSUFFICIENT_REFUNDED}),
-    P.SUCCESS: frozenset(),
-    P.EXPIRED: frozenset(),
-    P.INSUFFICIENT_REFUNDED: frozenset(),
-}
-"""Every legal status move of the emulated service."""
-
-TERMINAL = frozenset(status for status, nexts in TRANSITIONS.items() if not nexts)
-"""Statuses an intent never leaves."""
-
-
-def is_legal(old: PaymentStatus, new: PaymentStatus) -> bool:
-    """True when the table allows ``old -> new``."""
-    return new in TRANSITIONS[old]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 from gamepay.errors import OutcomeUnknownError
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
 from gamepay.payments import OrderStatus, PaymentsConfig
-from gamepay.payments.settlement import paid_total
+from gamepay.payments.decide import paid_total
 from gamepay.sandbox import SandboxConfig
 from gamepay.testing import callback_body, forged_callback, sqlite_url
 from tests.support.payments import Env, payments_env

@@ -16,10 +16,10 @@ from hypothesis.stateful import (
     rule,
 )
 
+from gamepay.core.intents import TERMINAL, TRANSITIONS, is_legal
 from gamepay.errors import SandboxError
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
 from gamepay.sandbox import Sandbox, SandboxConfig
-from gamepay.sandbox.lifecycle import TERMINAL, TRANSITIONS, is_legal
 
 S = PaymentStatus
 START = 1_700_000_000
@@ -28,7 +28,7 @@ USDT = "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9"
 
 
 def test_transition_table() -> None:
-    """Exactly the documented moves are legal; three statuses are terminal."""
+    """The sandbox moves by the one table in gamepay.core.intents: exactly the documented moves."""
     legal = {(a, b) for a in S for b in S if is_legal(a, b)}
     assert legal == {
         (S.PENDING, S.SUCCESS),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gamepay.core.transfers import TransferKind
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
-from gamepay.payments.settlement import (
+from gamepay.payments.decide import (
     GrantSpec,
     MoneyPolicy,
     Settlement,

@@ -1,0 +1,394 @@
+"""Starting orders: purchases and top-ups (the order, then its intent), and buys with a balance.
+
+- **Orders first.** The local order is written (``creating``) before the intent is created, and
+  the intent's ``order_data`` carries ``{"order_id": ...}``. A create whose outcome is unknown
+  is resolved by finding the intent through its ``order_data`` (``lookup_intent``: the list
+  filtered by the group key) before any retry, so an order never gets two intents. A create the
+  API refuses makes the order ``failed`` (``fail_order``, also used by the poller when no intent
+  appears within ``creating_timeout``).
+- **Buy with a balance**: the order (``completed``), one ledger batch (price player -> revenue,
+  asset issuer -> player) and its events in one transaction; nothing at all without the funds.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gamepay.bus.outbox import publish_quietly, record_events
+from gamepay.core.accounts import player_account
+from gamepay.core.events import Event
+from gamepay.core.intents import OrderKind, OrderStatus
+from gamepay.core.transfers import TransferKind, TransferSpec
+from gamepay.errors import (
+    APIError,
+    BalancePriceMissing,
+    InvalidInput,
+    OrderNotFound,
+    OutcomeUnknownError,
+    PaymentError,
+    RateLimitError,
+    TransportError,
+)
+from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
+from gamepay.payments import orders as q
+from gamepay.payments.apply import apply, balance_event_now, open_accounts, prepare_grant
+from gamepay.payments.catalog import check_fiat_amount
+from gamepay.payments.context import PaymentsContext
+from gamepay.payments.decide import same_decimal
+from gamepay.payments.events import balance_event, grant_event, status_event
+from gamepay.payments.records import Order, PaymentInstructions
+
+__all__ = [
+    "buy_with_balance",
+    "check_player",
+    "check_request_id",
+    "fail_order",
+    "get_order",
+    "lookup_intent",
+    "purchase",
+    "top_up",
+]
+
+log = logging.getLogger("gamepay.payments.create")
+
+
+def check_player(player_id: object) -> str:
+    """``player_id`` if it is a usable player id, else InvalidInput (or AccountError)."""
+    if not isinstance(player_id, str) or not 0 < len(player_id) <= 180:
+        raise InvalidInput("player_id must be a string of 1-180 characters")
+    player_account(player_id)  # AccountError for characters an account id cannot hold
+    return player_id
+
+
+def check_request_id(request_id: object, *, required: bool = False) -> str | None:
+    """``request_id`` if it is a usable request id (or None when not required)."""
+    if request_id is None and not required:
+        return None
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= 200:
+        raise InvalidInput("request_id must be a string of 1-200 characters")
+    if not request_id.isprintable():
+        raise InvalidInput("request_id must be printable")
+    return request_id
+
+
+async def get_order(ctx: PaymentsContext, order_id: str) -> Order:
+    """The order ``order_id``; raises OrderNotFound."""
+    if not isinstance(order_id, str) or not order_id:
+        raise OrderNotFound("no such order")
+    return await ctx.store.read(lambda conn: q.get_order(conn, order_id))
+
+
+async def purchase(
+    ctx: PaymentsContext, player_id: str, sku: str, request_id: str | None
+) -> PaymentInstructions:
+    """Start buying ``sku`` with crypto (see ``Payments.purchase``)."""
+    check_player(player_id)
+    check_request_id(request_id)
+    item = ctx.catalog.get(sku)
+    order = await _open(
+        ctx,
+        player_id,
+        OrderKind.PURCHASE,
+        request_id,
+        sku=item.sku,
+        fiat_amount=item.price,
+        fiat_currency=item.currency,
+    )
+    return await _ensure_intent(ctx, order)
+
+
+async def top_up(
+    ctx: PaymentsContext,
+    player_id: str,
+    fiat_amount: str,
+    fiat_currency: FiatCurrency | str,
+    request_id: str | None,
+) -> PaymentInstructions:
+    """Start a top-up worth ``fiat_amount`` (see ``Payments.top_up``)."""
+    check_player(player_id)
+    check_request_id(request_id)
+    try:
+        fiat_amount = check_fiat_amount(fiat_amount)
+        currency = FiatCurrency(fiat_currency)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    order = await _open(
+        ctx,
+        player_id,
+        OrderKind.TOP_UP,
+        request_id,
+        sku=None,
+        fiat_amount=fiat_amount,
+        fiat_currency=currency,
+    )
+    return await _ensure_intent(ctx, order)
+
+
+async def _open(
+    ctx: PaymentsContext,
+    player_id: str,
+    kind: OrderKind,
+    request_id: str | None,
+    *,
+    sku: str | None,
+    fiat_amount: str,
+    fiat_currency: FiatCurrency,
+) -> Order:
+    """Write a ``creating`` order (or return the one ``request_id`` already made)."""
+    if request_id is not None:
+        existing = await ctx.store.read(
+            lambda conn: q.find_order_by_request(conn, player_id, request_id)
+        )
+        if existing is not None:
+            return _same_request(existing, kind, sku, fiat_amount, fiat_currency)
+    now = ctx.now()
+    values = {
+        "id": ctx.new_order_id(),
+        "player_id": player_id,
+        "kind": str(kind),
+        "status": str(OrderStatus.CREATING),
+        "request_id": request_id,
+        "sku": sku,
+        "fiat_amount": fiat_amount,
+        "fiat_currency": str(fiat_currency),
+        "group_key": ctx.config.group_key,
+        "next_poll_at": now + timedelta(seconds=ctx.config.poll_base),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+    async def write(conn: AsyncConnection) -> Order:
+        order = await q.insert_order(conn, values)
+        if order is not None:
+            return order
+        assert request_id is not None  # only a taken request id skips the insert
+        existing = await q.find_order_by_request(conn, player_id, request_id)
+        assert existing is not None
+        return _same_request(existing, kind, sku, fiat_amount, fiat_currency)
+
+    return await ctx.store.run(write)
+
+
+def _same_request(
+    order: Order, kind: OrderKind, sku: str | None, fiat: str | None, currency: Any
+) -> Order:
+    same = order.kind is kind and order.sku == sku
+    if kind is not OrderKind.BALANCE:
+        same = same and same_decimal(order.fiat_amount, fiat)
+        same = same and order.fiat_currency == str(currency)
+    if not same:
+        raise InvalidInput(f"request_id was already used for another order ({order.id})")
+    return order
+
+
+def _order_data(order: Order) -> dict[str, Any]:
+    data: dict[str, Any] = {"order_id": order.id, "player_id": order.player_id}
+    data["kind"] = str(order.kind)
+    if order.sku is not None:
+        data["sku"] = order.sku
+    return data
+
+
+async def _ensure_intent(ctx: PaymentsContext, order: Order) -> PaymentInstructions:
+    """Return the order's instructions, creating its intent only when no attempt can exist.
+
+    Before every create after the first (ours or an earlier call's), the intent is looked
+    up through its ``order_data``. A create attempt another caller made less than
+    ``create_grace`` seconds ago may still be in flight: then this call does not create
+    (it raises OutcomeUnknownError; repeat later), so an order never gets two intents.
+    """
+    config = ctx.config
+    tries = 0
+    mine = 0  # create attempts this call made (their outcome is known to be over)
+    while True:
+        if order.payment_intent_id is not None:
+            return PaymentInstructions.from_order(order)
+        if order.status is OrderStatus.FAILED:
+            raise PaymentError(f"order {order.id} failed: its intent could not be created")
+        if order.status is not OrderStatus.CREATING:
+            raise PaymentError(f"order {order.id} is {order.status}, not a crypto order")
+        if order.create_attempts > 0:
+            found = await lookup_intent(ctx, order)
+            if found is not None:
+                order = await _link(ctx, found, order, source="lookup")
+                continue
+            theirs = order.create_attempts > mine
+            age = (ctx.now() - order.updated_at).total_seconds()
+            if theirs and age < config.create_grace:
+                break  # another caller's create may still be in flight
+        if tries >= config.create_attempts:
+            break
+        tries += 1
+        claimed = await _claim_create_attempt(ctx, order)
+        if not claimed:  # another caller claimed the next attempt first
+            order = await get_order(ctx, order.id)
+            continue
+        mine += 1
+        order = replace(order, create_attempts=order.create_attempts + 1)
+        ctx.hook("create.before_api")
+        try:
+            intent = await ctx.client.create_intent(
+                fiat_amount=order.fiat_amount or "",
+                fiat_currency=order.fiat_currency or "",
+                callback_url=config.callback_url,
+                order_data=_order_data(order),
+                group_key=order.group_key,
+            )
+        except (OutcomeUnknownError, TransportError, RateLimitError) as exc:
+            log.warning("order %s: create_intent outcome unknown or not sent: %s", order.id, exc)
+            order = await get_order(ctx, order.id)
+            continue
+        except APIError as exc:
+            await fail_order(ctx, order, f"create_intent refused: {exc.message}")
+            raise
+        ctx.hook("create.after_api")
+        order = await _link(ctx, intent, order, source="create")
+    raise OutcomeUnknownError(
+        f"could not learn whether order {order.id}'s intent exists; repeat with the same "
+        "request_id later, or let the poller resolve it",
+        operation="create_intent",
+        reference=order.id,
+    )
+
+
+async def _claim_create_attempt(ctx: PaymentsContext, order: Order) -> bool:
+    now = ctx.now()
+    return await ctx.store.run(
+        lambda conn: q.claim_create_attempt(conn, order.id, order.create_attempts, now)
+    )
+
+
+async def _link(ctx: PaymentsContext, intent: PaymentIntent, order: Order, *, source: str) -> Order:
+    """Apply an intent found for or created by ``order``; return the order after it."""
+    result = await apply(ctx, intent, source)
+    updated = await get_order(ctx, order.id)
+    if updated.payment_intent_id is None:
+        raise PaymentError(
+            f"order {order.id}: its intent {intent.payment_intent_id} was refused ({result.reason})"
+        )
+    return updated
+
+
+async def fail_order(ctx: PaymentsContext, order: Order, why: str) -> None:
+    """Mark a ``creating`` order whose intent was refused or never appeared as ``failed``."""
+    now = ctx.now()
+
+    async def fail(conn: AsyncConnection) -> list[Event]:
+        if not await q.fail_creating(conn, order.id, now):
+            return []
+        await q.log_status(
+            conn,
+            order_id=order.id,
+            payment_intent_id=None,
+            from_status=str(OrderStatus.CREATING),
+            to_status=str(OrderStatus.FAILED),
+            source="create",
+            now=now,
+            note=why,
+        )
+        return await record_events(conn, [status_event(order, "failed")], now)
+
+    events = await ctx.store.run(fail)
+    await publish_quietly(ctx.publisher, events)
+
+
+async def lookup_intent(ctx: PaymentsContext, order: Order) -> PaymentIntent | None:
+    """The intent whose ``order_data`` names ``order`` (the list filtered by group key)."""
+    after = int(order.created_at.timestamp()) - ctx.config.clock_skew
+    found: PaymentIntent | None = None
+    async for intent in ctx.client.list_intents(
+        group_key=order.group_key, created_after=max(after, 0)
+    ):
+        if intent.order_id == order.id:
+            if found is not None and found.payment_intent_id != intent.payment_intent_id:
+                log.error(
+                    "order %s has two intents at the API: %s and %s",
+                    order.id,
+                    found.payment_intent_id,
+                    intent.payment_intent_id,
+                )
+                continue
+            found = intent
+    return found
+
+
+async def buy_with_balance(
+    ctx: PaymentsContext, player_id: str, sku: str, request_id: str
+) -> Order:
+    """Buy ``sku`` with a balance the player holds (see ``Payments.buy_with_balance``)."""
+    check_player(player_id)
+    check_request_id(request_id, required=True)
+    item = ctx.catalog.get(sku)
+    if item.balance_price is None:
+        raise BalancePriceMissing(f"{item.sku!r} cannot be bought with a balance")
+    price = item.balance_price
+    player = player_account(player_id)
+    revenue = ctx.config.revenue_account
+    await open_accounts(ctx, player_id)
+    grant = await prepare_grant(ctx, item.sku)
+    assert grant is not None
+    now = ctx.now()
+    order_id = ctx.new_order_id()
+
+    async def buy(conn: AsyncConnection) -> tuple[Order, list[Event]]:
+        order = await q.insert_order(
+            conn,
+            {
+                "id": order_id,
+                "player_id": player_id,
+                "kind": str(OrderKind.BALANCE),
+                "status": str(OrderStatus.COMPLETED),
+                "request_id": request_id,
+                "sku": item.sku,
+                "price_asset_id": price.asset_id,
+                "price_amount": price.amount,
+                "granted": True,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        if order is None:  # the request id was used: that order, not a second charge
+            existing = await q.find_order_by_request(conn, player_id, request_id)
+            assert existing is not None
+            return _same_request(existing, OrderKind.BALANCE, item.sku, None, None), []
+        batch = await ctx.ledger.batch(
+            f"buy:{order_id}",
+            [
+                TransferSpec(
+                    player,
+                    revenue,
+                    price.asset_id,
+                    price.amount,
+                    TransferKind.PURCHASE,
+                    f"order {order_id} price",
+                ),
+                TransferSpec(
+                    grant.issuer,
+                    player,
+                    grant.asset_id,
+                    grant.amount,
+                    TransferKind.GRANT,
+                    f"order {order_id} grant",
+                ),
+            ],
+            conn=conn,
+        )
+        ctx.hook("buy.after_ledger")
+        drafts = [status_event(order, str(OrderStatus.COMPLETED)), grant_event(order, grant)]
+        changes = ((price.asset_id, -price.amount), (grant.asset_id, grant.amount))
+        for asset_id, delta in changes:
+            after = batch.balances.get((player, asset_id))
+            if after is None:  # price and grant in one asset netting to zero: read it
+                drafts.append(await balance_event_now(ctx, conn, order, asset_id, delta))
+            else:
+                drafts.append(balance_event(order, asset_id, delta, after))
+        return order, await record_events(conn, drafts, now)
+
+    order, events = await ctx.store.run(buy)
+    await publish_quietly(ctx.publisher, events)
+    return order

@@ -1,0 +1,67 @@
+"""The events an order's changes are told to its player as (drafts for the ``gp_events`` outbox).
+
+``order_status_changed`` on every status move, ``asset_granted`` when a purchase grants, and
+``balance_changed`` (with the ``delta`` and the balance after it) for every balance an order
+moves. Amounts are decimal strings.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gamepay.bus.outbox import EventDraft
+from gamepay.core.events import EventType
+from gamepay.payments.decide import GrantSpec
+from gamepay.payments.records import Order
+
+if TYPE_CHECKING:
+    from gamepay.ledger.records import Balance
+
+__all__ = ["balance_event", "grant_event", "status_event"]
+
+
+def status_event(order: Order, status: str, previous: str | None = None) -> EventDraft:
+    """``order_status_changed``: ``order`` is now at ``status`` (was ``previous``, default its
+    recorded status)."""
+    return EventDraft(
+        order.player_id,
+        EventType.ORDER_STATUS_CHANGED,
+        {
+            "order_id": order.id,
+            "kind": str(order.kind),
+            "sku": order.sku,
+            "status": status,
+            "previous": previous if previous is not None else str(order.status),
+            "payment_intent_id": order.payment_intent_id,
+        },
+    )
+
+
+def grant_event(order: Order, grant: GrantSpec) -> EventDraft:
+    """``asset_granted``: the order granted ``grant`` to its player."""
+    return EventDraft(
+        order.player_id,
+        EventType.ASSET_GRANTED,
+        {
+            "order_id": order.id,
+            "sku": order.sku,
+            "asset_id": grant.asset_id,
+            "amount": str(grant.amount),
+        },
+    )
+
+
+def balance_event(order: Order, asset_id: str, delta: int, balance: Balance) -> EventDraft:
+    """``balance_changed``: the order moved the player's ``asset_id`` by ``delta`` to
+    ``balance``."""
+    return EventDraft(
+        order.player_id,
+        EventType.BALANCE_CHANGED,
+        {
+            "order_id": order.id,
+            "asset_id": asset_id,
+            "delta": str(delta),
+            "available": str(balance.available),
+            "held": str(balance.held),
+        },
+    )
