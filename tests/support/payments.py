@@ -24,7 +24,7 @@ from gamepay.payments import (
     PaymentsConfig,
 )
 from gamepay.payments import orders as q
-from gamepay.payments.service import Clock, FaultHook
+from gamepay.payments.context import Clock, FaultHook
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.store import Store
 from gamepay.testing import callback_endpoint, running_sandbox
