@@ -169,8 +169,7 @@ class RewardRunner:
         """
         now = now or self.clock()
         program = self.program
-        async with self.store.engine.connect() as conn:
-            done = await self._rows.paid_period_starts(conn, program.name)
+        done = await self.store.read(lambda conn: self._rows.paid_period_starts(conn, program.name))
         reports = []
         for period in closed_periods(
             program.schedule, program.start, now, program.zone, program.week_start
@@ -182,8 +181,9 @@ class RewardRunner:
     async def report(self, day: date) -> RunReport | None:
         """The report of the run of the period containing ``day``, or None if it never ran."""
         period = self.program.period(day)
-        async with self.store.engine.connect() as conn:
-            run_id = await self._rows.run_id(conn, self.program.name, period.start)
+        run_id = await self.store.read(
+            lambda conn: self._rows.run_id(conn, self.program.name, period.start)
+        )
         return None if run_id is None else await self._report(run_id)
 
     async def _run(self, period: Period) -> RunReport:
@@ -408,5 +408,5 @@ class RewardRunner:
         )
 
     async def _report(self, run_id: int) -> RunReport:
-        async with self.store.engine.connect() as conn:
-            return await self._rows.report(conn, run_id, sends=self.program.payout == "onchain")
+        sends = self.program.payout == "onchain"
+        return await self.store.read(lambda conn: self._rows.report(conn, run_id, sends=sends))

@@ -89,8 +89,9 @@ class PayoutSender:
         leaves the reward in the player's ledger balance and is recorded, so it is not retried.
         """
         while True:
-            async with self._store.engine.connect() as conn:
-                due = await self._rows.unsent(conn, run_id, self._chunk_size)
+            due = await self._store.read(
+                lambda conn: self._rows.unsent(conn, run_id, self._chunk_size)
+            )
             if not due:
                 break
             for player_id, amount in due:
