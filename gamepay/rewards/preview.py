@@ -74,7 +74,7 @@ async def iter_payouts(
     store: Store, program: Program, period: Period, chunk_size: int = 2000
 ) -> AsyncIterator[tuple[int, list[Payout]]]:
     """Yield (players seen, their non-zero payouts) chunk by chunk, ordered by player account."""
-    async with store.engine.connect() as conn:
+    async with store.transaction(read_only=True) as conn:
         async for chunk in stream_activity(conn, program, period, chunk_size):
             payouts = []
             for activity in chunk:

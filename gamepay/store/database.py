@@ -13,9 +13,9 @@ of failing on lock upgrades; this process's writers queue and commit in groups
 PostgreSQL: asyncpg, READ COMMITTED; the ledger locks balance rows in a fixed order.
 
 Three ways to a connection, no more: ``run`` (a write, retried), ``read`` (a snapshot read,
-retried) and ``transaction()`` (one unit the caller manages: no retries, for admin commands and
-tests). ``engine`` stays visible for what none of them covers (an operator's ad-hoc query).
-The retry rule itself is ``gamepay.store.retries``.
+retried) and ``transaction()`` (one unit the caller manages: no retries, for admin commands,
+streamed reads with ``read_only=True``, and tests). ``engine`` stays visible for what none of
+them covers (an operator's ad-hoc query). The retry rule itself is ``gamepay.store.retries``.
 """
 
 from __future__ import annotations
@@ -171,12 +171,20 @@ class Store:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
         """One transaction: commits when the block exits, rolls back when it raises.
 
         Not retried (the caller owns the block); on SQLite it waits for this process's turn to
-        write, like ``run``. Prefer ``run`` for writes and ``read`` for reads.
+        write, like ``run``. ``read_only=True`` is ``read``'s transaction instead (on SQLite a
+        snapshot beside the writers), for a caller that must stream rows out of the block.
+        Prefer ``run`` for writes and ``read`` for reads.
         """
+        if read_only:
+            async with self.engine.connect() as conn:
+                reader = await conn.execution_options(gamepay_read_only=True)
+                async with reader.begin():
+                    yield reader
+            return
         if self._writers is None:
             async with self.engine.begin() as conn:
                 yield conn
@@ -210,10 +218,8 @@ class Store:
         """
 
         async def attempt() -> T:
-            async with self.engine.connect() as conn:
-                reader = await conn.execution_options(gamepay_read_only=True)
-                async with reader.begin():
-                    return await fn(reader)
+            async with self.transaction(read_only=True) as conn:
+                return await fn(conn)
 
         return await self._retrying(attempt, "read")
 

@@ -213,3 +213,20 @@ async def test_sqlite_writers_are_served_in_arrival_order(tmp_path: Any) -> None
     finally:
         await store.close()
     assert order == list(range(25))
+
+
+async def test_sqlite_read_only_transaction_does_not_hold_the_writers(tmp_path: Any) -> None:
+    """A read-only transaction held open (a streamed read) is a snapshot: writers commit beside
+    it, and it keeps seeing the rows as they were when it began."""
+    store = await Store.connect(f"sqlite:///{tmp_path / 'snap.db'}", busy_timeout_ms=200)
+    count = select(func.count()).select_from(events_table)
+    event = {"player_id": "p", "type": "t", "payload": "{}", "created_at": WHEN}
+    try:
+        await store.migrate()
+        async with store.transaction(read_only=True) as reader:
+            assert await reader.scalar(count) == 0
+            await asyncio.wait_for(store.run(lambda c: c.execute(insert(events_table), event)), 5)
+            assert await reader.scalar(count) == 0
+        assert await store.read(lambda c: c.scalar(count)) == 1
+    finally:
+        await store.close()
