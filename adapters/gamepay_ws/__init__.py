@@ -5,21 +5,21 @@ standalone or mounted in a game's own ``websockets`` server.
 """
 
 from gamepay_ws.auth import Authenticator, HmacTokenAuthenticator, issue_token, verify_token
+from gamepay_ws.backend import GamepayBackend
 from gamepay_ws.callback import CALLBACK_PATH, callback_app, callback_routes, serve_http
-from gamepay_ws.gamepay_services import GamepayServices
+from gamepay_ws.port import ShopBackend
 from gamepay_ws.protocol import PROTOCOL_VERSION, parse_message
 from gamepay_ws.ratelimit import TokenBucket
 from gamepay_ws.server import AdapterConfig, WebsocketAdapter, event_push
-from gamepay_ws.services import ShopServices
 
 __all__ = [
     "CALLBACK_PATH",
     "PROTOCOL_VERSION",
     "AdapterConfig",
     "Authenticator",
-    "GamepayServices",
+    "GamepayBackend",
     "HmacTokenAuthenticator",
-    "ShopServices",
+    "ShopBackend",
     "TokenBucket",
     "WebsocketAdapter",
     "callback_app",

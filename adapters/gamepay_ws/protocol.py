@@ -37,18 +37,18 @@ __all__ = [
     "PROTOCOL_VERSION",
     "AssetAmount",
     "Authenticate",
-    "Balance",
+    "BalanceEntry",
     "BalanceRequest",
     "BuyWithBalance",
     "BuyWithCrypto",
-    "CatalogItem",
+    "CatalogEntry",
     "CatalogRequest",
     "ClientMessage",
     "ErrorReply",
     "EventPush",
     "HistoryEntry",
     "HistoryRequest",
-    "PaymentInstructions",
+    "PaymentInstructionsReply",
     "Ping",
     "RequestId",
     "TopUp",
@@ -210,7 +210,7 @@ class AssetAmount(_Reply):
     amount: str
 
 
-class CatalogItem(_Reply):
+class CatalogEntry(_Reply):
     """One thing the shop sells: fiat price, what the buyer receives, and any balance price."""
 
     sku: str
@@ -221,7 +221,7 @@ class CatalogItem(_Reply):
     balance_price: AssetAmount | None = None
 
 
-class Balance(_Reply):
+class BalanceEntry(_Reply):
     """The player's holding of one asset, as decimal strings in the asset's units."""
 
     asset: str
@@ -231,7 +231,7 @@ class Balance(_Reply):
     held: str
 
 
-class PaymentInstructions(_Reply):
+class PaymentInstructionsReply(_Reply):
     """Where and how much to pay, exactly, and by when (unix seconds)."""
 
     order_id: str

@@ -2,7 +2,7 @@
 
 Standalone::
 
-    adapter = WebsocketAdapter(services, HmacTokenAuthenticator(secret), bus=bus)
+    adapter = WebsocketAdapter(backend, HmacTokenAuthenticator(secret), bus=bus)
     async with adapter:                                 # subscribes to the bus
         async with adapter.serve("0.0.0.0", 8765) as server:
             await server.serve_forever()
@@ -48,6 +48,7 @@ from gamepay.errors import (
     TokenRejected,
 )
 from gamepay_ws.auth import Authenticator
+from gamepay_ws.port import ShopBackend
 from gamepay_ws.protocol import (
     PROTOCOL_VERSION,
     Authenticate,
@@ -67,7 +68,6 @@ from gamepay_ws.protocol import (
     peek_raw_id,
 )
 from gamepay_ws.ratelimit import TokenBucket
-from gamepay_ws.services import ShopServices
 
 __all__ = ["AdapterConfig", "WebsocketAdapter", "event_push"]
 
@@ -209,18 +209,18 @@ class _Connection:
 
 
 class WebsocketAdapter:
-    """Serves protocol v1 to game clients on top of ``ShopServices``, pushing bus events."""
+    """Serves protocol v1 to game clients on top of a ``ShopBackend``, pushing bus events."""
 
     def __init__(
         self,
-        services: ShopServices,
+        backend: ShopBackend,
         authenticator: Authenticator,
         *,
         bus: EventBus | None = None,
         config: AdapterConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.services = services
+        self.backend = backend
         self.authenticator = authenticator
         self.bus = bus
         self.config = config or AdapterConfig()
@@ -397,7 +397,7 @@ class WebsocketAdapter:
         last = after
         sent = 0
         while sent < self.config.max_replay:
-            events = await self.services.events_after(player_id, last, _REPLAY_PAGE)
+            events = await self.backend.events_after(player_id, last, _REPLAY_PAGE)
             for event in events:
                 if event.player_id != player_id:  # never another player's event
                     continue
@@ -452,31 +452,31 @@ class WebsocketAdapter:
         return _json(reply)
 
     async def _run(self, player_id: str, message: ClientMessage) -> dict[str, Any]:
-        services = self.services
+        backend = self.backend
         if isinstance(message, Ping):
             return {}
         if isinstance(message, CatalogRequest):
-            return {"items": _dump(await services.catalog())}
+            return {"items": _dump(await backend.catalog())}
         if isinstance(message, BalanceRequest):
-            return {"balances": _dump(await services.balances(player_id))}
+            return {"balances": _dump(await backend.balances(player_id))}
         if isinstance(message, BuyWithBalance):
             key = _idempotency_key(player_id, message.request_id)
-            return await services.buy_with_balance(player_id, message.sku, key)
+            return await backend.buy_with_balance(player_id, message.sku, key)
         if isinstance(message, BuyWithCrypto):
             key = _idempotency_key(player_id, message.request_id)
-            instructions = await services.buy_with_crypto(player_id, message.sku, key)
+            instructions = await backend.buy_with_crypto(player_id, message.sku, key)
             return instructions.model_dump(mode="json")
         if isinstance(message, TopUp):
             key = _idempotency_key(player_id, message.request_id)
-            instructions = await services.top_up(player_id, message.amount, message.currency, key)
+            instructions = await backend.top_up(player_id, message.amount, message.currency, key)
             return instructions.model_dump(mode="json")
         if isinstance(message, Withdraw):
             key = _idempotency_key(player_id, message.request_id)
-            return await services.withdraw(
+            return await backend.withdraw(
                 player_id, message.asset, message.amount, message.address, key
             )
         if isinstance(message, HistoryRequest):
-            events = await services.events_after(player_id, message.after, message.limit)
+            events = await backend.events_after(player_id, message.after, message.limit)
             entries = [
                 HistoryEntry(
                     event_id=e.id,

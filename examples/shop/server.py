@@ -57,7 +57,7 @@ from gamepay_ws import (
     issue_token,
     serve_http,
 )
-from gamepay_ws.gamepay_services import GamepayServices
+from gamepay_ws.backend import GamepayBackend
 
 __all__ = ["CATALOG", "GOLD", "Shop", "main", "running_shop"]
 
@@ -296,7 +296,7 @@ async def running_shop(
         await withdrawals.prepare()
         secret = secret or secrets.token_hex(32)
         adapter = WebsocketAdapter(
-            GamepayServices(payments, withdrawals),
+            GamepayBackend(payments, withdrawals),
             HmacTokenAuthenticator(secret),
             bus=bus,
             config=adapter_config,

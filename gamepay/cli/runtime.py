@@ -46,7 +46,7 @@ from gamepay_ws import (
     callback_routes,
     serve_http,
 )
-from gamepay_ws.gamepay_services import GamepayServices
+from gamepay_ws.backend import GamepayBackend
 
 __all__ = ["Runtime", "catalog_for", "running_runtime"]
 
@@ -194,7 +194,7 @@ async def running_runtime(
         await withdrawals.prepare()
 
         adapter = WebsocketAdapter(
-            GamepayServices(payments, withdrawals),
+            GamepayBackend(payments, withdrawals),
             HmacTokenAuthenticator(settings.ws_token_secret.get_secret_value()),
             bus=bus,
             config=adapter_config,

@@ -1,4 +1,4 @@
-"""``ShopServices`` on the real gamepay services: Payments, Withdrawals and the ledger.
+"""``GamepayBackend``: the adapter's ``ShopBackend`` port on Payments, Withdrawals and the ledger.
 
 Turns protocol values into service calls and service results into protocol replies: decimal
 strings become ints of base units with each asset's own decimals (and back), and the player id
@@ -17,13 +17,18 @@ from gamepay.core.events import Event
 from gamepay.core.money import format_amount, parse_amount
 from gamepay.errors import AccountNotFound, AssetError
 from gamepay.store.schema.ledger import assets_table
-from gamepay_ws.protocol import AssetAmount, Balance, CatalogItem, PaymentInstructions
+from gamepay_ws.protocol import (
+    AssetAmount,
+    BalanceEntry,
+    CatalogEntry,
+    PaymentInstructionsReply,
+)
 
-__all__ = ["GamepayServices"]
+__all__ = ["GamepayBackend"]
 
 
-class GamepayServices:
-    """The adapter's services over ``Payments`` (and ``Withdrawals``, if withdrawals are offered).
+class GamepayBackend:
+    """``ShopBackend`` over ``Payments`` (and ``Withdrawals``, if withdrawals are offered).
 
     ``payments`` is a ``gamepay.payments.service.Payments``; its ledger and store are used for
     balances. ``withdrawals`` is a ``gamepay.withdrawals.service.Withdrawals`` or None (then
@@ -58,14 +63,14 @@ class GamepayServices:
         decimals = info[1] if info is not None else 0
         return AssetAmount(asset=asset_id, amount=format_amount(units, decimals))
 
-    async def catalog(self) -> Sequence[CatalogItem]:
+    async def catalog(self) -> Sequence[CatalogEntry]:
         """Every catalog item, amounts as decimal strings of their assets."""
         items = []
         for item in self.payments.catalog:
             grant = item.grant
             price = item.balance_price
             items.append(
-                CatalogItem(
+                CatalogEntry(
                     sku=item.sku,
                     title=item.title,
                     price=item.price,
@@ -80,7 +85,7 @@ class GamepayServices:
             )
         return items
 
-    async def balances(self, player_id: str) -> Sequence[Balance]:
+    async def balances(self, player_id: str) -> Sequence[BalanceEntry]:
         """The player's balances (an unknown player simply holds nothing)."""
         try:
             found = await self.payments.ledger.balances(player_account(player_id))
@@ -91,7 +96,7 @@ class GamepayServices:
         for asset_id, balance in found.items():
             code, decimals = info.get(asset_id, (asset_id.rsplit(":", 1)[-1], 0))
             result.append(
-                Balance(
+                BalanceEntry(
                     asset=asset_id,
                     code=code,
                     decimals=decimals,
@@ -115,8 +120,8 @@ class GamepayServices:
         }
 
     @staticmethod
-    def _instructions(found: Any) -> PaymentInstructions:
-        return PaymentInstructions(
+    def _instructions(found: Any) -> PaymentInstructionsReply:
+        return PaymentInstructionsReply(
             order_id=found.order_id,
             payment_intent_id=found.payment_intent_id,
             chain=found.chain_id,
@@ -131,14 +136,14 @@ class GamepayServices:
 
     async def buy_with_crypto(
         self, player_id: str, sku: str, request_id: str
-    ) -> PaymentInstructions:
+    ) -> PaymentInstructionsReply:
         """Create the order and its payment intent; the exact amount to pay and the deadline."""
         found = await self.payments.purchase(player_id, sku, request_id=request_id)
         return self._instructions(found)
 
     async def top_up(
         self, player_id: str, amount: str, currency: str, request_id: str
-    ) -> PaymentInstructions:
+    ) -> PaymentInstructionsReply:
         """Create a top-up order worth a fiat amount and its payment intent."""
         found = await self.payments.top_up(player_id, amount, currency, request_id=request_id)
         return self._instructions(found)

@@ -1,9 +1,10 @@
-"""What the adapter needs from the game's gamepay services, as one small Protocol.
+"""The port the adapter calls on gamepay: ``ShopBackend``, one small Protocol.
 
-``ShopServices`` is the seam between the websocket protocol and the payment services: every
-method takes the authenticated player id first (never an id from a message) and returns the
-protocol's reply models. :class:`gamepay_ws.gamepay_services.GamepayServices` implements it on
-``gamepay.payments.Payments`` / ``Withdrawals`` and the ledger.
+``ShopBackend`` is the seam between the websocket protocol and gamepay: every method takes the
+authenticated player id first (never an id from a message) and returns the protocol's reply
+models. :class:`gamepay_ws.backend.GamepayBackend` implements it on
+``gamepay.payments.Payments``, ``gamepay.withdrawals.Withdrawals`` and the ledger; a test or a
+studio may plug in its own.
 """
 
 from __future__ import annotations
@@ -12,19 +13,19 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from gamepay.core.events import Event
-from gamepay_ws.protocol import Balance, CatalogItem, PaymentInstructions
+from gamepay_ws.protocol import BalanceEntry, CatalogEntry, PaymentInstructionsReply
 
-__all__ = ["ShopServices"]
+__all__ = ["ShopBackend"]
 
 
-class ShopServices(Protocol):
+class ShopBackend(Protocol):
     """The operations a player may run over the websocket, scoped to that player."""
 
-    async def catalog(self) -> Sequence[CatalogItem]:
+    async def catalog(self) -> Sequence[CatalogEntry]:
         """What the shop sells."""
         ...
 
-    async def balances(self, player_id: str) -> Sequence[Balance]:
+    async def balances(self, player_id: str) -> Sequence[BalanceEntry]:
         """The player's balances of every asset they hold."""
         ...
 
@@ -34,13 +35,13 @@ class ShopServices(Protocol):
 
     async def buy_with_crypto(
         self, player_id: str, sku: str, request_id: str
-    ) -> PaymentInstructions:
+    ) -> PaymentInstructionsReply:
         """Start a crypto purchase of ``sku`` (once per request id): where, how much, by when."""
         ...
 
     async def top_up(
         self, player_id: str, amount: str, currency: str, request_id: str
-    ) -> PaymentInstructions:
+    ) -> PaymentInstructionsReply:
         """Start a top-up worth ``amount`` of fiat ``currency`` (decimal string), once per id."""
         ...
 
