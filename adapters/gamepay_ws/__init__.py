@@ -1,16 +1,20 @@
 """Websocket game-server adapter for gamepay: protocol v1, player auth, pushes, callbacks.
 
 See ``docs/protocol.md`` for the wire protocol and :mod:`gamepay_ws.server` for running it
-standalone or mounted in a game's own ``websockets`` server.
+standalone or mounted in a game's own ``websockets`` server. From a frame to the ledger:
+``server`` (the asyncio pump) feeds ``session.Session`` (protocol state, no I/O), which asks
+for requests that ``dispatch`` runs on the ``port.ShopBackend``, implemented over gamepay by
+``backend.GamepayBackend``.
 """
 
 from gamepay_ws.auth import Authenticator, HmacTokenAuthenticator, issue_token, verify_token
 from gamepay_ws.backend import GamepayBackend
 from gamepay_ws.callback import CALLBACK_PATH, callback_app, callback_routes, serve_http
 from gamepay_ws.port import ShopBackend
-from gamepay_ws.protocol import PROTOCOL_VERSION, parse_message
+from gamepay_ws.protocol import PROTOCOL_VERSION, event_push, parse_message
 from gamepay_ws.ratelimit import TokenBucket
-from gamepay_ws.server import AdapterConfig, WebsocketAdapter, event_push
+from gamepay_ws.server import AdapterConfig, WebsocketAdapter
+from gamepay_ws.session import Session, SessionState
 
 __all__ = [
     "CALLBACK_PATH",
@@ -19,6 +23,8 @@ __all__ = [
     "Authenticator",
     "GamepayBackend",
     "HmacTokenAuthenticator",
+    "Session",
+    "SessionState",
     "ShopBackend",
     "TokenBucket",
     "WebsocketAdapter",

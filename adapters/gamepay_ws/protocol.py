@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from gamepay.core.events import Event
 from gamepay.errors import (
     AmountFormatError,
     AmountTypeError,
@@ -53,7 +54,9 @@ __all__ = [
     "RequestId",
     "TopUp",
     "Withdraw",
+    "encode_frame",
     "error_reply",
+    "event_push",
     "parse_message",
     "peek_id",
     "peek_raw_id",
@@ -346,3 +349,17 @@ def parse_message(raw: str | bytes) -> Parsed:
 def error_reply(request_id: str | int | None, error: GamepayError) -> str:
     """Serialize a typed error reply."""
     return ErrorReply(id=request_id, code=error.code, message=error.message).model_dump_json()
+
+
+def event_push(event: Event) -> str:
+    """The push frame of one event: ``{"type": "event", "event_id", "event", "data", ...}``."""
+    created = event.created_at.isoformat() if event.created_at is not None else None
+    push = EventPush(
+        event_id=event.id, event=str(event.type), data=event.payload, created_at=created
+    )
+    return push.model_dump_json()
+
+
+def encode_frame(data: dict[str, Any]) -> str:
+    """The compact JSON text of one server frame."""
+    return json.dumps(data, separators=(",", ":"))

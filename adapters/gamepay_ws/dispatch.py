@@ -1,0 +1,144 @@
+"""Requests to the backend: a ``{message type: handler}`` table and the reply each one makes.
+
+Each handler takes the ``ShopBackend``, the authenticated player id (never an id from the
+message) and the validated message, and returns the reply's fields. :func:`answer` turns that
+into the reply frame: ``<type>_result`` echoing the request id, a typed error for a
+``GamepayError``, or ``internal_error`` (logged) for anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from gamepay.errors import GamepayError
+from gamepay_ws.port import ShopBackend
+from gamepay_ws.protocol import (
+    BalanceRequest,
+    BuyWithBalance,
+    BuyWithCrypto,
+    CatalogRequest,
+    ClientMessage,
+    HistoryEntry,
+    HistoryRequest,
+    Ping,
+    TopUp,
+    Withdraw,
+    encode_frame,
+    error_reply,
+)
+
+__all__ = ["HANDLERS", "Handler", "answer", "idempotency_key"]
+
+logger = logging.getLogger("gamepay.ws")
+
+Handler = Callable[[ShopBackend, str, Any], Awaitable[dict[str, Any]]]
+"""``(backend, player_id, message) -> reply fields`` for one message type."""
+
+
+def idempotency_key(player_id: str, request_id: str | None) -> str:
+    """Scope a client's request id to its player, or draw a fresh one if it sent none."""
+    return f"ws:{player_id}:{request_id or secrets.token_hex(12)}"
+
+
+def _dump(models: Sequence[BaseModel]) -> list[dict[str, Any]]:
+    return [m.model_dump(mode="json") for m in models]
+
+
+async def _ping(backend: ShopBackend, player_id: str, message: Ping) -> dict[str, Any]:
+    return {}
+
+
+async def _catalog(
+    backend: ShopBackend, player_id: str, message: CatalogRequest
+) -> dict[str, Any]:
+    return {"items": _dump(await backend.catalog())}
+
+
+async def _balance(
+    backend: ShopBackend, player_id: str, message: BalanceRequest
+) -> dict[str, Any]:
+    return {"balances": _dump(await backend.balances(player_id))}
+
+
+async def _buy_with_balance(
+    backend: ShopBackend, player_id: str, message: BuyWithBalance
+) -> dict[str, Any]:
+    key = idempotency_key(player_id, message.request_id)
+    return await backend.buy_with_balance(player_id, message.sku, key)
+
+
+async def _buy_with_crypto(
+    backend: ShopBackend, player_id: str, message: BuyWithCrypto
+) -> dict[str, Any]:
+    key = idempotency_key(player_id, message.request_id)
+    instructions = await backend.buy_with_crypto(player_id, message.sku, key)
+    return instructions.model_dump(mode="json")
+
+
+async def _top_up(backend: ShopBackend, player_id: str, message: TopUp) -> dict[str, Any]:
+    key = idempotency_key(player_id, message.request_id)
+    instructions = await backend.top_up(player_id, message.amount, message.currency, key)
+    return instructions.model_dump(mode="json")
+
+
+async def _withdraw(backend: ShopBackend, player_id: str, message: Withdraw) -> dict[str, Any]:
+    key = idempotency_key(player_id, message.request_id)
+    return await backend.withdraw(player_id, message.asset, message.amount, message.address, key)
+
+
+async def _history(
+    backend: ShopBackend, player_id: str, message: HistoryRequest
+) -> dict[str, Any]:
+    events = await backend.events_after(player_id, message.after, message.limit)
+    entries = [
+        HistoryEntry(
+            event_id=e.id,
+            event=str(e.type),
+            data=e.payload,
+            created_at=e.created_at.isoformat() if e.created_at else None,
+        )
+        for e in events
+        if e.player_id == player_id
+    ]
+    return {
+        "entries": _dump(entries),
+        "next_after": entries[-1].event_id if entries else message.after,
+    }
+
+
+HANDLERS: Mapping[type[BaseModel], Handler] = {
+    Ping: _ping,
+    CatalogRequest: _catalog,
+    BalanceRequest: _balance,
+    BuyWithBalance: _buy_with_balance,
+    BuyWithCrypto: _buy_with_crypto,
+    TopUp: _top_up,
+    Withdraw: _withdraw,
+    HistoryRequest: _history,
+}
+"""Every request after ``authenticate`` (which the session handles itself), by message type."""
+
+
+async def answer(backend: ShopBackend, player_id: str, message: ClientMessage) -> str:
+    """Run one request for ``player_id`` and return its reply frame (a result or an error)."""
+    handler = HANDLERS[type(message)]
+    try:
+        result = await handler(backend, player_id, message)
+    except GamepayError as exc:
+        return error_reply(message.id, exc)
+    except Exception:
+        logger.exception("%s failed", message.type)
+        return encode_frame(
+            {
+                "type": "error",
+                "id": message.id,
+                "code": "internal_error",
+                "message": "the server could not complete the request",
+            }
+        )
+    return encode_frame({"type": f"{message.type}_result", "id": message.id, **result})
