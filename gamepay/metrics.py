@@ -262,7 +262,7 @@ class StoreStats(Collector):
         from sqlalchemy import func, select
         from sqlalchemy.exc import DBAPIError
 
-        from gamepay.payments.orders import orders_by_kind_and_status
+        from gamepay.payments.repository import orders_by_kind_and_status
         from gamepay.rewards.repository import paid_payouts_by_program
         from gamepay.store.schema.ledger import transfers_table
         from gamepay.withdrawals.repository import withdrawals_by_status

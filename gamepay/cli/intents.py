@@ -23,7 +23,7 @@ from gamepay.config import Settings
 from gamepay.core.intents import OrderStatus
 from gamepay.core.money import format_amount
 from gamepay.errors import OrderNotFound
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.payments.records import Order
 
 __all__ = ["app", "order_view", "reconcile"]

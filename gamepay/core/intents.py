@@ -1,6 +1,8 @@
 """The payment intent lifecycle as data: which status moves an order may make, and how to judge one.
 
-Transition table (the only moves ``Payments.apply`` ever makes to an order)::
+THE transition table: the only moves an order makes (``gamepay.payments.decide`` judges every
+observed intent with it) and the only moves the sandbox's intents make
+(``gamepay.sandbox.lifecycle``)::
 
     pending                   -> success | expired | insufficient_not_refunded
     insufficient_not_refunded -> insufficient_refunded

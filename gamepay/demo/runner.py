@@ -47,7 +47,7 @@ from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics
 from gamepay.payments import Payments
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
-from gamepay.payments.orders import order_counts
+from gamepay.payments.repository import order_counts
 from gamepay.rewards import Program, RewardRunner, Schedule
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.store import Store

@@ -1,7 +1,7 @@
 """Payments: purchases, top-ups and buys with a balance, callbacks, polling, reconciliation.
 
 Imports point one way: ``records`` (data) < ``decide`` (pure rules, over the transition table
-of ``gamepay.core.intents``) < ``orders`` (the repository), ``events`` < ``apply`` (read ->
+of ``gamepay.core.intents``) < ``repository``, ``events`` < ``apply`` (read ->
 decide -> execute) < ``create`` < ``callbacks``, ``poller``, ``reconcile`` < ``service`` (the
 ``Payments`` facade). Each step takes a ``PaymentsContext`` (``context``), never the facade.
 

@@ -22,7 +22,7 @@ from gamepay.core.assets import Token
 from gamepay.core.intents import OrderKind
 from gamepay.errors import AssetError, InvalidInput, OrderNotFound
 from gamepay.kryptogo.models import PaymentIntent
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.payments.context import PaymentsContext
 from gamepay.payments.decide import LINK_NOTE, Decision, GrantSpec, decide, is_duplicate
 from gamepay.payments.events import balance_event, grant_event, status_event

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from gamepay.errors import CallbackRejected, KryptoGOError, NotFoundError, PaymentError
 from gamepay.kryptogo.models import PaymentIntent
 from gamepay.kryptogo.signing import SIGNATURE_FIELD, TIMESTAMP_FIELD, signature_matches
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, record_unknown
 from gamepay.payments.context import PaymentsContext
 

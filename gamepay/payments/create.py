@@ -35,7 +35,7 @@ from gamepay.errors import (
     TransportError,
 )
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, balance_event_now, open_accounts, prepare_grant
 from gamepay.payments.catalog import check_fiat_amount
 from gamepay.payments.context import PaymentsContext

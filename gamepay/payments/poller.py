@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from gamepay.core.intents import OrderStatus
 from gamepay.errors import KryptoGOError, NotFoundError
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, record_unknown
 from gamepay.payments.context import PaymentsContext
 from gamepay.payments.create import fail_order, get_order, lookup_intent

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from gamepay.core.intents import OrderStatus
 from gamepay.errors import InvalidInput, NotFoundError
 from gamepay.kryptogo.models import PaymentIntent
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, find_order
 from gamepay.payments.context import PaymentsContext
 from gamepay.payments.create import get_order, lookup_intent

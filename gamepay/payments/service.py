@@ -42,7 +42,7 @@ from gamepay.errors import InvalidInput
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
 from gamepay.payments import apply as applying
 from gamepay.payments import create
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.payments.callbacks import CallbackResponse, handle_callback
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.context import Clock, FaultHook, PaymentsContext

@@ -8,7 +8,7 @@ import json
 import httpx
 from sqlalchemy import func, select
 
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.testing import callback_body
 from tests.support.payments import payments_env
 

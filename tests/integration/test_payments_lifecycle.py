@@ -11,7 +11,7 @@ from gamepay.core.events import EventType
 from gamepay.errors import InsufficientFunds, InvalidInput, OutcomeUnknownError, UnknownSku
 from gamepay.kryptogo.models import PaymentStatus
 from gamepay.payments import ApplyOutcome, OrderStatus, PaymentsConfig
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.testing import forged_callback
 from tests.support.payments import USDT, payments_env

@@ -18,9 +18,9 @@ from gamepay.bus.outbox import EventDraft, events_table, record_events
 from gamepay.core.events import EventType
 from gamepay.core.money import MAX_AMOUNT
 from gamepay.errors import InvalidInput
-from gamepay.payments.orders import orders_table
 from gamepay.store import Store
 from gamepay.store.rows import RowInsert
+from gamepay.store.schema.payments import orders_table
 from tests.integration.test_store_contract import store
 
 __all__ = ["store"]  # the contract suite's migrated-store fixture, shared

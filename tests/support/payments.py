@@ -23,7 +23,7 @@ from gamepay.payments import (
     Payments,
     PaymentsConfig,
 )
-from gamepay.payments import orders as q
+from gamepay.payments import repository as q
 from gamepay.payments.context import Clock, FaultHook
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.store import Store
