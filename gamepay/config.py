@@ -12,7 +12,8 @@ GAMEPAY_DATABASE_URL              sqlite:///.gamepay/gamepay.db | postgresql://u
 GAMEPAY_KRYPTOGO_CLIENT_ID        X-Client-ID
 GAMEPAY_KRYPTOGO_API_KEY          X-STUDIO-API-KEY (secret)
 GAMEPAY_KRYPTOGO_ORIGIN           Origin header (the application's domain)
-GAMEPAY_KRYPTOGO_BASE_URL         https://wallet.kryptogo.app
+GAMEPAY_KRYPTOGO_ENV              production | dev: picks the documented base URL
+GAMEPAY_KRYPTOGO_BASE_URL         explicit base URL (wins over the env; e.g. a sandbox)
 GAMEPAY_KRYPTOGO_TIMEOUT_S        per-request timeout in seconds
 GAMEPAY_CALLBACK_SECRET           HMAC secret of signed callbacks (secret, optional)
 GAMEPAY_CALLBACK_PUBLIC_URL       the URL KryptoGO posts callbacks to
@@ -35,13 +36,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gamepay.core.assets import Token
 from gamepay.core.money import parse_amount
 from gamepay.errors import AmountError, AssetError, ConfigError
-from gamepay.kryptogo.wire import DEFAULT_BASE_URL
+from gamepay.kryptogo.wire import BASE_URLS, DEFAULT_BASE_URL
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     kryptogo_client_id: str = "sandbox-client-id"
     kryptogo_api_key: SecretStr = SecretStr("sandbox-api-key")
     kryptogo_origin: str = "http://localhost"
+    kryptogo_env: Literal["production", "dev"] = "production"
     kryptogo_base_url: str = DEFAULT_BASE_URL
     kryptogo_timeout_s: float = Field(default=10.0, gt=0, le=300)
     callback_secret: SecretStr | None = None
@@ -104,6 +106,19 @@ class Settings(BaseSettings):
     time_zone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_url_from_env(cls, data: Any) -> Any:
+        """No explicit base URL: take the documented one of ``kryptogo_env`` (any case)."""
+        if not isinstance(data, dict):
+            return data
+        env = data.get("kryptogo_env", "production")
+        env = env.strip().lower() if isinstance(env, str) else env
+        data = {**data, "kryptogo_env": env}
+        if data.get("kryptogo_base_url") is None and env in BASE_URLS:
+            data["kryptogo_base_url"] = BASE_URLS[env]
+        return data  # a bad env is reported by the field's validation, by variable name
 
     @field_validator("database_url")
     @classmethod

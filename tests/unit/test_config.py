@@ -9,7 +9,7 @@ import pytest
 
 from gamepay.config import DEFAULT_DATABASE_URL, Settings, load_settings, redact_url
 from gamepay.errors import ConfigError
-from gamepay.kryptogo.wire import DEFAULT_BASE_URL
+from gamepay.kryptogo.wire import DEFAULT_BASE_URL, DEV_BASE_URL
 
 SECRET = "sk_live_9f8e7d6c5b4a"
 DB_PASSWORD = "pg-pass-31337"
@@ -66,6 +66,40 @@ def test_dotenv_file_is_read_and_environment_wins(
     assert load_settings().http_port == 7100
 
 
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [("production", DEFAULT_BASE_URL), ("dev", DEV_BASE_URL), (" Dev ", DEV_BASE_URL)],
+)
+def test_kryptogo_env_picks_the_documented_base_url(
+    monkeypatch: pytest.MonkeyPatch, env: str, url: str
+) -> None:
+    """GAMEPAY_KRYPTOGO_ENV=production|dev (any case) chooses KryptoGO's host."""
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_ENV", env)
+    settings = load_settings()
+    assert settings.kryptogo_base_url == url
+    assert settings.kryptogo_env == env.strip().lower()
+    assert settings.public_view()["kryptogo_env"] == env.strip().lower()
+
+
+def test_explicit_base_url_wins_over_the_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """GAMEPAY_KRYPTOGO_BASE_URL (variable, .env or argument) beats GAMEPAY_KRYPTOGO_ENV."""
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_ENV", "dev")
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_BASE_URL", "http://127.0.0.1:9999/")
+    assert load_settings().kryptogo_base_url == "http://127.0.0.1:9999"
+    monkeypatch.delenv("GAMEPAY_KRYPTOGO_BASE_URL")
+    assert load_settings(kryptogo_base_url="http://sandbox:1").kryptogo_base_url == (
+        "http://sandbox:1"
+    )
+    (tmp_path / ".env").write_text("GAMEPAY_KRYPTOGO_BASE_URL=http://from-file:2\n")
+    assert load_settings().kryptogo_base_url == "http://from-file:2"
+    (tmp_path / ".env").write_text("GAMEPAY_KRYPTOGO_ENV=production\n")
+    assert load_settings().kryptogo_base_url == DEV_BASE_URL  # the real variable wins
+    monkeypatch.delenv("GAMEPAY_KRYPTOGO_ENV")
+    assert load_settings().kryptogo_base_url == DEFAULT_BASE_URL
+
+
 def test_missing_env_file_is_fine(tmp_path: Path) -> None:
     """Pointing at an env file that does not exist falls back to defaults."""
     assert load_settings(tmp_path / "nope.env").http_port == Settings().http_port
@@ -83,6 +117,7 @@ def test_missing_env_file_is_fine(tmp_path: Path) -> None:
         ("GAMEPAY_CALLBACK_PUBLIC_URL", "ftp://x"),
         ("GAMEPAY_LOG_FORMAT", "xml"),
         ("GAMEPAY_KRYPTOGO_TIMEOUT_S", "-7.5"),
+        ("GAMEPAY_KRYPTOGO_ENV", "staging"),
     ],
 )
 def test_malformed_values_raise_config_error(
