@@ -13,6 +13,7 @@ GamepayError
 │   │   ├── AmountFormatError         not a plain decimal string (sign, exponent, NaN, spaces)
 │   │   ├── AmountPrecisionError      more decimal places than the asset has
 │   │   └── AmountRangeError          not 0 < amount < 2**256
+│   │       └── AmountTooSmall        below the service's minimum (fiat_amount 0.01)
 │   ├── AssetError                    malformed or unknown asset definition
 │   ├── AccountError                  malformed account id, or properties a player may not have
 │   ├── AddressError                  not a valid address for the chain
@@ -36,6 +37,7 @@ GamepayError
 │   │   ├── InvalidRequestError       400/422 and other request errors
 │   │   ├── RateLimitError            429
 │   │   ├── ServerError               5xx
+│   │   ├── TreasuryInsufficient      4015: the treasury cannot cover a transfer (nothing moved)
 │   │   └── MalformedResponseError    a 2xx answer that is not the documented envelope/shape
 │   ├── TransportError                no usable answer (connection refused, reset)
 │   │   └── RequestTimeout            no answer in time
@@ -81,6 +83,7 @@ __all__ = [
     "AmountFormatError",
     "AmountPrecisionError",
     "AmountRangeError",
+    "AmountTooSmall",
     "AmountTypeError",
     "AssetError",
     "AssetNotFound",
@@ -123,6 +126,7 @@ __all__ = [
     "StoreError",
     "TokenRejected",
     "TransportError",
+    "TreasuryInsufficient",
     "UnknownMessageType",
     "UnknownSku",
     "WithdrawalConflict",
@@ -175,6 +179,12 @@ class AmountRangeError(AmountError):
     """An amount is not in 0 < amount < 2**256."""
 
     code = "amount_range"
+
+
+class AmountTooSmall(AmountRangeError):
+    """An amount below the smallest one KryptoGO accepts (a ``fiat_amount`` under 0.01)."""
+
+    code = "amount_too_small"
 
 
 class AssetError(InvalidInput):
@@ -335,6 +345,19 @@ class ServerError(APIError):
     """KryptoGO failed on its side (HTTP 5xx)."""
 
     code = "api_server_error"
+
+
+class TreasuryInsufficient(APIError):
+    """4015 "Balance not enough": a definite refusal of a transfer; nothing moved.
+
+    ``shortfall`` is the missing amount in base units when the token's decimals were known and
+    the server's ``insufficient_amount`` parsed exactly, else None; ``shortfall_text`` is the
+    server's decimal string of whole tokens as sent (None when absent or not a string).
+    """
+
+    code = "treasury_insufficient"
+    shortfall: int | None = None
+    shortfall_text: str | None = None
 
 
 class MalformedResponseError(APIError):

@@ -9,6 +9,7 @@ or a transfer is retried only when the connection was never made. When such an u
 have taken effect (a read timeout, a dropped connection, a 5xx, an unreadable success) it raises
 ``OutcomeUnknownError`` with ``operation`` and ``reference`` (the ``order_data["order_id"]`` of a
 create, the ``note`` of a transfer) and never resends it: the services resolve it by lookup.
+A transfer answered ``code: 0`` was executed: odd data in it is logged, never made "unknown".
 
 The API key is only ever put in the request header: it is masked in reprs, logs, exception
 messages and the bodies kept on exceptions. Inputs are checked before anything is sent.
@@ -20,7 +21,6 @@ import asyncio
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -32,9 +32,6 @@ import httpx
 from pydantic import ValidationError
 
 from gamepay.errors import (
-    AmountFormatError,
-    AmountRangeError,
-    AmountTypeError,
     APIError,
     ConfigError,
     InvalidInput,
@@ -45,7 +42,14 @@ from gamepay.errors import (
     TransportError,
 )
 from gamepay.kryptogo import wire
-from gamepay.kryptogo.errors_map import MASK, error_for_response, parse_body, redact
+from gamepay.kryptogo.errors_map import (
+    MASK,
+    MAX_BODY_CHARS,
+    error_for_response,
+    parse_body,
+    redact,
+)
+from gamepay.kryptogo.inputs import check_fiat_amount, check_text, check_unix
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.kryptogo.retry import Outcome, RetryPolicy, parse_retry_after
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
@@ -54,7 +58,6 @@ __all__ = ["KryptoGOClient", "RequestEvent", "ResponseEvent"]
 
 logger = logging.getLogger("gamepay.kryptogo")
 
-_FIAT = re.compile(r"[0-9]{1,30}(\.[0-9]{1,18})?")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport failures that happen before a single byte of the request left."""
 
@@ -80,39 +83,6 @@ class ResponseEvent:
     status: int | None
     elapsed: float
     error: str | None
-
-
-def _check_text(name: str, value: object, *, max_length: int = 1000) -> str:
-    """Return ``value`` if it is a non-empty str of at most ``max_length``, else InvalidInput."""
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise InvalidInput(f"{name} must be a non-empty string of at most {max_length} characters")
-    return value
-
-
-def _check_fiat_amount(value: object) -> str:
-    """A fiat amount is a plain positive decimal string such as ``"300.0"``; never a float."""
-    if not isinstance(value, str):
-        raise AmountTypeError(
-            f"fiat_amount must be a decimal string like '300.0', not {type(value).__name__}"
-        )
-    if not value.isascii() or _FIAT.fullmatch(value) is None:
-        raise AmountFormatError(f"fiat_amount is not a plain decimal string: {value[:40]!r}")
-    if not value.strip("0."):
-        raise AmountRangeError("fiat_amount must be greater than zero")
-    return value
-
-
-def _check_unix(name: str, value: object) -> int | None:
-    """A time filter is None, an int of unix seconds, or an aware datetime."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise InvalidInput(f"{name} must be timezone-aware")
-        return int(value.timestamp())
-    if type(value) is not int or value < 0:
-        raise InvalidInput(f"{name} must be unix seconds (int >= 0) or an aware datetime")
-    return value
 
 
 class KryptoGOClient:
@@ -218,16 +188,17 @@ class KryptoGOClient:
         """Create a payment intent. Never resent once it may have reached the server.
 
         Raises ``InvalidInput`` before sending for bad input (``order_data`` over
-        ``wire.ORDER_DATA_MAX_CHARS`` marshalled, a non-decimal or float ``fiat_amount``),
+        ``wire.ORDER_DATA_MAX_CHARS`` marshalled, a non-decimal or float ``fiat_amount``;
+        ``AmountTooSmall`` under ``wire.MIN_FIAT_AMOUNT``),
         an ``APIError`` for a refusal, ``OutcomeUnknownError`` (reference: ``order_data``'s
         ``order_id``) when the intent may or may not exist.
         """
         body: dict[str, Any] = {
-            "fiat_amount": _check_fiat_amount(fiat_amount),
+            "fiat_amount": check_fiat_amount(fiat_amount),
             "fiat_currency": self._check_currency(fiat_currency).value,
         }
         if callback_url is not None:
-            url = _check_text("callback_url", callback_url, max_length=2048)
+            url = check_text("callback_url", callback_url, max_length=2048)
             if not url.startswith(("http://", "https://")):
                 raise InvalidInput("callback_url must be an http(s) URL")
             body["callback_url"] = url
@@ -249,8 +220,8 @@ class KryptoGOClient:
             order_id = order_data.get("order_id")
             reference = order_id if isinstance(order_id, str) else None
         if group_key is not None:
-            body["group_key"] = _check_text("group_key", group_key, max_length=256)
-        data = await self._call(
+            body["group_key"] = check_text("group_key", group_key, max_length=256)
+        answer = await self._call(
             "POST",
             wire.PATH_CREATE_INTENT,
             operation="create_intent",
@@ -258,15 +229,17 @@ class KryptoGOClient:
             reference=reference,
             json=body,
         )
-        return self._intent(data, operation="create_intent", safe=False, reference=reference)
+        return self._intent(
+            answer.get("data"), operation="create_intent", safe=False, reference=reference
+        )
 
     async def get_intent(self, payment_intent_id: str) -> PaymentIntent:
         """Fetch one payment intent; ``NotFoundError`` when the id is unknown (4006)."""
-        _check_text("payment_intent_id", payment_intent_id, max_length=256)
-        data = await self._call(
+        check_text("payment_intent_id", payment_intent_id, max_length=256)
+        answer = await self._call(
             "GET", wire.intent_path(payment_intent_id), operation="get_intent", safe=True
         )
-        return self._intent(data, operation="get_intent", safe=True, reference=None)
+        return self._intent(answer.get("data"), operation="get_intent", safe=True, reference=None)
 
     def list_intents(
         self,
@@ -292,9 +265,9 @@ class KryptoGOClient:
             except ValueError:
                 raise InvalidInput(f"unknown payment status: {str(status)[:40]!r}") from None
         if group_key is not None:
-            params[wire.PARAM_GROUP_KEY] = _check_text("group_key", group_key, max_length=256)
-        after = _check_unix("created_after", created_after)
-        before = _check_unix("created_before", created_before)
+            params[wire.PARAM_GROUP_KEY] = check_text("group_key", group_key, max_length=256)
+        after = check_unix("created_after", created_after)
+        before = check_unix("created_before", created_before)
         if after is not None:
             params[wire.PARAM_CREATED_AFTER] = after
         if before is not None:
@@ -311,14 +284,14 @@ class KryptoGOClient:
         seen: set[str] = set()
         page = 1
         while True:
-            data = await self._call(
+            answer = await self._call(
                 "GET",
                 wire.PATH_LIST_INTENTS,
                 operation="list_intents",
                 safe=True,
                 params={**params, wire.PARAM_PAGE: page},
             )
-            items, total, served_size = self._page(data)
+            items, total, served_size = self._page(answer.get("data"))
             fresh = 0
             for item in items:
                 intent = self._intent(item, operation="list_intents", safe=True, reference=None)
@@ -340,33 +313,44 @@ class KryptoGOClient:
     async def transfer(self, request: TransferRequest) -> TransferResult:
         """Send tokens from the organization's treasury (asset_pro). Never resent blindly.
 
-        ``OutcomeUnknownError`` (reference: ``request.note``) when the transfer may or may not
-        have happened: reconcile before doing anything else with it.
+        An answer with ``code: 0`` means executed: the result is returned even when its data is
+        odd (that is logged with the raw body; see ``TransferResult.problems``).
+        ``TreasuryInsufficient`` (4015, with the shortfall in base units) and other refusals
+        mean nothing moved. ``OutcomeUnknownError`` (reference: ``request.note``) only when
+        there was no usable answer (timeout, dropped connection, 5xx or 2xx without a code):
+        reconcile before doing anything else with it.
         """
         if not isinstance(request, TransferRequest):
             raise InvalidInput("transfer() takes a TransferRequest")
         reference = request.note or None
-        data = await self._call(
+        body = await self._call(
             "POST",
             wire.PATH_TRANSFER,
             operation="transfer",
             safe=False,
             reference=reference,
             json=request.to_wire(),
+            code_zero_is_done=True,
+            decimals=request.decimals,
         )
-        try:
-            if not isinstance(data, dict):
-                raise TypeError("data is not an object")
-            return TransferResult.model_validate(data)
-        except (ValidationError, TypeError) as exc:
-            raise OutcomeUnknownError(
-                f"transfer answered with unreadable data ({type(exc).__name__}); "
-                "it may have been executed",
-                operation="transfer",
-                reference=reference,
-            ) from None
+        result = TransferResult.read(body.get("data"))
+        if result.problems:
+            logger.warning(
+                "kryptogo transfer executed (code 0) but its answer is odd (%s); raw body: %s",
+                "; ".join(result.problems),
+                self._raw(body),
+            )
+        return result
 
     # -- plumbing ------------------------------------------------------------------------------
+    def _raw(self, body: Any) -> str:
+        """``body`` as compact JSON for a log line: the key masked, truncated."""
+        try:
+            text = json.dumps(redact(body, (self._api_key,)), separators=(",", ":"))
+        except (TypeError, ValueError):
+            text = repr(body)
+        return text[:MAX_BODY_CHARS]
+
     @staticmethod
     def _check_currency(value: object) -> FiatCurrency:
         """Return the FiatCurrency for ``value`` or raise InvalidInput."""
@@ -434,8 +418,15 @@ class KryptoGOClient:
         reference: str | None = None,
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
-    ) -> Any:
-        """Send one logical call with retries; return the envelope's ``data``."""
+        code_zero_is_done: bool = False,
+        decimals: int | None = None,
+    ) -> dict[str, Any]:
+        """Send one logical call with retries; return the whole success body (its ``data`` inside).
+
+        Success is a 2xx envelope with code 0; with ``code_zero_is_done`` any JSON object whose
+        ``code`` is 0 is one, whatever its status or data (a transfer's "executed").
+        ``decimals`` is passed to ``error_for_response`` (a 4015 shortfall's base units).
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -471,7 +462,9 @@ class KryptoGOClient:
             elapsed = time.monotonic() - started
             status = response.status_code
             body, is_envelope = parse_body(response.content)
-            ok = 200 <= status < 300 and is_envelope and body["code"] == wire.CODE_OK
+            code_zero = isinstance(body, dict) and body.get("code") == wire.CODE_OK
+            code_zero = code_zero and type(body["code"]) is int
+            ok = code_zero and (code_zero_is_done or (200 <= status < 300 and is_envelope))
             self._emit(
                 self._on_response,
                 ResponseEvent(
@@ -486,7 +479,16 @@ class KryptoGOClient:
             )
             if ok:
                 logger.debug("kryptogo %s %s -> %d in %.3fs", method, path, status, elapsed)
-                return body.get("data")
+                if not 200 <= status < 300:
+                    logger.warning(
+                        "kryptogo %s %s -> HTTP %d with code 0: taken as done; raw body: %s",
+                        method,
+                        path,
+                        status,
+                        self._raw(body),
+                    )
+                success: dict[str, Any] = body
+                return success
             request_id = next(
                 (response.headers[h] for h in wire.REQUEST_ID_HEADERS if h in response.headers),
                 None,
@@ -497,6 +499,7 @@ class KryptoGOClient:
                 is_envelope=is_envelope,
                 request_id=request_id,
                 secrets=(self._api_key,),
+                decimals=decimals,
             )
             retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
             if isinstance(error, RateLimitError):

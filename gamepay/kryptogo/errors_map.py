@@ -1,7 +1,8 @@
 """One pure function from a KryptoGO answer (HTTP status, body) to the exception it means.
 
 The envelope's ``code`` decides when it is one we know (4001/4002 authentication, 4006 not found,
-4000 bad request, 4290 rate limited, 5000 server fault); otherwise the HTTP status does (401/403
+4015 treasury insufficient, 4000 bad request, 4290 rate limited, 5000 server fault), whatever
+the HTTP status; otherwise the HTTP status does (401/403
 authentication, 404 not found, 429 rate limited, 5xx server, other 4xx invalid request). A body
 that is not the envelope (an HTML 502 page, bad JSON) still maps by status; on a 2xx status it is a
 ``MalformedResponseError``. Secrets passed in are masked in the message and the stored body.
@@ -13,7 +14,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gamepay.core.money import parse_amount
 from gamepay.errors import (
+    AmountError,
     APIError,
     AuthenticationError,
     InvalidRequestError,
@@ -21,6 +24,7 @@ from gamepay.errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    TreasuryInsufficient,
 )
 from gamepay.kryptogo import wire
 
@@ -31,6 +35,7 @@ __all__ = [
     "error_for_response",
     "parse_body",
     "redact",
+    "shortfall",
 ]
 
 MASK = "***"
@@ -44,6 +49,7 @@ _CODE_CLASS: dict[int, type[APIError]] = {
     wire.CODE_INVALID_CLIENT_ID: AuthenticationError,
     wire.CODE_INVALID_API_KEY: AuthenticationError,
     wire.CODE_INVALID_PAYMENT_INTENT_ID: NotFoundError,
+    wire.CODE_BALANCE_NOT_ENOUGH: TreasuryInsufficient,
     wire.CODE_RATE_LIMITED: RateLimitError,
     wire.CODE_SERVER_FAULT: ServerError,
 }
@@ -116,11 +122,14 @@ def error_for_response(
     is_envelope: bool,
     request_id: str | None = None,
     secrets: Iterable[str] = (),
+    decimals: int | None = None,
 ) -> APIError:
     """Return (not raise) the typed error for an answer that is not a success.
 
     ``body`` is what ``parse_body`` returned. The error carries ``status``, ``api_code`` (the
     envelope's code, or None), the server's message, the (redacted) body and ``request_id``.
+    A ``TreasuryInsufficient`` also carries its shortfall, in base units when ``decimals`` (the
+    requested token's) is given.
     """
     secrets = tuple(secrets)
     api_code: int | None = None
@@ -139,10 +148,32 @@ def error_for_response(
     message = f"KryptoGO answered HTTP {status} with {what}"
     if server_message:
         message += f": {server_message[:300]}"
-    return cls(
+    error = cls(
         redact(message, secrets),
         status=status,
         api_code=api_code,
         body=redact(body, secrets),
         request_id=request_id,
     )
+    if isinstance(error, TreasuryInsufficient):
+        error.shortfall_text, error.shortfall = shortfall(body, decimals)
+    return error
+
+
+def shortfall(body: Any, decimals: int | None) -> tuple[str | None, int | None]:
+    """Return a 4015 body's ``insufficient_amount`` as sent and in base units (exact, no float).
+
+    The text is None when the field is absent or not a string; the units are None when the text
+    is None, ``decimals`` is None, or the text is not an exact amount with at most ``decimals``
+    places.
+    """
+    data = body.get("data") if isinstance(body, Mapping) else None
+    text = data.get(wire.TRANSFER_INSUFFICIENT_AMOUNT) if isinstance(data, Mapping) else None
+    if not isinstance(text, str):
+        return None, None
+    if decimals is None:
+        return text, None
+    try:
+        return text, parse_amount(text, decimals)
+    except AmountError:
+        return text, None

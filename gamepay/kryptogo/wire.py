@@ -1,7 +1,7 @@
 """Every KryptoGO wire detail in one place: base URL, headers, paths, codes, fields.
 
-Some of these are confirmed by KryptoGO's public reference, some are our inference (see
-``docs/architecture.md``, "KryptoGO wire details we inferred"). The client and the sandbox both
+Some of these are confirmed by KryptoGO's public reference, some are our inference (the table
+in ``docs/kryptogo-client.md`` marks each one). The client and the sandbox both
 import them from here, so correcting one constant corrects both sides. Nothing here does I/O.
 """
 
@@ -13,8 +13,10 @@ from urllib.parse import quote
 
 __all__ = [
     "API_KEY_HEADER",
+    "BASE_URLS",
     "CLIENT_ID_HEADER",
     "CODE_BAD_REQUEST",
+    "CODE_BALANCE_NOT_ENOUGH",
     "CODE_INVALID_API_KEY",
     "CODE_INVALID_CLIENT_ID",
     "CODE_INVALID_PAYMENT_INTENT_ID",
@@ -25,6 +27,7 @@ __all__ = [
     "CREATE_FIELDS",
     "DEFAULT_BASE_URL",
     "DEFAULT_PAGE_SIZE",
+    "DEV_BASE_URL",
     "ERROR_MESSAGES",
     "INTENT_CREATED_AT",
     "LIST_DATA_INTENTS",
@@ -33,6 +36,7 @@ __all__ = [
     "LIST_DATA_TOTAL_COUNT",
     "LIST_PARAMS",
     "MAX_PAGE_SIZE",
+    "MIN_FIAT_AMOUNT",
     "ORDER_DATA_MAX_CHARS",
     "ORIGIN_HEADER",
     "PARAM_CREATED_AFTER",
@@ -49,10 +53,15 @@ __all__ = [
     "TRANSFER_AMOUNT",
     "TRANSFER_CHAIN_ID",
     "TRANSFER_CONTRACT_ADDRESS",
+    "TRANSFER_DOCUMENTED_REQUEST_FIELDS",
+    "TRANSFER_ID",
+    "TRANSFER_ID_FIELDS",
+    "TRANSFER_INSUFFICIENT_AMOUNT",
     "TRANSFER_NOTE",
     "TRANSFER_REQUEST_FIELDS",
     "TRANSFER_RESULT_FIELDS",
     "TRANSFER_STATUS",
+    "TRANSFER_TIME",
     "TRANSFER_TRANSFER_ID",
     "TRANSFER_TX_HASH",
     "TRANSFER_WALLET_ADDRESS",
@@ -65,6 +74,10 @@ __all__ = [
 
 DEFAULT_BASE_URL: Final = "https://wallet.kryptogo.app"
 """The production service (confirmed); the sandbox serves the same paths locally."""
+DEV_BASE_URL: Final = "https://wallet-dev.kryptogo.app"
+"""KryptoGO's development host, same paths (confirmed)."""
+BASE_URLS: Final[dict[str, str]] = {"production": DEFAULT_BASE_URL, "dev": DEV_BASE_URL}
+"""The base URL of each ``GAMEPAY_KRYPTOGO_ENV`` value."""
 
 # -- headers (confirmed) -------------------------------------------------------------------
 CLIENT_ID_HEADER: Final = "X-Client-ID"
@@ -86,7 +99,7 @@ PATH_LIST_INTENTS: Final = "/v1/studio/api/payment/intents"
 PATH_TRANSFER: Final = "/v1/studio/api/asset_pro/transfer"
 """POST: transfer tokens from the organization's treasury to a wallet."""
 
-# -- envelope codes (4001/4002/4006 confirmed; the rest and the statuses inferred) -----------
+# -- envelope codes (4001/4002/4006/4015 confirmed; the rest and the statuses inferred) ------
 CODE_OK: Final = 0
 """Success."""
 CODE_BAD_REQUEST: Final = 4000
@@ -97,6 +110,8 @@ CODE_INVALID_API_KEY: Final = 4002
 """Wrong or missing ``X-STUDIO-API-KEY``."""
 CODE_INVALID_PAYMENT_INTENT_ID: Final = 4006
 """No payment intent with that id."""
+CODE_BALANCE_NOT_ENOUGH: Final = 4015
+"""Transfer refused: the treasury holds too little (``data.insufficient_amount``); nothing moved."""
 CODE_RATE_LIMITED: Final = 4290
 """Too many requests."""
 CODE_SERVER_FAULT: Final = 5000
@@ -108,6 +123,7 @@ CODE_STATUS: Final[dict[int, int]] = {
     CODE_INVALID_CLIENT_ID: 401,
     CODE_INVALID_API_KEY: 401,
     CODE_INVALID_PAYMENT_INTENT_ID: 404,
+    CODE_BALANCE_NOT_ENOUGH: 400,
     CODE_RATE_LIMITED: 429,
     CODE_SERVER_FAULT: 500,
 }
@@ -118,6 +134,7 @@ ERROR_MESSAGES: Final[dict[int, str]] = {
     CODE_INVALID_CLIENT_ID: "invalid client id",
     CODE_INVALID_API_KEY: "invalid API key",
     CODE_INVALID_PAYMENT_INTENT_ID: "invalid payment_intent_id",
+    CODE_BALANCE_NOT_ENOUGH: "Balance not enough",
     CODE_RATE_LIMITED: "rate limited",
     CODE_SERVER_FAULT: "internal server error",
 }
@@ -128,6 +145,8 @@ CREATE_FIELDS: Final = ("fiat_amount", "fiat_currency", "callback_url", "order_d
 """The fields of a create-intent request body."""
 ORDER_DATA_MAX_CHARS: Final = 1000
 """``order_data`` may be at most this many characters when marshalled to JSON."""
+MIN_FIAT_AMOUNT: Final = "0.01"
+"""The smallest ``fiat_amount`` the service accepts (confirmed); the client refuses less."""
 
 # -- list (inferred) -------------------------------------------------------------------------
 PARAM_PAGE: Final = "page"
@@ -167,7 +186,7 @@ LIST_DATA_TOTAL_COUNT: Final = "total_count"
 INTENT_CREATED_AT: Final = "created_at"
 """Extra intent field the list call filters on (unix seconds)."""
 
-# -- asset_pro transfer (inferred) -----------------------------------------------------------
+# -- asset_pro transfer (the four request fields and the answer shown publicly; see KRYPTOGO.md) -
 TRANSFER_CHAIN_ID: Final = "chain_id"
 """Transfer request: chain id (``arb``, ``eth``, ...)."""
 TRANSFER_CONTRACT_ADDRESS: Final = "contract_address"
@@ -177,23 +196,32 @@ TRANSFER_AMOUNT: Final = "amount"
 TRANSFER_WALLET_ADDRESS: Final = "wallet_address"
 """Transfer request: the recipient's wallet address."""
 TRANSFER_NOTE: Final = "note"
-"""Transfer request: a free-text note (we put our stable request id in it)."""
-TRANSFER_REQUEST_FIELDS: Final = (
+"""Transfer request: a free-text note (NOT documented: the service may drop it)."""
+TRANSFER_DOCUMENTED_REQUEST_FIELDS: Final = (
     TRANSFER_CHAIN_ID,
     TRANSFER_CONTRACT_ADDRESS,
     TRANSFER_AMOUNT,
     TRANSFER_WALLET_ADDRESS,
-    TRANSFER_NOTE,
 )
-"""Every field of a transfer request body."""
+"""The four required string fields the public material shows."""
+TRANSFER_REQUEST_FIELDS: Final = (*TRANSFER_DOCUMENTED_REQUEST_FIELDS, TRANSFER_NOTE)
+"""Every field the client may send (``note`` only when non-empty)."""
+TRANSFER_ID: Final = "id"
+"""Transfer answer data: KryptoGO's transfer id, e.g. ``1-1627380000-1``."""
 TRANSFER_TRANSFER_ID: Final = "transfer_id"
-"""Transfer answer data: the service's id of the transfer."""
+"""Transfer answer data: our earlier guess for the id (still read; the sandbox sends it)."""
+TRANSFER_ID_FIELDS: Final = (TRANSFER_ID, TRANSFER_TRANSFER_ID)
+"""Where the transfer id is read from, first found wins."""
 TRANSFER_TX_HASH: Final = "tx_hash"
-"""Transfer answer data: the on-chain transaction hash (may be null while pending)."""
+"""Transfer answer data: the on-chain transaction hash."""
+TRANSFER_TIME: Final = "transfer_time"
+"""Transfer answer data: when it was executed, unix seconds."""
 TRANSFER_STATUS: Final = "status"
-"""Transfer answer data: the transfer's status."""
-TRANSFER_RESULT_FIELDS: Final = (TRANSFER_TRANSFER_ID, TRANSFER_TX_HASH, TRANSFER_STATUS)
-"""Every field of a transfer answer's data."""
+"""Transfer answer data: a status (our earlier guess; absent from the documented answer)."""
+TRANSFER_RESULT_FIELDS: Final = (TRANSFER_ID, TRANSFER_TX_HASH, TRANSFER_TIME)
+"""Every field of the documented transfer answer's data."""
+TRANSFER_INSUFFICIENT_AMOUNT: Final = "insufficient_amount"
+"""4015 answer data: the shortfall as a decimal string of whole tokens."""
 
 
 # -- helpers ---------------------------------------------------------------------------------

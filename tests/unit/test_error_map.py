@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gamepay.core.money import format_amount
 from gamepay.errors import (
     APIError,
     AuthenticationError,
@@ -14,6 +15,7 @@ from gamepay.errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    TreasuryInsufficient,
 )
 from gamepay.kryptogo import wire
 from gamepay.kryptogo.errors_map import (
@@ -22,6 +24,7 @@ from gamepay.kryptogo.errors_map import (
     error_for_response,
     parse_body,
     redact,
+    shortfall,
 )
 
 CODES = [
@@ -29,6 +32,7 @@ CODES = [
     (4001, AuthenticationError),
     (4002, AuthenticationError),
     (4006, NotFoundError),
+    (4015, TreasuryInsufficient),
     (4290, RateLimitError),
     (5000, ServerError),
 ]
@@ -169,3 +173,55 @@ def test_error_class_rules(status: int, code: int | None) -> None:
         assert cls is MalformedResponseError
     else:
         assert cls in (ServerError, InvalidRequestError)
+
+
+def _balance_not_enough(amount: object) -> dict[str, object]:
+    """The documented 4015 body with ``insufficient_amount`` set to ``amount``."""
+    return {"code": 4015, "message": "Balance not enough", "data": {"insufficient_amount": amount}}
+
+
+@pytest.mark.parametrize("status", [200, 400, 403, 404, 429, 500, 503])
+def test_balance_not_enough_is_treasury_insufficient_at_any_status(status: int) -> None:
+    """4015 is the typed refusal whatever HTTP status comes with it (none is documented)."""
+    body = _balance_not_enough("123.456")
+    error = error_for_response(status, body, is_envelope=True, decimals=6)
+    assert type(error) is TreasuryInsufficient
+    assert isinstance(error, APIError)
+    assert (error.api_code, error.status) == (4015, status)
+    assert (error.shortfall_text, error.shortfall) == ("123.456", 123_456_000)
+    assert "Balance not enough" in error.message
+
+
+@pytest.mark.parametrize(
+    ("amount", "decimals", "expected"),
+    [
+        ("123.456", 6, ("123.456", 123_456_000)),
+        ("0.000001", 6, ("0.000001", 1)),
+        ("1", 0, ("1", 1)),
+        ("0.1234567", 6, ("0.1234567", None)),  # finer than the token: not rounded
+        ("123.456", None, ("123.456", None)),  # decimals unknown: the raw text only
+        ("1e3", 6, ("1e3", None)),
+        ("0", 6, ("0", None)),
+        (123.456, 6, (None, None)),  # a JSON number is never taken through a float
+        (None, 6, (None, None)),
+    ],
+)
+def test_shortfall_is_exact_or_absent(
+    amount: object, decimals: int | None, expected: tuple[str | None, int | None]
+) -> None:
+    """The shortfall converts exactly with the token's decimals, or stays unset; never rounded."""
+    assert shortfall(_balance_not_enough(amount), decimals) == expected
+
+
+@given(units=st.integers(1, 2**256 - 1), decimals=st.integers(0, 77))
+def test_shortfall_round_trips_any_exact_amount(units: int, decimals: int) -> None:
+    """Any amount formatted as whole tokens comes back as exactly its base units."""
+    text = format_amount(units, decimals)
+    assert shortfall(_balance_not_enough(text), decimals) == (text, units)
+
+
+def test_shortfall_of_odd_bodies() -> None:
+    """A 4015 without data, or with data that is not an object, has no shortfall."""
+    assert shortfall({"code": 4015, "message": "x"}, 6) == (None, None)
+    assert shortfall({"code": 4015, "data": ["1"]}, 6) == (None, None)
+    assert shortfall("Balance not enough", 6) == (None, None)

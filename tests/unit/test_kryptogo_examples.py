@@ -115,9 +115,27 @@ def test_confirmed_error_codes(code: int, cls: type[Exception]) -> None:
 
 
 def test_transfer_answer_example() -> None:
-    """The inferred transfer answer shape parses, inside the envelope."""
+    """Our earlier (sandbox) transfer answer shape still parses, inside the envelope."""
     body, _ = parse_body(
         b'{"code": 0, "data": {"transfer_id": "t-1", "tx_hash": "0xabc", "status": "success"}}'
     )
     result = TransferResult.model_validate(body["data"])
-    assert result.model_dump() == {"transfer_id": "t-1", "tx_hash": "0xabc", "status": "success"}
+    assert result.model_dump() == {
+        "transfer_id": "t-1",
+        "tx_hash": "0xabc",
+        "transfer_time": None,
+        "status": "success",
+    }
+
+
+def test_documented_transfer_answer_example() -> None:
+    """The documented answer (id, tx_hash, transfer_time; no status) parses, inside the envelope."""
+    body, is_envelope = parse_body(
+        b'{"code": 0, "data": {"id": "1-1627380000-1", "tx_hash": "0x...", '
+        b'"transfer_time": 1627380000}}'
+    )
+    assert is_envelope
+    result = TransferResult.model_validate(body["data"])
+    assert (result.transfer_id, result.tx_hash, result.status) == ("1-1627380000-1", "0x...", None)
+    assert result.transfer_time is not None
+    assert int(result.transfer_time.timestamp()) == 1627380000

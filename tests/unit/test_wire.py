@@ -1,4 +1,4 @@
-"""The wire constants match docs/architecture.md and the helpers behave."""
+"""The wire constants match docs/kryptogo-client.md and the helpers behave."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from gamepay.kryptogo import wire
 def test_paths_and_headers_are_the_documented_ones() -> None:
     """Paths, headers and base URL are exactly those in the docs."""
     assert wire.DEFAULT_BASE_URL == "https://wallet.kryptogo.app"
+    assert wire.DEV_BASE_URL == "https://wallet-dev.kryptogo.app"
+    assert wire.BASE_URLS == {"production": wire.DEFAULT_BASE_URL, "dev": wire.DEV_BASE_URL}
     assert (wire.CLIENT_ID_HEADER, wire.API_KEY_HEADER, wire.ORIGIN_HEADER) == (
         "X-Client-ID",
         "X-STUDIO-API-KEY",
@@ -30,6 +32,7 @@ def test_codes_map_to_statuses() -> None:
         4001: 401,
         4002: 401,
         4006: 404,
+        4015: 400,
         4290: 429,
         5000: 500,
     }
@@ -42,6 +45,7 @@ def test_envelopes() -> None:
     assert wire.ok_body({"a": 1}) == {"code": 0, "data": {"a": 1}}
     assert wire.error_body(4002) == {"code": 4002, "message": "invalid API key", "data": None}
     assert wire.error_body(4000, "x")["message"] == "x"
+    assert wire.error_body(4015)["message"] == "Balance not enough"
     with pytest.raises(ValueError):
         wire.error_body(0)
 
@@ -50,6 +54,7 @@ def test_marshalled_length_is_compact_json() -> None:
     """The order_data size is measured on compact JSON, counting characters not bytes."""
     assert wire.marshalled_length({"a": "é"}) == len('{"a":"é"}')
     assert wire.ORDER_DATA_MAX_CHARS == 1000
+    assert wire.MIN_FIAT_AMOUNT == "0.01"
 
 
 def test_list_and_transfer_fields() -> None:
@@ -75,4 +80,10 @@ def test_list_and_transfer_fields() -> None:
         "wallet_address",
         "note",
     )
-    assert wire.TRANSFER_RESULT_FIELDS == ("transfer_id", "tx_hash", "status")
+    assert wire.TRANSFER_DOCUMENTED_REQUEST_FIELDS == wire.TRANSFER_REQUEST_FIELDS[:4]
+    assert wire.TRANSFER_RESULT_FIELDS == ("id", "tx_hash", "transfer_time")
+    assert wire.TRANSFER_ID_FIELDS == ("id", "transfer_id")
+    assert (wire.CODE_BALANCE_NOT_ENOUGH, wire.TRANSFER_INSUFFICIENT_AMOUNT) == (
+        4015,
+        "insufficient_amount",
+    )
