@@ -180,7 +180,8 @@ async def test_odd_answer_log_line_carries_the_raw_body(caplog: pytest.LogCaptur
     assert result.model_extra == {"extra": "kept"}
     assert len(result.problems) == 3  # a numeric id, no tx_hash, a garbled time
     (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert '"transfer_time":"soon"' in line and '"extra":"kept"' in line
+    assert '"transfer_time":"soon"' in line
+    assert '"extra":"kept"' in line
 
 
 async def test_clean_documented_answer_logs_no_warning(caplog: pytest.LogCaptureFixture) -> None:
@@ -203,7 +204,8 @@ async def test_balance_not_enough_is_a_typed_refusal_sent_once(status: int) -> N
             await client.transfer(transfer_request("wd_short"))
     assert len(recorder.requests) == 1
     error = info.value
-    assert isinstance(error, APIError) and not isinstance(error, OutcomeUnknownError)
+    assert isinstance(error, APIError)
+    assert not isinstance(error, OutcomeUnknownError)
     assert (error.api_code, error.status) == (4015, status)
     assert (error.shortfall, error.shortfall_text) == (1_500_000, "1.5")
 

@@ -101,7 +101,8 @@ def test_result_reads_the_documented_answer() -> None:
     assert result.transfer_id == "1-1627380000-1"
     assert result.tx_hash == "0xabc"
     assert result.transfer_time == datetime(2021, 7, 27, 10, 0, tzinfo=UTC)
-    assert result.transfer_time is not None and result.transfer_time.tzinfo is not None
+    assert result.transfer_time is not None
+    assert result.transfer_time.tzinfo is not None
     assert result.status is None
     assert result.model_extra == {}
 
