@@ -1,5 +1,7 @@
 """The double-entry ledger: accounts, transfers, atomic batches, holds, balances, history, verify.
 
+The only owner of its tables: other areas read through ``Ledger`` and ``gamepay.ledger.reads``.
+
 ```python
 ledger = Ledger(store)
 await ledger.register_asset(Currency("gold"))
@@ -15,9 +17,11 @@ from gamepay.ledger.records import (
     HistoryPage,
     HoldRecord,
     HoldStatus,
+    TransferPhase,
     TransferRecord,
     VerifyReport,
 )
+from gamepay.ledger.rows import asset_code
 
 __all__ = [
     "Balance",
@@ -27,7 +31,9 @@ __all__ = [
     "HoldRecord",
     "HoldStatus",
     "Ledger",
+    "TransferPhase",
     "TransferRecord",
     "VerifyReport",
+    "asset_code",
     "hold_transfer_id",
 ]

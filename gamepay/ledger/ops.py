@@ -37,13 +37,16 @@ __all__ = [
 BalanceKey = tuple[str, str]
 """(account id, asset id)."""
 
-TransferRow = tuple[str, str | None, str | None, str, str, str, int, str, str | None, datetime]
+TransferRow = tuple[
+    str, str | None, str | None, str | None, str, str, str, int, str, str | None, datetime
+]
 """A gp_transfers row in TRANSFER_FIELDS order."""
 
 TRANSFER_FIELDS = (
     "id",
     "batch_id",
     "hold_id",
+    "phase",
     "debit",
     "credit",
     "asset",
@@ -106,9 +109,10 @@ _PG_CREATE = text(
 )
 _PG_INSERT_MANY = text(
     f"INSERT INTO gp_transfers ({', '.join(TRANSFER_FIELDS)})"
-    " SELECT r.id, r.batch_id, r.hold_id, r.debit, r.credit, r.asset, r.amount, r.kind, r.memo,"
-    " r.created_at FROM unnest("
+    " SELECT r.id, r.batch_id, r.hold_id, r.phase, r.debit, r.credit, r.asset, r.amount, r.kind,"
+    " r.memo, r.created_at FROM unnest("
     "CAST(:id AS text[]), CAST(:batch_id AS text[]), CAST(:hold_id AS text[]),"
+    " CAST(:phase AS text[]),"
     " CAST(:debit AS text[]), CAST(:credit AS text[]), CAST(:asset AS text[]),"
     " CAST(:amount AS numeric[]), CAST(:kind AS text[]), CAST(:memo AS text[]),"
     " CAST(:created_at AS timestamptz[])) WITH ORDINALITY"
@@ -203,11 +207,12 @@ def _sqlite_time(moment: datetime) -> str:
 
 
 def _encode(row: TransferRow) -> tuple[Any, ...]:
-    tid, batch_id, hold_id, debit, credit, asset, amount, kind, memo, created = row
+    tid, batch_id, hold_id, phase, debit, credit, asset, amount, kind, memo, created = row
     return (
         tid,
         batch_id,
         hold_id,
+        phase,
         debit,
         credit,
         asset,
@@ -275,12 +280,12 @@ class SqliteOps:
         driver = await self._driver(conn)
         stamps: dict[datetime, str] = {}
         encoded = []
-        for tid, batch_id, hold_id, debit, credit, asset, amount, kind, memo, created in rows:
-            stamp = stamps.get(created)
-            if stamp is None:
-                stamp = stamps[created] = _sqlite_time(created)
+        for tid, batch_id, hold_id, phase, debit, credit, asset, amount, kind, memo, at in rows:
+            at_ = stamps.get(at)
+            if at_ is None:
+                at_ = stamps[at] = _sqlite_time(at)
             encoded.append(
-                (tid, batch_id, hold_id, debit, credit, asset, str(amount), kind, memo, stamp)
+                (tid, batch_id, hold_id, phase, debit, credit, asset, str(amount), kind, memo, at_)
             )
         try:
             await driver.executemany(_INSERT, encoded)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
+from gamepay.core.holds import HoldStatus, TransferPhase
 from gamepay.core.transfers import TransferKind
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "HistoryPage",
     "HoldRecord",
     "HoldStatus",
+    "TransferPhase",
     "TransferRecord",
     "VerifyReport",
 ]
@@ -35,7 +36,11 @@ class Balance:
 
 @dataclass(frozen=True, slots=True)
 class TransferRecord:
-    """One stored transfer; ``batch_id``/``hold_id`` say whether a batch or a hold post made it."""
+    """One stored transfer; ``batch_id``/``hold_id`` say whether a batch or a hold made it.
+
+    ``phase`` is None for a plain transfer; a hold's transfers are ``pending``, ``post`` or
+    ``void`` (``gamepay.core.holds``): only plain and post transfers move value.
+    """
 
     id: str
     debit: str
@@ -47,6 +52,7 @@ class TransferRecord:
     created_at: datetime
     batch_id: str | None = None
     hold_id: str | None = None
+    phase: TransferPhase | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +67,6 @@ class BatchRecord:
     transfers: tuple[TransferRecord, ...]
     created_at: datetime
     balances: Mapping[tuple[str, str], Balance] = field(default_factory=dict, compare=False)
-
-
-class HoldStatus(StrEnum):
-    """Where a hold is in its life: pending, then posted or voided (final)."""
-
-    PENDING = "pending"
-    POSTED = "posted"
-    VOIDED = "voided"
 
 
 @dataclass(frozen=True, slots=True)

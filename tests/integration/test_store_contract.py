@@ -243,9 +243,9 @@ async def test_open_account_answers_alike_from_a_fresh_ledger(ledger: Ledger, st
 async def test_account_cache_stays_bounded(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """The ledger's cache of known accounts never grows past its bound, and a ledger whose
     cache started over still checks funds correctly."""
-    from gamepay.ledger import ledger as ledger_module
+    from gamepay.ledger import cache as cache_module
 
-    monkeypatch.setattr(ledger_module, "_ACCOUNT_CACHE", 5)
+    monkeypatch.setattr(cache_module, "ACCOUNT_LIMIT", 5)
     led = Ledger(store)
     await led.register_asset(GOLD)
     await led.open_account(ISSUER, kind=AccountKind.SYSTEM, allow_negative=True)
@@ -596,7 +596,8 @@ async def test_verify_detects_an_unexplained_transfer(ledger: Ledger, store: Sto
 
 
 async def test_migration_matches_the_table_classes(store: Store) -> None:
-    """Revision 0001_ledger creates exactly the tables, columns and indexes of the classes."""
+    """Revisions 0001_ledger and 0005_hold_transfers create exactly the tables, columns and
+    indexes of the table definitions."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlalchemy import MetaData

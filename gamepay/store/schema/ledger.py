@@ -55,6 +55,7 @@ transfers_table = Table(
     Column("id", String(256), nullable=False, unique=True),
     Column("batch_id", String(200), nullable=True),
     Column("hold_id", String(200), nullable=True),
+    Column("phase", String(8), nullable=True),
     Column("debit", String(200), ForeignKey("gp_accounts.id"), nullable=False),
     Column("credit", String(200), ForeignKey("gp_accounts.id"), nullable=False),
     Column("asset", String(200), ForeignKey("gp_assets.id"), nullable=False),
@@ -66,8 +67,12 @@ transfers_table = Table(
     Index("ix_gp_transfers_credit_created", "credit", "created_at"),
     Index("ix_gp_transfers_kind_created", "kind", "created_at"),
     Index("ix_gp_transfers_batch", "batch_id"),
+    Index("ux_gp_transfers_hold_phase", "hold_id", "phase", unique=True),
 )
-"""One append-only posting; ``seq`` orders them, ``id`` is the caller's idempotency key."""
+"""One append-only posting; ``seq`` orders them, ``id`` is the caller's idempotency key.
+
+``phase`` is None for a plain transfer; a hold's transfers (``hold_id``) are ``pending``, then
+``post`` or ``void`` (``gamepay.core.holds``, revision ``0005_hold_transfers``)."""
 
 holds_table = Table(
     "gp_holds",
@@ -84,7 +89,9 @@ holds_table = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime, nullable=True),
 )
-"""A two-phase transfer: pending, then posted (maybe partially) or voided."""
+"""A two-phase transfer: pending, then posted (maybe partially) or voided.
+
+Its status mirrors its transfers in ``gp_transfers`` (``hold_id``), which ``verify`` checks."""
 
 batches_table = Table(
     "gp_batches",

@@ -1,0 +1,290 @@
+"""The one posting skeleton every ledger write goes through: a transfer is a batch of one.
+
+``Postings.apply`` runs a ``Posting`` (the accounts and assets it needs, its balance deltas, the
+transfer rows it appends) in the caller's transaction, always in the same steps:
+
+1. **require**: the accounts and assets exist (``LedgerCache``: usually no query);
+2. **lock**: the balance rows, created at zero when missing, in (account, asset) order;
+3. **check**: no account that may not go negative has spent below zero, no balance leaves
+   +-(2**256-1); on failure a replay of the same id answers instead (a replayed id is recognised
+   even when its funds are gone), else the error is raised;
+4. **claim** the idempotency key (the transfer's id, the batch row, the hold row...): when it is
+   taken, the replay answers (or IdempotencyConflict for other content);
+5. **insert** the transfer rows and **write** the changed balances.
+
+Nothing is written before step 4, so a refused posting leaves the transaction untouched. The
+backend statements are ``gamepay.ledger.ops`` (SQLite on the driver, PostgreSQL over ``unnest``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar, cast
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gamepay.core.money import MAX_AMOUNT
+from gamepay.core.transfers import TransferKind, TransferSpec
+from gamepay.errors import AmountRangeError, IdempotencyConflict, InsufficientFunds
+from gamepay.ledger.cache import LedgerCache
+from gamepay.ledger.ops import LedgerOps, TransferRow
+from gamepay.ledger.records import Balance, BatchRecord, TransferRecord
+from gamepay.ledger.rows import TRANSFER_COLUMNS, transfer_record
+from gamepay.store.schema.ledger import batches_table, transfers_table
+
+__all__ = ["Applied", "Key", "Posting", "Postings", "RowDraft", "check_funds"]
+
+Key = tuple[str, str]
+"""(account id, asset id)."""
+
+RowDraft = tuple[str, str | None, str | None, str | None, str, str, str, int, str, str | None]
+"""A transfer row without its ``created_at`` (``TRANSFER_FIELDS`` order)."""
+
+R = TypeVar("R")
+Claim = Callable[[AsyncConnection, datetime], Awaitable[bool]]
+
+_T = transfers_table.c
+_BT = batches_table.c
+
+
+@dataclass(slots=True)
+class Posting:
+    """One atomic change: the ``accounts``/``assets`` it needs, per-(account, asset) deltas of
+    [available, held], and the transfer rows it appends (in order)."""
+
+    accounts: Iterable[str]
+    assets: Iterable[str]
+    deltas: Mapping[Key, tuple[int, int]]
+    rows: Sequence[RowDraft]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What a fresh posting did: when, and the balances it changed as it left them."""
+
+    at: datetime
+    balances: dict[Key, Balance]
+
+
+def check_funds(
+    balances: Mapping[Key, list[int]],
+    spent: Iterable[Key],
+    touched: Iterable[Key],
+    negative: Mapping[str, bool],
+) -> None:
+    """InsufficientFunds if a ``spent`` account that may not go negative is below zero;
+    AmountRangeError if any ``touched`` balance left -(2**256-1)..2**256-1."""
+    for key in spent:
+        account, asset = key
+        if balances[key][0] < 0 and not negative[account]:
+            raise InsufficientFunds(f"{account!r} cannot cover this {asset} transfer")
+    for key in touched:
+        available, held = balances[key]
+        if abs(available) > MAX_AMOUNT or abs(held) > MAX_AMOUNT:
+            raise AmountRangeError(f"the {key[1]} balance of {key[0]!r} would leave 2**256")
+
+
+class Postings:
+    """The skeleton (``apply``) and the plain writes on it: ``transfer`` and ``batch``."""
+
+    def __init__(self, ops: LedgerOps, cache: LedgerCache, now: Callable[[], datetime]) -> None:
+        self.ops = ops
+        self.cache = cache
+        self.now = now
+
+    async def apply(
+        self,
+        conn: AsyncConnection,
+        posting: Posting,
+        replay: Callable[[], Awaitable[R | None]],
+        done: Callable[[Applied], R],
+        claim: Claim | None = None,
+    ) -> R:
+        """Run ``posting``: require -> lock -> check -> replay -> claim -> insert -> write.
+
+        ``claim`` takes the idempotency key (None: the first row's transfer id is the key);
+        ``replay`` returns the earlier result of this id (None if there is none) or raises
+        IdempotencyConflict; ``done`` builds the result of a fresh posting.
+        """
+        negative = await self.cache.require(conn, posting.accounts, posting.assets)
+        deltas = posting.deltas
+        balances = await self.ops.lock(conn, sorted(deltas))
+        for key, (available, held) in deltas.items():
+            balance = balances[key]
+            balance[0] += available
+            balance[1] += held
+        try:
+            check_funds(balances, (k for k, d in deltas.items() if d[0] < 0), deltas, negative)
+        except (InsufficientFunds, AmountRangeError):
+            earlier = await replay()
+            if earlier is not None:
+                return earlier
+            raise
+        now = self.now()
+        rows: list[TransferRow] = [(*draft, now) for draft in posting.rows]
+        if claim is None:
+            claimed = await self.ops.insert_transfer(conn, rows[0])
+            rows = rows[1:]
+        else:
+            claimed = await claim(conn, now)
+        if not claimed:
+            earlier = await replay()
+            if earlier is None:  # pragma: no cover - the id was taken and then vanished
+                raise IdempotencyConflict("the id of this posting is taken")
+            return earlier
+        if len(rows) == 1:
+            if not await self.ops.insert_transfer(conn, rows[0]):
+                raise IdempotencyConflict(f"transfer id {rows[0][0]!r} is already taken")
+        elif rows:
+            await self.ops.insert_transfers(conn, rows)
+        changed = [k for k, d in deltas.items() if d != (0, 0)]
+        await self.ops.write_balances(
+            conn, [(k[0], k[1], balances[k][0], balances[k][1]) for k in changed]
+        )
+        return done(Applied(now, {k: Balance(*balances[k]) for k in changed}))
+
+    # ---------------------------------------------------------------- transfers
+
+    async def get_transfer_row(self, conn: AsyncConnection, transfer_id: str) -> object | None:
+        """The stored row of a transfer id (``TRANSFER_COLUMNS``), or None."""
+        result = await conn.execute(select(*TRANSFER_COLUMNS).where(_T.id == transfer_id))
+        return result.first()
+
+    async def transfer(
+        self, conn: AsyncConnection, transfer_id: str, spec: TransferSpec
+    ) -> TransferRecord:
+        """One transfer: a posting of one row whose id is its idempotency key."""
+        debit_key = (spec.debit, spec.asset)
+        credit_key = (spec.credit, spec.asset)
+        kind = str(spec.kind)
+        posting = Posting(
+            (spec.debit, spec.credit),
+            (spec.asset,),
+            {debit_key: (-spec.amount, 0), credit_key: (spec.amount, 0)},
+            [
+                (
+                    transfer_id,
+                    None,
+                    None,
+                    None,
+                    spec.debit,
+                    spec.credit,
+                    spec.asset,
+                    spec.amount,
+                    kind,
+                    spec.memo,
+                )
+            ],
+        )
+
+        async def replay() -> TransferRecord | None:
+            row = await self.get_transfer_row(conn, transfer_id)
+            if row is None:
+                return None
+            record = transfer_record(row)
+            same = (
+                record.batch_id is None
+                and record.hold_id is None
+                and (record.debit, record.credit, record.asset, record.amount, str(record.kind))
+                == (spec.debit, spec.credit, spec.asset, spec.amount, kind)
+                and record.memo == spec.memo
+            )
+            if not same:
+                raise IdempotencyConflict(
+                    f"transfer id {transfer_id!r} was used for another transfer"
+                )
+            return record
+
+        def done(applied: Applied) -> TransferRecord:
+            return TransferRecord(
+                id=transfer_id,
+                debit=spec.debit,
+                credit=spec.credit,
+                asset=spec.asset,
+                amount=spec.amount,
+                kind=TransferKind(spec.kind),
+                memo=spec.memo,
+                created_at=applied.at,
+            )
+
+        return await self.apply(conn, posting, replay, done)
+
+    # ---------------------------------------------------------------- batches
+
+    async def batch(
+        self, conn: AsyncConnection, batch_id: str, specs: list[TransferSpec], digest: str
+    ) -> BatchRecord:
+        """Transfers ``<batch_id>/<index>``, checked on their net effect; keyed by the batch row."""
+        accounts: set[str] = set()
+        assets: set[str] = set()
+        net: dict[Key, int] = defaultdict(int)
+        drafts: list[RowDraft] = []
+        for i, s in enumerate(specs):
+            accounts.add(s.debit)
+            accounts.add(s.credit)
+            assets.add(s.asset)
+            net[(s.debit, s.asset)] -= s.amount
+            net[(s.credit, s.asset)] += s.amount
+            drafts.append(
+                (
+                    f"{batch_id}/{i}",
+                    batch_id,
+                    None,
+                    None,
+                    s.debit,
+                    s.credit,
+                    s.asset,
+                    s.amount,
+                    str(s.kind),
+                    s.memo,
+                )
+            )
+        posting = Posting(accounts, assets, {k: (d, 0) for k, d in net.items()}, drafts)
+
+        async def replay() -> BatchRecord | None:
+            row = (
+                await conn.execute(
+                    select(_BT.content_hash, _BT.created_at).where(_BT.id == batch_id)
+                )
+            ).first()
+            if row is None:
+                return None
+            if row.content_hash != digest:
+                raise IdempotencyConflict(f"batch id {batch_id!r} was used for other transfers")
+            rows = await conn.execute(
+                select(*TRANSFER_COLUMNS).where(_T.batch_id == batch_id).order_by(_T.seq)
+            )
+            return BatchRecord(
+                id=batch_id,
+                transfers=tuple(transfer_record(r) for r in rows),
+                created_at=row.created_at,
+            )
+
+        async def claim(c: AsyncConnection, now: datetime) -> bool:
+            return await self.ops.insert_batch(c, batch_id, digest, now)
+
+        def done(applied: Applied) -> BatchRecord:
+            now = applied.at
+            records = tuple(
+                TransferRecord(
+                    d[0],
+                    s.debit,
+                    s.credit,
+                    s.asset,
+                    s.amount,
+                    cast(TransferKind, s.kind),
+                    s.memo,
+                    now,
+                    batch_id,
+                )
+                for d, s in zip(drafts, specs, strict=True)
+            )
+            return BatchRecord(
+                id=batch_id, transfers=records, created_at=now, balances=applied.balances
+            )
+
+        return await self.apply(conn, posting, replay, done, claim)
