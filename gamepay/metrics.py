@@ -259,17 +259,15 @@ class StoreStats(Collector):
 
     async def refresh(self, store: Store) -> None:
         """Take a new snapshot from ``store``."""
-        from sqlalchemy import func, select
         from sqlalchemy.exc import DBAPIError
 
+        from gamepay.ledger.reads import transfers_by_kind
         from gamepay.payments.repository import orders_by_kind_and_status
         from gamepay.rewards.repository import paid_payouts_by_program
-        from gamepay.store.schema.ledger import transfers_table
         from gamepay.withdrawals.repository import withdrawals_by_status
 
-        t = transfers_table.c
         queries: dict[str, Any] = {
-            "transfers": select(t.kind, func.count()).group_by(t.kind),
+            "transfers": transfers_by_kind(),
             "orders": orders_by_kind_and_status(),
             "withdrawals": withdrawals_by_status(),
             "rewards": paid_payouts_by_program(),

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from gamepay.core.accounts import player_account
 from gamepay.core.events import Event
 from gamepay.core.money import format_amount, parse_amount
 from gamepay.errors import AccountNotFound, AssetError
-from gamepay.store.schema.ledger import assets_table
+from gamepay.ledger import asset_code
 from gamepay_ws.protocol import (
     AssetAmount,
     BalanceEntry,
@@ -41,21 +39,11 @@ class GamepayBackend:
         self._assets: dict[str, tuple[str, int]] = {}
 
     async def _asset_info(self, asset_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        """``asset id -> (code, decimals)`` from the ledger's asset table (cached: immutable)."""
+        """``asset id -> (code, decimals)`` from the ledger's registered assets (cached)."""
         missing = sorted({a for a in asset_ids if a not in self._assets})
         if missing:
-            table = assets_table
-
-            async def read(conn: Any) -> list[Any]:
-                rows = await conn.execute(
-                    select(table.c.id, table.c.code, table.c.decimals).where(
-                        table.c.id.in_(missing)
-                    )
-                )
-                return list(rows)
-
-            for row in await self.payments.store.read(read):
-                self._assets[row.id] = (row.code, int(row.decimals))
+            for asset in (await self.payments.ledger.get_assets(missing)).values():
+                self._assets[asset.id] = (asset_code(asset), asset.decimals)
         return self._assets
 
     async def _amount(self, asset_id: str, units: int) -> AssetAmount:

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 
 from gamepay.cli._common import (
     JsonOption,
@@ -21,9 +20,7 @@ from gamepay.cli._common import (
 from gamepay.config import Settings
 from gamepay.core.accounts import player_account
 from gamepay.core.money import format_amount
-from gamepay.ledger import Ledger, TransferRecord
-from gamepay.store import Store
-from gamepay.store.schema.ledger import assets_table, transfers_table
+from gamepay.ledger import Ledger, TransferRecord, asset_code
 
 __all__ = ["AssetInfo", "asset_infos", "balance", "history", "verify"]
 
@@ -41,13 +38,10 @@ class AssetInfo:
         return format_amount(amount, self.decimals) if amount >= 0 else "-" + self.show(-amount)
 
 
-async def asset_infos(store: Store) -> dict[str, AssetInfo]:
+async def asset_infos(ledger: Ledger) -> dict[str, AssetInfo]:
     """Every registered asset by id."""
-    async with store.transaction() as conn:
-        rows = await conn.execute(
-            select(assets_table.c.id, assets_table.c.code, assets_table.c.decimals)
-        )
-        return {r.id: AssetInfo(r.id, r.code, int(r.decimals)) for r in rows}
+    assets = await ledger.get_assets()
+    return {a.id: AssetInfo(a.id, asset_code(a), a.decimals) for a in assets.values()}
 
 
 def _info(infos: dict[str, AssetInfo], asset: str) -> AssetInfo:
@@ -64,7 +58,7 @@ async def _balance(settings: Settings, player: str) -> dict[str, Any]:
         ledger = Ledger(store)
         account = player_account(player)
         balances = await ledger.balances(account)
-        infos = await asset_infos(store)
+        infos = await asset_infos(ledger)
     rows = []
     for asset, bal in balances.items():
         info = _info(infos, asset)
@@ -123,7 +117,7 @@ async def _history(
         ledger = Ledger(store)
         account = player_account(player)
         page = await ledger.history(account, asset_id=asset, cursor=cursor, limit=limit)
-        infos = await asset_infos(store)
+        infos = await asset_infos(ledger)
     return {
         "player": player,
         "account": account,
@@ -156,8 +150,7 @@ def history(
 # -- verify --------------------------------------------------------------------------------------
 async def _verify(settings: Settings, show_progress: bool) -> dict[str, Any]:
     async with open_store(settings) as store:
-        async with store.transaction() as conn:
-            count = (await conn.execute(select(func.count()).select_from(transfers_table))).one()[0]
+        count = await Ledger(store).count_transfers()
         with progress(disable=not show_progress) as bar:
             task = bar.add_task(f"recomputing balances from {count} transfers", total=1)
             report = await Ledger(store).verify()

@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -51,7 +50,6 @@ from gamepay.payments.repository import order_counts
 from gamepay.rewards import Program, RewardRunner, Schedule
 from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
 from gamepay.store import Store
-from gamepay.store.schema.ledger import transfers_table
 from gamepay.testing import running_sandbox, sqlite_url
 from gamepay.withdrawals import Withdrawals
 from gamepay_ws import issue_token
@@ -451,9 +449,7 @@ async def summarize(run: DemoRun, plans: list[PlayerPlan]) -> DemoSummary:
                     summary.top_ups += count
             elif status == "completed":
                 summary.balance_purchases += count
-        summary.transfers = (
-            await conn.execute(select(func.count()).select_from(transfers_table))
-        ).scalar_one()
+        summary.transfers = await runtime.ledger.count_transfers(conn=conn)
     withdrawals = await runtime.withdrawals.list()
     summary.withdrawals = len(withdrawals)
     for w in withdrawals:

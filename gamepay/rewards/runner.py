@@ -36,7 +36,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.accounts import player_account
@@ -51,7 +50,6 @@ from gamepay.rewards.reports import RunProgress, RunReport
 from gamepay.rewards.repository import RewardRepository
 from gamepay.rewards.sending import PayoutSender, WalletLookup, WithdrawalSender
 from gamepay.store import Store
-from gamepay.store.schema.ledger import balances_table
 
 __all__ = ["STEPS", "RewardRunner", "StepHook", "reward_batch_id"]
 
@@ -384,14 +382,8 @@ class RewardRunner:
             return _Chunk(0, 0, short=True)
 
     async def _pool_available(self, conn: AsyncConnection) -> int:
-        b = balances_table
-        query = sa.select(b.c.available).where(
-            b.c.account_id == self.program.pool_account, b.c.asset == self.program.asset
-        )
-        if self.store.dialect == "postgresql":
-            query = query.with_for_update()
-        value = (await conn.execute(query)).scalar_one_or_none()
-        return 0 if value is None else max(0, int(value))
+        pool, asset = self.program.pool_account, self.program.asset
+        return max(0, await self.ledger.available_for_update(pool, asset, conn=conn))
 
     async def _finish(self, conn: AsyncConnection, run_id: int) -> None:
         if await self._rows.pending_count(conn, run_id):
