@@ -99,11 +99,6 @@ class Ledger:
         )
         self._insert_asset = RowInsert(assets_table, tuple(_A.keys()), conflict=("id",))
 
-    @property
-    def _accounts(self) -> dict[str, Account]:
-        """The cached accounts (for tests)."""
-        return self._cache.accounts
-
     def _now(self) -> datetime:
         now = self._clock()
         if now.tzinfo is None:

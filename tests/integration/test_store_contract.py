@@ -253,7 +253,7 @@ async def test_account_cache_stays_bounded(store: Store, monkeypatch: pytest.Mon
     for account in players:
         await led.open_account(account)
         await led.transfer(f"fund-{account}", gold(ISSUER, account, 10))
-        assert len(led._accounts) <= 5
+        assert len(led._cache.accounts) <= 5
     for account in players:
         with pytest.raises(InsufficientFunds):
             await led.transfer(f"over-{account}", gold(account, ISSUER, 11))

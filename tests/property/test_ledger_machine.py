@@ -2,8 +2,9 @@
 
 A plain-dict model runs beside the store: every rule does the same thing to both, and after
 every step the stored balances must equal the model's, no player may be below zero, every asset
-must sum to zero, and ``verify()`` must pass. One database per test; each example uses fresh
-account and asset ids, so examples never see each other's accounts.
+must sum to zero, ``verify()`` must pass, and the transfer log alone must tell each hold's story
+(its pending transfer, then its post or void transfer, as the model says). One database per
+test; each example uses fresh account and asset ids, so examples never see each other's accounts.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sqlalchemy import select
 
 from gamepay.core.accounts import AccountKind
 from gamepay.core.assets import Currency
+from gamepay.core.holds import status_of
 from gamepay.core.money import MAX_AMOUNT
 from gamepay.core.transfers import TransferSpec
 from gamepay.errors import (
@@ -46,7 +48,7 @@ from gamepay.errors import (
 from gamepay.ledger import HoldStatus, Ledger
 from gamepay.store import Store
 from gamepay.store.schema import metadata
-from gamepay.store.schema.ledger import balances_table
+from gamepay.store.schema.ledger import balances_table, transfers_table
 from gamepay.testing import fresh_postgres_database, sqlite_url
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
@@ -379,6 +381,36 @@ class LedgerMachine(RuleBasedStateMachine):
             assert sum(v[0] + v[1] for k, v in stored.items() if k[1] == asset) == 0
         report = self.run(self.ledger.verify())
         assert report.ok, report.problems
+
+    @invariant()
+    def transfers_tell_each_holds_story(self) -> None:
+        """Each hold has its pending transfer, plus a post (posted amount) or a void (held
+        amount) exactly when the model says it was posted or voided."""
+        holds = list(self.model.holds)
+        t = transfers_table.c
+
+        async def read() -> dict[str, dict[str, tuple[int, str, str]]]:
+            stories: dict[str, dict[str, tuple[int, str, str]]] = {h: {} for h in holds}
+            async with self.store.transaction() as conn:
+                rows = await conn.execute(
+                    select(t.hold_id, t.phase, t.amount, t.debit, t.credit).where(
+                        t.hold_id.in_(holds)
+                    )
+                )
+                for row in rows:
+                    stories[row.hold_id][row.phase] = (row.amount, row.debit, row.credit)
+            return stories
+
+        for hid, story in self.run(read()).items():
+            spec, status, posted = self.model.holds[hid]
+            assert status_of(story) is status, (hid, story)
+            want = {"pending": spec.amount}
+            if status is HoldStatus.POSTED:
+                want["post"] = posted  # type: ignore[assignment]
+            elif status is HoldStatus.VOIDED:
+                want["void"] = spec.amount
+            assert {p: v[0] for p, v in story.items()} == want, (hid, story)
+            assert {v[1:] for v in story.values()} == {(spec.debit, spec.credit)}
 
 
 def _migrate(url: str) -> None:
