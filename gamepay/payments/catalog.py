@@ -16,27 +16,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gamepay.core.assets import Currency, Item, asset_kind
 from gamepay.core.money import MAX_DECIMALS, check_amount
-from gamepay.errors import AmountError, AssetError, UnknownSku
+from gamepay.errors import AmountError, AssetError, InvalidInput, UnknownSku
+from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency
 
-__all__ = ["BalancePrice", "Catalog", "CatalogItem", "Grant", "check_fiat_amount"]
+__all__ = ["BalancePrice", "Catalog", "CatalogItem", "Grant"]
 
-_FIAT = re.compile(r"[0-9]{1,18}(\.[0-9]{1,18})?")
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
-
-
-def check_fiat_amount(value: object) -> str:
-    """Return ``value`` if it is a positive plain decimal string (``"300.0"``), else ValueError."""
-    if not isinstance(value, str) or _FIAT.fullmatch(value) is None or Decimal(value) <= 0:
-        raise ValueError(f"fiat amount must be a positive plain decimal string: {value!r}")
-    return value
 
 
 def _check_units(value: int) -> int:
@@ -129,8 +121,11 @@ class CatalogItem(BaseModel):
     @field_validator("price")
     @classmethod
     def _price(cls, value: str) -> str:
-        """A positive plain decimal string."""
-        return check_fiat_amount(value)
+        """A plain decimal string of at least 0.01 (KryptoGO refuses less)."""
+        try:
+            return check_fiat_amount(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
 
 
 class Catalog(BaseModel):

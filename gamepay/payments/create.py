@@ -34,10 +34,10 @@ from gamepay.errors import (
     RateLimitError,
     TransportError,
 )
+from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
 from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, balance_event_now, open_accounts, prepare_grant
-from gamepay.payments.catalog import check_fiat_amount
 from gamepay.payments.context import PaymentsContext
 from gamepay.payments.decide import same_decimal
 from gamepay.payments.events import balance_event, grant_event, status_event
@@ -112,8 +112,9 @@ async def top_up(
     """Start a top-up worth ``fiat_amount`` (see ``Payments.top_up``)."""
     check_player(player_id)
     check_request_id(request_id)
+    # Before the order is written: KryptoGO refuses under 0.01, which would strand it in creating.
+    fiat_amount = check_fiat_amount(fiat_amount)
     try:
-        fiat_amount = check_fiat_amount(fiat_amount)
         currency = FiatCurrency(fiat_currency)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None

@@ -8,7 +8,13 @@ import httpx
 import pytest
 
 from gamepay.core.events import EventType
-from gamepay.errors import InsufficientFunds, InvalidInput, OutcomeUnknownError, UnknownSku
+from gamepay.errors import (
+    AmountTooSmall,
+    InsufficientFunds,
+    InvalidInput,
+    OutcomeUnknownError,
+    UnknownSku,
+)
 from gamepay.kryptogo.models import PaymentStatus
 from gamepay.payments import ApplyOutcome, OrderStatus, PaymentsConfig
 from gamepay.payments import repository as q
@@ -174,6 +180,18 @@ async def test_bad_input_is_refused_before_anything(db_url: str) -> None:
         with pytest.raises(InvalidInput):
             await env.payments.purchase("has space", "sword")
         assert env.sandbox.intents() == []
+
+
+async def test_top_up_under_a_cent_writes_no_order(db_url: str) -> None:
+    """A top-up under KryptoGO's 0.01 minimum is refused before an order or intent exists."""
+    async with payments_env(db_url) as env:
+        for amount in ("0.001", "0.0099", "0.0000001"):
+            with pytest.raises(AmountTooSmall):
+                await env.payments.top_up("alice", amount, "USD", request_id=f"tiny-{amount}")
+        assert list(await env.payments.orders_for("alice")) == []
+        assert env.sandbox.intents() == []
+        await env.payments.top_up("alice", "0.01", "USD", request_id="one-cent")
+        assert len(env.sandbox.intents()) == 1
 
 
 async def test_forged_callbacks_grant_nothing(db_url: str) -> None:

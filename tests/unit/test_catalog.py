@@ -39,7 +39,9 @@ def test_grant_assets() -> None:
     assert gold.asset == Currency("gold", 18)
 
 
-@pytest.mark.parametrize("price", ["0", "-1", "1e3", "1.5.2", "", " 1", "NaN", "0.000"])
+@pytest.mark.parametrize(
+    "price", ["0", "-1", "1e3", "1.5.2", "", " 1", "NaN", "0.000", "0.009", "0.001"]
+)
 def test_bad_prices_refused(price: str) -> None:
     """Prices are positive plain decimal strings."""
     with pytest.raises(ValidationError):
@@ -84,3 +86,10 @@ def test_catalog_loads_from_json() -> None:
     )
     catalog = Catalog.model_validate_json(text)
     assert catalog.get("gems-100").grant.asset == Currency("gems")
+
+
+def test_the_smallest_price_is_one_cent() -> None:
+    """0.01 is KryptoGO's minimum fiat amount: the catalog takes it and nothing smaller."""
+    assert _sword(price="0.01").price == "0.01"
+    with pytest.raises(ValidationError, match=r"at least 0\.01"):
+        _sword(price="0.0099")
