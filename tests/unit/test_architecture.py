@@ -141,6 +141,30 @@ def test_the_library_never_imports_the_sandbox() -> None:
     assert reaching == set()
 
 
+TABLE_OWNERS = {
+    "gamepay.store.schema.ledger": "gamepay.ledger",
+    "gamepay.store.schema.payments": "gamepay.payments.repository",
+    "gamepay.store.schema.withdrawals": "gamepay.withdrawals.repository",
+    "gamepay.store.schema.rewards": "gamepay.rewards.repository",
+    "gamepay.store.schema.events": "gamepay.bus.outbox",
+}
+
+
+def test_each_area_alone_touches_its_tables() -> None:
+    """A table module is imported only by its area's repository (the ledger owns its own)."""
+    assert set(TABLE_OWNERS) == {m for m in MODULES if m.startswith("gamepay.store.schema.")} - {
+        "gamepay.store.schema.base"
+    }
+    trespass = {
+        (name, target)
+        for name, targets in GRAPH.items()
+        if not _within(name, "gamepay.store.schema")
+        for target in targets
+        if target in TABLE_OWNERS and not _within(name, TABLE_OWNERS[target])
+    }
+    assert trespass == set()
+
+
 def test_the_cycle_finder_finds_cycles() -> None:
     """The finder reports a two-module and a three-module loop and leaves a chain alone."""
     graph = {"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"e"}, "e": {"c"}, "f": {"a"}}
