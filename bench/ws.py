@@ -207,7 +207,10 @@ async def bench(
         ):
             echo_url = f"ws://127.0.0.1:{echo_server.sockets[0].getsockname()[1]}"
             names = [f"bench-{i}" for i in range(players)]
-            buys_per_player = int(duration / interval * 3 + duration * 400 / players + 20)
+            # Enough gold for the paced phase (3x its mean) and a saturated phase at up to
+            # 5,000 buys/s in all: running dry would fail the run, not measure it.
+            saturated = max(2.0, duration / 3) * 5000 / players
+            buys_per_player = int(duration / interval * 3 + saturated + 20)
             t0 = time.perf_counter()
             for name in names:
                 await shop.give_gold(name, PRICE * buys_per_player)
