@@ -4,66 +4,46 @@ SQLite and PostgreSQL (``db_url``)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from importlib.resources import files
 from typing import Any
 
 import pytest
 from sqlalchemy import text, update
 
-from gamepay.core.accounts import AccountKind, player_account
+from gamepay.core.accounts import AccountKind
 from gamepay.core.assets import Currency, Token
-from gamepay.core.transfers import TransferSpec
 from gamepay.errors import AccountMismatch
 from gamepay.ledger import Balance, HoldStatus, Ledger, TransferPhase
 from gamepay.ledger.reads import player_activity
 from gamepay.store import Store
 from gamepay.store.schema.ledger import holds_table
-
-GOLD = Currency("gold")
-USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
-ISSUER = "issuer:currency:gold"
-ALICE = player_account("alice")
-BOB = player_account("bob")
-START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class StepClock:
-    """A clock that advances one second per reading."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        """The next second."""
-        self.now += timedelta(seconds=1)
-        return self.now
+from tests.support.ledger import (
+    ALICE,
+    BOB,
+    GOLD,
+    ISSUER,
+    START,
+    USDT,
+    gold,
+    gold_ledger,
+    migrated_store,
+)
 
 
 @pytest.fixture
 async def store(db_url: str) -> AsyncIterator[Store]:
     """A migrated store on the current backend."""
-    s = await Store.connect(db_url)
-    await s.migrate()
-    yield s
-    await s.close()
+    async with migrated_store(db_url) as s:
+        yield s
 
 
 @pytest.fixture
 async def ledger(store: Store) -> Ledger:
-    """A ledger with gold, a negative-allowed issuer, alice (holding 100) and bob."""
-    led = Ledger(store, clock=StepClock())
-    await led.register_asset(GOLD)
-    await led.open_account(ISSUER, kind=AccountKind.SYSTEM, allow_negative=True)
-    await led.open_account(ALICE)
-    await led.open_account(BOB)
+    """A ledger with gold, a negative-allowed issuer, revenue, alice (holding 100) and bob."""
+    led = await gold_ledger(store)
     await led.transfer("fund", gold(ISSUER, ALICE, 100, kind="grant"))
     return led
-
-
-def gold(debit: str, credit: str, amount: int, **kw: Any) -> TransferSpec:
-    """A gold transfer spec."""
-    return TransferSpec(debit, credit, GOLD.id, amount, **kw)
 
 
 async def test_every_hold_move_writes_a_linked_transfer(ledger: Ledger) -> None:

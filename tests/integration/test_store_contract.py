@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, insert, select, text
@@ -30,52 +30,32 @@ from gamepay.errors import (
 from gamepay.ledger import Balance, HoldStatus, Ledger
 from gamepay.store import Store, big_sum
 from gamepay.store.schema.ledger import balances_table, transfers_table
+from tests.support.ledger import (
+    ALICE,
+    BOB,
+    GOLD,
+    ISSUER,
+    REVENUE,
+    USDT,
+    gold,
+    gold_ledger,
+    migrated_store,
+)
 
-GOLD = Currency("gold")
 SWORD = Item("sword")
-USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
-ISSUER = "issuer:currency:gold"
-ALICE = player_account("alice")
-BOB = player_account("bob")
-REVENUE = "revenue"
-
-
-class StepClock:
-    """A clock that advances one second per reading, so created_at values are distinct."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        """The next second."""
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture
 async def store(db_url: str) -> AsyncIterator[Store]:
     """A migrated store on the current backend."""
-    s = await Store.connect(db_url)
-    await s.migrate()
-    yield s
-    await s.close()
+    async with migrated_store(db_url) as s:
+        yield s
 
 
 @pytest.fixture
 async def ledger(store: Store) -> Ledger:
     """A ledger with gold registered, a negative-allowed issuer, alice, bob and revenue."""
-    led = Ledger(store, clock=StepClock())
-    await led.register_asset(GOLD)
-    await led.open_account(ISSUER, kind=AccountKind.SYSTEM, allow_negative=True)
-    await led.open_account(REVENUE, kind=AccountKind.SYSTEM)
-    await led.open_account(ALICE)
-    await led.open_account(BOB)
-    return led
-
-
-def gold(debit: str, credit: str, amount: int, **kw: object) -> TransferSpec:
-    """A gold transfer spec."""
-    return TransferSpec(debit, credit, GOLD.id, amount, **kw)  # type: ignore[arg-type]
+    return await gold_ledger(store)
 
 
 async def fund(ledger: Ledger, who: str, amount: int, tid: str = "fund") -> None:
