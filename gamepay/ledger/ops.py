@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.errors import IdempotencyConflict
+from gamepay.store.rows import sqlite_driver
 from gamepay.store.schema.ledger import batches_table, transfers_table
 
 __all__ = [
@@ -239,19 +240,11 @@ class SqliteOps:
         "ON CONFLICT (account_id, asset) DO NOTHING"
     )
 
-    @staticmethod
-    async def _driver(conn: AsyncConnection) -> Any:
-        if not conn.in_transaction():
-            # SQLAlchemy begins lazily; the BEGIN IMMEDIATE hook must run before we write.
-            await conn.begin()
-        raw = await conn.get_raw_connection()
-        return raw.driver_connection
-
     async def lock(
         self, conn: AsyncConnection, keys: Sequence[BalanceKey]
     ) -> dict[BalanceKey, list[int]]:
         """Read the rows (the write lock is already held); create missing ones at zero."""
-        driver = await self._driver(conn)
+        driver = await sqlite_driver(conn)
         found: dict[BalanceKey, list[int]] = {}
         for chunk in _chunks(keys):
             where = " OR ".join(["(account_id = ? AND asset = ?)"] * len(chunk))
@@ -271,13 +264,13 @@ class SqliteOps:
 
     async def insert_transfer(self, conn: AsyncConnection, row: TransferRow) -> bool:
         """INSERT ... ON CONFLICT (id) DO NOTHING; the rowcount says whether it went in."""
-        driver = await self._driver(conn)
+        driver = await sqlite_driver(conn)
         cursor = await driver.execute(_INSERT + " ON CONFLICT (id) DO NOTHING", _encode(row))
         return bool(cursor.rowcount == 1)
 
     async def insert_transfers(self, conn: AsyncConnection, rows: list[TransferRow]) -> None:
         """One executemany INSERT for every row."""
-        driver = await self._driver(conn)
+        driver = await sqlite_driver(conn)
         stamps: dict[datetime, str] = {}
         encoded = []
         for tid, batch_id, hold_id, phase, debit, credit, asset, amount, kind, memo, at in rows:
@@ -296,7 +289,7 @@ class SqliteOps:
         self, conn: AsyncConnection, batch_id: str, digest: str, now: datetime
     ) -> bool:
         """INSERT ... ON CONFLICT (id) DO NOTHING into gp_batches."""
-        driver = await self._driver(conn)
+        driver = await sqlite_driver(conn)
         cursor = await driver.execute(
             "INSERT INTO gp_batches (id, content_hash, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (id) DO NOTHING",
@@ -308,7 +301,7 @@ class SqliteOps:
         self, conn: AsyncConnection, rows: list[tuple[str, str, int, int]]
     ) -> None:
         """One executemany UPDATE."""
-        driver = await self._driver(conn)
+        driver = await sqlite_driver(conn)
         await driver.executemany(self._update, [(str(av), str(h), a, s) for a, s, av, h in rows])
 
 
