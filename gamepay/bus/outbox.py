@@ -32,6 +32,7 @@ __all__ = [
 
 log = logging.getLogger("gamepay.bus.outbox")
 
+
 @dataclass(frozen=True, slots=True)
 class EventDraft:
     """An event not yet written: who it is for, what happened, the JSON-ready payload."""

@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from gamepay.cli import config, db, demo, intents, ledger, rewards, sandbox, serve, withdrawals
+from gamepay.cli import (
+    catalog,
+    config,
+    db,
+    demo,
+    intents,
+    ledger,
+    rewards,
+    sandbox,
+    serve,
+    withdrawals,
+)
 from gamepay.cli._common import init_context
 
 __all__ = ["app", "main"]
@@ -21,6 +32,7 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(rewards.app, name="rewards")
 app.add_typer(db.app, name="db")
 app.add_typer(withdrawals.app, name="withdrawals")
+app.add_typer(catalog.app, name="catalog")
 app.command(name="config")(config.config)
 app.command(name="balance")(ledger.balance)
 app.command(name="history")(ledger.history)

@@ -25,11 +25,11 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from gamepay.bus import EventBus, InProcessBus, PostgresBus
 from gamepay.cli._common import ensure_sqlite_dir
+from gamepay.cli.catalog import catalog_for
 from gamepay.cli.withdrawals import withdrawals_config
 from gamepay.config import Settings
 from gamepay.core.assets import Token
 from gamepay.core.events import Event
-from gamepay.errors import ConfigError
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.metrics import InstrumentedCallbacks, Metrics, MetricsPublisher, metrics_endpoint
@@ -86,19 +86,6 @@ class _Deferred:
         """Forward to ``Payments.events_after`` (the PostgreSQL bus re-reads events here)."""
         assert self.payments is not None
         return await self.payments.events_after(player_id, last_id, limit)
-
-
-def catalog_for(settings: Settings) -> Catalog:
-    """The catalog in ``GAMEPAY_CATALOG_FILE`` (JSON), or an empty one; ConfigError if bad."""
-    path = settings.catalog_file
-    if path is None:
-        return Catalog()
-    try:
-        return Catalog.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read GAMEPAY_CATALOG_FILE {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise ConfigError(f"GAMEPAY_CATALOG_FILE {path} is not a valid catalog: {exc}") from None
 
 
 async def _poll_forever(payments: Payments, interval: float) -> None:
@@ -192,6 +179,7 @@ async def running_runtime(
             publisher=publisher,
         )
         await withdrawals.prepare()
+        await payments.check_catalog()  # after prepare: the withdrawable tokens are registered
 
         adapter = WebsocketAdapter(
             GamepayBackend(payments, withdrawals),

@@ -2,6 +2,8 @@
 
 Every asset has a stable string ``id`` the ledger stores:
 ``token:<chain>:<lowercase address>``, ``currency:<code>`` and ``item:<sku>``.
+``normalize_asset_id`` turns any spelling a user may write (a checksummed token address) into
+that id, so one token is one asset however its address is spelled.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Literal
 from gamepay.core.money import MAX_DECIMALS
 from gamepay.errors import AssetError
 
-__all__ = ["Asset", "Currency", "Item", "Token", "asset_kind"]
+__all__ = ["Asset", "Currency", "Item", "Token", "asset_kind", "normalize_asset_id"]
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _CHAIN = re.compile(r"[a-z0-9][a-z0-9_\-]{0,31}")
@@ -121,3 +123,26 @@ def asset_kind(asset_id: str) -> Literal["token", "currency", "item"]:
     if prefix == "item":
         return "item"
     raise AssetError(f"not an asset id: {asset_id!r}")
+
+
+def normalize_asset_id(asset_id: str) -> str:
+    """The ledger's spelling of ``asset_id``: a token's chain and address in lower case.
+
+    ``token:arb:0xAbC..`` and ``token:arb:0xabc..`` are one asset (``Token.id`` lowercases the
+    address). Currency and item codes are kept as written. Raises AssetError for a string that
+    is not an asset id (unknown prefix, malformed chain, address or code).
+    """
+    if not isinstance(asset_id, str):
+        raise AssetError(f"an asset id must be a string: {asset_id!r}")
+    kind = asset_kind(asset_id)
+    rest = asset_id.split(":", 1)[1] if ":" in asset_id else ""
+    if kind == "token":
+        chain, _, address = rest.partition(":")
+        chain = chain.lower()
+        if _CHAIN.fullmatch(chain) is None:
+            raise AssetError(f"not a token id (token:<chain>:<address>): {asset_id!r}")
+        if _TOKEN_ADDRESS.fullmatch(address) is None:
+            raise AssetError(f"token address must be alphanumeric: {asset_id!r}")
+        return f"token:{chain}:{address.lower()}"
+    _check_code(rest, f"{kind} code")
+    return f"{kind}:{rest}"

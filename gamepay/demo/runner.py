@@ -69,6 +69,7 @@ __all__ = [
 
 log = logging.getLogger("gamepay.demo")
 
+
 class DemoRuntime(Protocol):
     """What the demo uses of a running gamepay process (``gamepay.cli.runtime.Runtime``)."""
 

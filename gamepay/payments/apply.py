@@ -34,6 +34,7 @@ __all__ = [
     "find_order",
     "grant_for",
     "open_accounts",
+    "order_grant",
     "prepare_grant",
     "record_unknown",
 ]
@@ -61,6 +62,17 @@ async def prepare_grant(ctx: PaymentsContext, sku: str | None) -> GrantSpec | No
     return spec
 
 
+def order_grant(ctx: PaymentsContext, order: Order) -> GrantSpec | None:
+    """What settling ``order`` grants: the grant stored on it, else (orders written before
+    revision 0006) its sku's in the catalog; None for a top-up. Raises UnknownSku."""
+    if order.kind is not OrderKind.PURCHASE:
+        return None
+    if order.grant_asset_id is not None and order.grant_amount is not None:
+        asset_id = order.grant_asset_id
+        return GrantSpec(asset_id, order.grant_amount, issuer_account(asset_id))
+    return grant_for(ctx, order.sku)
+
+
 async def open_accounts(ctx: PaymentsContext, player_id: str) -> None:
     """Open the player's account and the revenue account (the ledger remembers opened ones)."""
     await ctx.ledger.open_account(player_account(player_id))
@@ -78,7 +90,11 @@ async def _prepare_ledger(ctx: PaymentsContext, order: Order, intent: PaymentInt
     await ctx.ledger.open_account(world, kind=AccountKind.SYSTEM, allow_negative=True)
     await open_accounts(ctx, order.player_id)
     if order.kind is OrderKind.PURCHASE:
-        await prepare_grant(ctx, order.sku)
+        if order.grant_asset_id is None:
+            await prepare_grant(ctx, order.sku)
+        else:  # registered when the order was written; its issuer may be new to this process
+            issuer = issuer_account(order.grant_asset_id)
+            await ctx.ledger.open_account(issuer, kind=AccountKind.SYSTEM, allow_negative=True)
 
 
 async def find_order(
@@ -97,12 +113,6 @@ async def find_order(
         return None
 
 
-def _grant_of(ctx: PaymentsContext, order: Order) -> GrantSpec | None:
-    if order.kind is not OrderKind.PURCHASE:
-        return None
-    return grant_for(ctx, order.sku)
-
-
 async def apply(ctx: PaymentsContext, intent: PaymentIntent, source: str = "api") -> ApplyResult:
     """Apply what the API says about an intent to its order (see the module docstring).
 
@@ -114,7 +124,7 @@ async def apply(ctx: PaymentsContext, intent: PaymentIntent, source: str = "api"
     source = source[:32]
     order = await ctx.store.read(lambda conn: find_order(conn, intent))
     if order is not None:
-        if is_duplicate(order, intent, ctx.policy, _grant_of(ctx, order), ctx.now()):
+        if is_duplicate(order, intent, ctx.policy, order_grant(ctx, order), ctx.now()):
             status = str(order.status)
             return ApplyResult(
                 ApplyOutcome.DUPLICATE, intent.payment_intent_id, order.id, status, status
@@ -144,7 +154,7 @@ async def _apply_in(
         )
         log.warning("intent %s names no local order (%s)", intent_id, source)
         return ApplyResult(ApplyOutcome.UNKNOWN, intent_id, reason="no_local_order")
-    decision = decide(order, intent, ctx.policy, _grant_of(ctx, order), now)
+    decision = decide(order, intent, ctx.policy, order_grant(ctx, order), now)
     order = decision.order
     if decision.link is not None:
         await q.update_order(conn, order.id, decision.link)

@@ -9,26 +9,62 @@ catalog = Catalog(items=[
 ```
 Prices are fiat decimal strings (as KryptoGO takes them); what the buyer receives is an exact
 int amount of an item (whole units) or of an in-game currency (in its base units). An item with a
-``balance_price`` can also be bought with a balance the player already holds (any ledger asset).
+``balance_price`` can also be bought with a balance the player already holds (any ledger asset);
+its ``asset_id`` is normalized once, here (``normalize_asset_id``), so a checksummed token
+address names the same asset as the lower-case one the ledger stores.
+
+The same model is the catalog FILE format (``docs/catalog.md``): ``load_catalog(path)`` reads a
+JSON file and raises ``CatalogError`` with one line per problem (naming the item and the field),
+``catalog_schema()`` is its JSON Schema, and ``asset_problems(catalog, assets)`` checks it
+against the ledger's registered assets (what ``gamepay serve`` does at start-up).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from gamepay.core.assets import Currency, Item, asset_kind
+from gamepay.core.assets import Asset, Currency, Item, normalize_asset_id
 from gamepay.core.money import MAX_DECIMALS, check_amount
-from gamepay.errors import AmountError, AssetError, InvalidInput, UnknownSku
+from gamepay.errors import AmountError, AssetError, ConfigError, InvalidInput, UnknownSku
 from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency
 
-__all__ = ["BalancePrice", "Catalog", "CatalogItem", "Grant"]
+__all__ = [
+    "CATALOG_SCHEMA_ID",
+    "BalancePrice",
+    "Catalog",
+    "CatalogError",
+    "CatalogItem",
+    "Grant",
+    "asset_problems",
+    "catalog_schema",
+    "load_catalog",
+    "parse_catalog",
+]
 
-_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+_SKU = re.compile(_CODE_PATTERN[1:-1])
+_AMOUNT_SCHEMA: dict[str, Any] = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 2**256 - 1,
+    "description": "An exact positive integer of base units (never a float), below 2**256.",
+}
+CATALOG_SCHEMA_ID = "https://gamepay.dev/schemas/catalog-1.json"
+"""The ``$id`` of the catalog file's JSON Schema (format version 1)."""
 
 
 def _check_units(value: int) -> int:
@@ -43,10 +79,21 @@ class Grant(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["item", "currency"]
-    code: str
-    amount: int = Field(strict=True)
-    decimals: int = Field(default=0, ge=0, le=MAX_DECIMALS, strict=True)
+    kind: Literal["item", "currency"] = Field(
+        description="``item`` (counted in whole units) or ``currency`` (an in-game currency)."
+    )
+    code: str = Field(
+        description="The item's sku or the currency's code; the asset is ``<kind>:<code>``.",
+        json_schema_extra={"pattern": _CODE_PATTERN},
+    )
+    amount: int = Field(strict=True, json_schema_extra=_AMOUNT_SCHEMA)
+    decimals: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_DECIMALS,
+        strict=True,
+        description="The currency's decimals (``amount`` is in its base units); 0 for items.",
+    )
 
     @field_validator("amount")
     @classmethod
@@ -78,18 +125,23 @@ class BalancePrice(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    asset_id: str
-    amount: int = Field(strict=True)
+    asset_id: str = Field(
+        description=(
+            "A ledger asset id: ``token:<chain>:<address>`` (any case: normalized to lower "
+            "case), ``currency:<code>`` or ``item:<sku>``."
+        ),
+        json_schema_extra={"pattern": r"^(token:[A-Za-z0-9_\-]+:[A-Za-z0-9]+|(currency|item):.+)$"},
+    )
+    amount: int = Field(strict=True, json_schema_extra=_AMOUNT_SCHEMA)
 
     @field_validator("asset_id")
     @classmethod
     def _asset_id(cls, value: str) -> str:
-        """Must be a ledger asset id (``token:..``, ``currency:..``, ``item:..``)."""
+        """A ledger asset id, normalized (a token address in any case is one asset)."""
         try:
-            asset_kind(value)
+            return normalize_asset_id(value)
         except AssetError as exc:
             raise ValueError(exc.message) from exc
-        return value
 
     @field_validator("amount")
     @classmethod
@@ -103,12 +155,21 @@ class CatalogItem(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    sku: str
-    title: str = Field(min_length=1, max_length=200)
-    price: str
-    currency: FiatCurrency
-    grant: Grant
-    balance_price: BalancePrice | None = None
+    sku: str = Field(
+        description="Unique in the catalog: 1-64 letters, digits, ``_``, ``.``, ``-``.",
+        json_schema_extra={"pattern": _CODE_PATTERN},
+    )
+    title: str = Field(min_length=1, max_length=200, description="Shown to players.")
+    price: str = Field(
+        description='The fiat price as a decimal string, at least 0.01 (``"300"``, ``"1.5"``).',
+        json_schema_extra={"pattern": r"^[0-9]+(\.[0-9]+)?$"},
+    )
+    currency: FiatCurrency = Field(description="The fiat currency of ``price``.")
+    grant: Grant = Field(description="What the buyer receives.")
+    balance_price: BalancePrice | None = Field(
+        default=None,
+        description="Also for sale for this amount of a ledger asset the player holds.",
+    )
 
     @field_validator("sku")
     @classmethod
@@ -131,16 +192,32 @@ class CatalogItem(BaseModel):
 class Catalog(BaseModel):
     """Every item for sale, looked up by sku (skus are unique)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        title="gamepay catalog",
+        json_schema_extra={
+            "description": "What players can buy (gamepay catalog file format, version 1)."
+        },
+    )
 
-    items: tuple[CatalogItem, ...] = ()
+    schema_url: str | None = Field(
+        default=None,
+        alias="$schema",
+        description="Optional: the schema's URL, for editors. Ignored by gamepay.",
+    )
+    version: Literal[1] = Field(default=1, description="The file format's version.")
+    items: tuple[CatalogItem, ...] = Field(default=(), description="Everything for sale.")
 
     @model_validator(mode="after")
     def _unique_skus(self) -> Catalog:
         """No two items share a sku."""
-        skus = [item.sku for item in self.items]
-        if len(set(skus)) != len(skus):
-            raise ValueError("catalog skus must be unique")
+        seen: set[str] = set()
+        for item in self.items:
+            if item.sku in seen:
+                raise ValueError(f"sku {item.sku!r} is used by two items: skus must be unique")
+            seen.add(item.sku)
         return self
 
     def get(self, sku: str) -> CatalogItem:
@@ -157,3 +234,99 @@ class Catalog(BaseModel):
     def __len__(self) -> int:
         """How many items are for sale."""
         return len(self.items)
+
+
+class CatalogError(ConfigError):
+    """A catalog that cannot be used; ``problems`` has one line per problem."""
+
+    code = "invalid_catalog"
+
+    def __init__(self, problems: list[str], *, source: str = "catalog") -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
+
+
+def _where(loc: tuple[int | str, ...], raw: object) -> str:
+    """``item 'sword' (items[0]) field balance_price.amount`` for a validation error location."""
+    if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
+        index = loc[1]
+        sku = None
+        if isinstance(raw, Mapping):
+            items = raw.get("items")
+            if isinstance(items, list) and 0 <= index < len(items):
+                entry = items[index]
+                if isinstance(entry, Mapping) and isinstance(entry.get("sku"), str):
+                    sku = entry["sku"][:64]
+        name = f"item {sku!r} (items[{index}])" if sku is not None else f"items[{index}]"
+        rest = ".".join(str(part) for part in loc[2:])
+        return f"{name} field {rest}" if rest else name
+    return "field " + ".".join(str(part) for part in loc) if loc else "catalog"
+
+
+def _problems(exc: ValidationError, raw: object) -> list[str]:
+    lines = []
+    for error in exc.errors(include_url=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{_where(tuple(error['loc']), raw)}: {message}")
+    return lines
+
+
+def parse_catalog(data: str | bytes, *, source: str = "catalog") -> Catalog:
+    """A catalog from its JSON text; CatalogError with one line per problem."""
+    try:
+        raw = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CatalogError([f"not JSON: {exc}"], source=source) from None
+    if not isinstance(raw, dict):
+        raise CatalogError(["must be a JSON object with an 'items' list"], source=source)
+    try:
+        return Catalog.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogError(_problems(exc, raw), source=source) from None
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """The catalog in the JSON file ``path``; CatalogError (one line per problem) if unusable."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError([f"cannot read it: {exc.strerror}"], source=str(path)) from None
+    return parse_catalog(data, source=str(path))
+
+
+def catalog_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the catalog file."""
+    schema = Catalog.model_json_schema(by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": CATALOG_SCHEMA_ID,
+        **schema,
+    }
+
+
+def asset_problems(catalog: Catalog, assets: Mapping[str, Asset]) -> list[str]:
+    """What in ``catalog`` disagrees with the ledger's registered ``assets`` (one line each).
+
+    A granted asset already registered must have the catalog's decimals; a balance price must
+    be in a registered asset or in one the catalog grants (buying it would fail otherwise).
+    """
+    granted = {item.grant.asset.id: item.grant.asset for item in catalog}
+    problems = []
+    for index, item in enumerate(catalog):
+        name = f"item {item.sku!r} (items[{index}])"
+        asset = item.grant.asset
+        known = assets.get(asset.id)
+        if known is not None and known.decimals != asset.decimals:
+            problems.append(
+                f"{name} field grant.decimals: {asset.id} has {known.decimals} decimals in the "
+                f"ledger, not {asset.decimals}"
+            )
+        price = item.balance_price
+        if price is not None and price.asset_id not in assets and price.asset_id not in granted:
+            problems.append(
+                f"{name} field balance_price.asset_id: {price.asset_id} is not an asset of the "
+                "ledger (list the token in GAMEPAY_WITHDRAWAL_TOKENS, or register the asset first)"
+            )
+    return problems

@@ -39,7 +39,7 @@ from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
 from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, balance_event_now, open_accounts, prepare_grant
 from gamepay.payments.context import PaymentsContext
-from gamepay.payments.decide import same_decimal
+from gamepay.payments.decide import GrantSpec, same_decimal
 from gamepay.payments.events import balance_event, grant_event, status_event
 from gamepay.payments.records import Order, PaymentInstructions
 
@@ -90,6 +90,8 @@ async def purchase(
     check_player(player_id)
     check_request_id(request_id)
     item = ctx.catalog.get(sku)
+    grant = await prepare_grant(ctx, item.sku)  # registered now: the order carries its id
+    assert grant is not None
     order = await _open(
         ctx,
         player_id,
@@ -98,6 +100,7 @@ async def purchase(
         sku=item.sku,
         fiat_amount=item.price,
         fiat_currency=item.currency,
+        grant=grant,
     )
     return await _ensure_intent(ctx, order)
 
@@ -139,6 +142,7 @@ async def _open(
     sku: str | None,
     fiat_amount: str,
     fiat_currency: FiatCurrency,
+    grant: GrantSpec | None = None,
 ) -> Order:
     """Write a ``creating`` order (or return the one ``request_id`` already made)."""
     if request_id is not None:
@@ -158,6 +162,8 @@ async def _open(
         "fiat_amount": fiat_amount,
         "fiat_currency": str(fiat_currency),
         "group_key": ctx.config.group_key,
+        "grant_asset_id": None if grant is None else grant.asset_id,
+        "grant_amount": None if grant is None else grant.amount,
         "next_poll_at": now + timedelta(seconds=ctx.config.poll_base),
         "created_at": now,
         "updated_at": now,
@@ -348,6 +354,8 @@ async def buy_with_balance(
                 "sku": item.sku,
                 "price_asset_id": price.asset_id,
                 "price_amount": price.amount,
+                "grant_asset_id": grant.asset_id,
+                "grant_amount": grant.amount,
                 "granted": True,
                 "created_at": now,
                 "updated_at": now,

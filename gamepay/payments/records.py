@@ -47,6 +47,8 @@ class Order:
     granted: bool
     price_asset_id: str | None
     price_amount: int | None
+    grant_asset_id: str | None
+    grant_amount: int | None
     poll_attempts: int
     next_poll_at: datetime | None
     create_attempts: int

@@ -109,6 +109,19 @@ class Payments:
         """What players can buy."""
         return self.context.catalog
 
+    async def check_catalog(self) -> None:
+        """Check the catalog against the ledger's registered assets (``gamepay serve`` does at
+        start-up); raises CatalogError with one line per problem."""
+        from gamepay.payments.catalog import CatalogError, asset_problems
+
+        catalog = self.context.catalog
+        wanted = {item.grant.asset.id for item in catalog}
+        wanted |= {item.balance_price.asset_id for item in catalog if item.balance_price}
+        assets = await self.context.ledger.get_assets(sorted(wanted))
+        problems = asset_problems(catalog, assets)
+        if problems:
+            raise CatalogError(problems)
+
     @property
     def config(self) -> PaymentsConfig:
         """The configuration."""

@@ -417,15 +417,11 @@ async def test_tables_match_the_migration(db_url: str) -> None:
 
         def columns(sync_conn: object) -> dict[str, set[str]]:
             inspector = sa_inspect(sync_conn)
-            return {
-                name: {c["name"] for c in inspector.get_columns(name)} for name in tables
-            }
+            return {name: {c["name"] for c in inspector.get_columns(name)} for name in tables}
 
         async with env.store.engine.connect() as conn:
             found = await conn.run_sync(columns)
-        assert found == {
-            name: {c.name for c in table.columns} for name, table in tables.items()
-        }
+        assert found == {name: {c.name for c in table.columns} for name, table in tables.items()}
 
 
 async def test_recovery_racing_an_inflight_transfer_never_resends(db_url: str) -> None:

@@ -52,6 +52,8 @@ def new_order(kind: OrderKind) -> Order:
         granted=False,
         price_asset_id=None,
         price_amount=None,
+        grant_asset_id=None,
+        grant_amount=None,
         poll_attempts=0,
         next_poll_at=T0,
         create_attempts=1,

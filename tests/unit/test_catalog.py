@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
 from gamepay.core.assets import Currency, Item
 from gamepay.errors import UnknownSku
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
+
+_ITEM = json.dumps(
+    {
+        "sku": "sword",
+        "title": "Iron sword",
+        "price": "300",
+        "currency": "TWD",
+        "grant": {"kind": "item", "code": "sword", "amount": 1},
+    }
+)
 
 
 def _sword(**over: object) -> CatalogItem:
@@ -93,3 +105,113 @@ def test_the_smallest_price_is_one_cent() -> None:
     assert _sword(price="0.01").price == "0.01"
     with pytest.raises(ValidationError, match=r"at least 0\.01"):
         _sword(price="0.0099")
+
+
+USDT_CHECKSUMMED = "token:arb:0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9"
+USDT = USDT_CHECKSUMMED.lower()
+
+
+def test_balance_price_asset_id_is_normalized_once() -> None:
+    """A checksummed token address in a balance price is stored as the ledger's lower-case id."""
+    price = BalancePrice(asset_id=USDT_CHECKSUMMED, amount=5)
+    assert price.asset_id == USDT
+    assert BalancePrice(asset_id="currency:Gold", amount=1).asset_id == "currency:Gold"
+    with pytest.raises(ValidationError):
+        BalancePrice(asset_id="tok:arb:0x1", amount=1)
+
+
+def test_parse_reports_one_line_per_problem_naming_item_and_field() -> None:
+    """Every problem of a catalog file is one line naming the item (sku and index) and field."""
+    from gamepay.payments.catalog import CatalogError, parse_catalog
+
+    data = {
+        "items": [
+            {
+                "sku": "sword",
+                "title": "Iron sword",
+                "price": "0.001",
+                "currency": "TWD",
+                "grant": {"kind": "item", "code": "sword", "amount": 1},
+                "balance_price": {"asset_id": USDT, "amount": 1.5},
+            },
+            {"title": "nameless", "price": "1", "currency": "EUR", "grant": {}},
+        ]
+    }
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(json.dumps(data), source="shop.json")
+    problems = caught.value.problems
+    assert all("\n" not in line for line in problems)
+    assert any(p.startswith("item 'sword' (items[0]) field price: ") for p in problems)
+    assert any(
+        p.startswith("item 'sword' (items[0]) field balance_price.amount: ") for p in problems
+    )
+    assert "items[1] field sku: Field required" in problems
+    assert any(p.startswith("items[1] field currency: ") for p in problems)
+    assert str(caught.value).splitlines()[0].startswith("shop.json: ")
+    assert caught.value.code == "invalid_catalog"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{nope", "not JSON: "),
+        ("[]", "must be a JSON object with an 'items' list"),
+        ('{"items": [], "extra": 1}', "field extra: Extra inputs are not permitted"),
+        (
+            '{"items": [' + ",".join([_ITEM] * 2) + "]}",
+            "catalog: sku 'sword' is used by two items: skus must be unique",
+        ),
+    ],
+)
+def test_parse_whole_file_problems(text: str, expected: str) -> None:
+    """Malformed JSON, a non-object, unknown top-level fields and duplicate skus are named."""
+    from gamepay.payments.catalog import CatalogError, parse_catalog
+
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(text)
+    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+
+
+def test_schema_describes_the_file_format() -> None:
+    """The JSON Schema names every field of the format, forbids unknown ones, and amounts are
+    integers."""
+    from gamepay.payments.catalog import CATALOG_SCHEMA_ID, catalog_schema
+
+    schema = catalog_schema()
+    assert schema["$id"] == CATALOG_SCHEMA_ID
+    assert schema["$schema"].startswith("https://json-schema.org/draft/2020-12")
+    assert set(schema["properties"]) == {"$schema", "version", "items"}
+    assert schema["additionalProperties"] is False
+    item = schema["$defs"]["CatalogItem"]
+    assert set(item["required"]) == {"sku", "title", "price", "currency", "grant"}
+    assert item["additionalProperties"] is False
+    amount = schema["$defs"]["Grant"]["properties"]["amount"]
+    assert amount["type"] == "integer"
+    assert amount["minimum"] == 1
+    assert amount["maximum"] == 2**256 - 1
+    json.dumps(schema)  # serializable as is
+
+
+def test_asset_problems_against_the_ledger() -> None:
+    """Balance prices must be in known (or catalog-granted) assets; granted decimals must match."""
+    from gamepay.core.assets import Token
+    from gamepay.payments.catalog import asset_problems
+
+    gems = Grant(kind="currency", code="gems", amount=100, decimals=2)
+    catalog = Catalog(
+        items=(
+            _sword(balance_price=BalancePrice(asset_id=USDT_CHECKSUMMED, amount=5)),
+            _sword(
+                sku="gems", grant=gems, balance_price=BalancePrice(asset_id="item:sword", amount=1)
+            ),
+        )
+    )
+    token = Token("arb", USDT_CHECKSUMMED.split(":")[2], "USDT", 6)
+    assert asset_problems(catalog, {token.id: token}) == []
+    problems = asset_problems(catalog, {"currency:gems": Currency("gems", 0)})
+    assert problems == [
+        f"item 'sword' (items[0]) field balance_price.asset_id: {USDT} is not an asset of the "
+        "ledger (list the token in GAMEPAY_WITHDRAWAL_TOKENS, or register the asset first)",
+        "item 'gems' (items[1]) field grant.decimals: currency:gems has 0 decimals in the ledger, "
+        "not 2",
+    ]
