@@ -18,7 +18,8 @@ GAMEPAY_KRYPTOGO_TIMEOUT_S        per-request timeout in seconds
 GAMEPAY_CALLBACK_SECRET           HMAC secret of signed callbacks (secret, optional)
 GAMEPAY_CALLBACK_PUBLIC_URL       the URL KryptoGO posts callbacks to
 GAMEPAY_WS_TOKEN_SECRET           HMAC secret of player websocket tokens (secret)
-GAMEPAY_HOST / GAMEPAY_WS_PORT / GAMEPAY_HTTP_PORT   where `gamepay serve` listens
+GAMEPAY_HOST / GAMEPAY_HTTP_PORT  where `gamepay serve` listens (everything, websocket at /ws)
+GAMEPAY_WS_PORT                   optional: also a standalone websocket server on this port
 GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (gamepay.payments.catalog)
 GAMEPAY_WITHDRAWAL_TOKENS         withdrawable tokens: chain:address:symbol:decimals,...
 GAMEPAY_WITHDRAWAL_MIN            minimum withdrawal, whole tokens (decimal string)
@@ -97,7 +98,7 @@ class Settings(BaseSettings):
     callback_public_url: str | None = None
     ws_token_secret: SecretStr = SecretStr("change-me-demo-only")
     host: str = "127.0.0.1"
-    ws_port: int = Field(default=8765, ge=0, le=65535)
+    ws_port: int | None = Field(default=None, ge=0, le=65535)
     http_port: int = Field(default=8080, ge=0, le=65535)
     withdrawal_tokens: str = "arb:0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9:USDT:6"
     catalog_file: Path | None = None

@@ -8,8 +8,8 @@ posted), and answers with the status and body it returns.
 How a studio exposes it: run :func:`serve_http` (or any ASGI server) on an internal port, put it
 behind the game's reverse proxy (TLS terminated there) at a public URL such as
 ``https://game.example.com/kryptogo/callback``, configure that URL as the intents'
-``callback_url``, and set the callback signature secret on the ``Payments`` service. Only this
-path needs to be public; the websocket port is separate.
+``callback_url``, and set the callback signature secret on the ``Payments`` service. The same
+app can serve the players' websocket at ``/ws`` (``gamepay_ws.asgi.WebsocketEndpoint``).
 """
 
 from __future__ import annotations
@@ -92,9 +92,28 @@ def callback_app(handler: CallbackHandler, path: str = CALLBACK_PATH) -> Starlet
 
 
 @asynccontextmanager
-async def serve_http(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[int]:
-    """Serve an ASGI app with uvicorn in this event loop; yield the bound port, stop on exit."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+async def serve_http(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    ws_max_size: int = 16 * 1024 * 1024,
+    ws_per_message_deflate: bool = True,
+) -> AsyncIterator[int]:
+    """Serve an ASGI app with uvicorn in this event loop; yield the bound port, stop on exit.
+
+    ``ws_max_size`` (bytes) and ``ws_per_message_deflate`` apply to websocket routes (a
+    ``gamepay_ws.asgi.WebsocketEndpoint``): pass ``AdapterConfig.max_message_bytes`` and False.
+    """
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws_max_size=ws_max_size,
+        ws_per_message_deflate=ws_per_message_deflate,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

@@ -7,9 +7,15 @@ Standalone::
         async with adapter.serve("0.0.0.0", 8765) as server:
             await server.serve_forever()
 
-Mounted in the game's own ``websockets`` server: ``await adapter.handler(connection)`` from the
-game's handler (e.g. for the path ``/gamepay``); set ``max_size`` on that server as well (the
-adapter also closes with 1009 on a message above ``AdapterConfig.max_message_bytes``).
+Mounted in an ASGI app (Starlette, FastAPI) at ``/ws``, on the app's own port: see
+:mod:`gamepay_ws.asgi` (``WebsocketEndpoint(adapter)``). Mounted in the game's own ``websockets``
+server: ``await adapter.handler(connection)`` from the game's handler (e.g. for the path
+``/gamepay``); set ``max_size`` on that server as well (the adapter also closes with 1009 on a
+message above ``AdapterConfig.max_message_bytes``).
+
+A connection is anything with the :class:`Socket` methods (a ``websockets`` connection is one;
+``gamepay_ws.asgi`` wraps an ASGI websocket in one); it signals the peer's close by raising
+``websockets.exceptions.ConnectionClosed`` or :class:`SocketClosed`.
 
 What the protocol decides (authentication, push order, replay) is in
 :class:`gamepay_ws.session.Session`; this module does the I/O it asks for. Per connection: frames
@@ -30,9 +36,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
@@ -56,9 +62,33 @@ from gamepay_ws.session import (
     SessionState,
 )
 
-__all__ = ["AdapterConfig", "WebsocketAdapter"]
+__all__ = ["AdapterConfig", "Socket", "SocketClosed", "WebsocketAdapter"]
 
 logger = logging.getLogger("gamepay.ws")
+
+
+class SocketClosed(Exception):
+    """The connection is closed (raised by a :class:`Socket` that is not a ``websockets`` one)."""
+
+
+class Socket(Protocol):
+    """One websocket connection as the pump drives it (a ``websockets`` connection is one)."""
+
+    async def recv(self) -> str | bytes:
+        """The next message; raises ``SocketClosed`` (or ``ConnectionClosed``) once closed."""
+        ...
+
+    async def send(self, message: str) -> None:
+        """Send one text frame; raises ``SocketClosed`` (or ``ConnectionClosed``) once closed."""
+        ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame (nothing when already closed)."""
+        ...
+
+
+_CLOSED = (ConnectionClosed, SocketClosed)
+"""What a socket raises once the connection is closed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +118,7 @@ class AdapterConfig:
 class _Pump:
     """One connection's I/O: its socket, its session, and the bounded outbox one task writes."""
 
-    def __init__(self, ws: ServerConnection, config: AdapterConfig) -> None:
+    def __init__(self, ws: Socket, config: AdapterConfig) -> None:
         self.ws = ws
         self.session = Session(
             max_auth_failures=config.max_auth_failures, max_replay=config.max_replay
@@ -230,13 +260,13 @@ class WebsocketAdapter:
             for pump in list(pumps):
                 await self._perform(pump, pump.session.resync())
 
-    async def handler(self, ws: ServerConnection) -> None:
+    async def handler(self, ws: Socket) -> None:
         """Serve one connection until it closes (mount this in the game's own server)."""
         pump = _Pump(ws, self.config)
         writer = pump.writer = asyncio.create_task(pump.write_loop())
         try:
             await self._read_loop(pump)
-        except ConnectionClosed:
+        except _CLOSED:
             pass
         finally:
             self._unregister(pump)
@@ -245,12 +275,12 @@ class WebsocketAdapter:
                     pump.outbox.put_nowait(None)
                 try:
                     await asyncio.wait_for(writer, timeout=self.config.close_timeout)
-                except (TimeoutError, ConnectionClosed):
+                except (TimeoutError, *_CLOSED):
                     writer.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                    with contextlib.suppress(asyncio.CancelledError, *_CLOSED):
                         await writer
             elif not writer.cancelled():
-                with contextlib.suppress(ConnectionClosed):
+                with contextlib.suppress(*_CLOSED):
                     writer.result()
 
     async def _read_loop(self, pump: _Pump) -> None:
@@ -263,9 +293,7 @@ class WebsocketAdapter:
         while session.state is not SessionState.CLOSING:
             if session.player_id is None:
                 try:
-                    raw = await asyncio.wait_for(
-                        pump.ws.recv(), max(0.0, deadline - self._clock())
-                    )
+                    raw = await asyncio.wait_for(pump.ws.recv(), max(0.0, deadline - self._clock()))
                 except TimeoutError:
                     await self._perform(pump, session.auth_timed_out())
                     continue

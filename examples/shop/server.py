@@ -6,11 +6,12 @@ Run it and open the printed URL::
     python -m examples.shop                # or: python examples/shop/server.py [--port 8000]
 
 One process runs: the KryptoGO sandbox (an emulator on a free port), the gamepay services on a
-SQLite file, the websocket adapter (``/`` of the websocket port), and a small HTTP app serving the
-storefront page, the KryptoGO callback endpoint, and two DEMO-ONLY endpoints:
+SQLite file, and ONE HTTP app serving the websocket adapter at ``/ws``, the storefront page, the
+KryptoGO callback endpoint, and two DEMO-ONLY endpoints:
 ``GET /demo/session?player=<id>`` hands out a player token for whatever player the visitor
 names (a real game issues tokens after its own login), and ``POST /demo/pay`` tells the sandbox
-to pay an intent (a real player pays from a wallet).
+to pay an intent (a real player pays from a wallet). ``--ws-port`` also runs the adapter on a
+standalone ``websockets`` server (then the page uses that one).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from gamepay.bus import EventBus, InProcessBus, PostgresBus
 from gamepay.core.accounts import AccountKind, issuer_account, player_account
@@ -53,6 +54,7 @@ from gamepay_ws import (
     AdapterConfig,
     HmacTokenAuthenticator,
     WebsocketAdapter,
+    WebsocketEndpoint,
     callback_routes,
     issue_token,
     serve_http,
@@ -152,7 +154,9 @@ def _payment_token(sandbox: RunningSandbox) -> Token:
     raise RuntimeError("the sandbox has no payment token")
 
 
-def _http_app(holder: dict[str, Shop], payments: Payments) -> Starlette:
+def _http_app(
+    holder: dict[str, Shop], payments: Payments, websocket: WebsocketEndpoint
+) -> Starlette:
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
@@ -194,6 +198,7 @@ def _http_app(holder: dict[str, Shop], payments: Payments) -> Starlette:
             Route("/", index, methods=["GET"]),
             Route("/demo/session", session, methods=["GET"]),
             Route("/demo/pay", pay, methods=["POST"]),
+            WebSocketRoute("/ws", websocket),
             *callback_routes(payments),
         ]
     )
@@ -228,13 +233,16 @@ async def running_shop(
     *,
     host: str = "127.0.0.1",
     http_port: int = 0,
-    ws_port: int = 0,
+    ws_port: int | None = None,
     adapter_config: AdapterConfig | None = None,
     sandbox: RunningSandbox | None = None,
     secret: str | None = None,
     bus: EventBus | None = None,
 ) -> AsyncIterator[Shop]:
     """Run the whole shop in this event loop; yield it; stop everything on exit.
+
+    Players connect to ``/ws`` on the HTTP port; with ``ws_port`` (0: any free port) the adapter
+    also runs on a standalone ``websockets`` server, and ``Shop.ws_url`` is that one.
 
     Several replicas share one database, one sandbox (``sandbox=``) and one token ``secret``.
     The bus defaults to a ``PostgresBus`` on PostgreSQL (events reach players connected to any
@@ -272,8 +280,16 @@ async def running_shop(
                 bus = InProcessBus()
         holder: dict[str, Shop] = {}
         callbacks: Any = lazy
+        max_frame = (adapter_config or AdapterConfig()).max_message_bytes
+        endpoint = WebsocketEndpoint()  # its adapter comes once the services exist
         port = await stack.enter_async_context(
-            serve_http(_http_app(holder, callbacks), host, http_port)
+            serve_http(
+                _http_app(holder, callbacks, endpoint),
+                host,
+                http_port,
+                ws_max_size=max_frame,
+                ws_per_message_deflate=False,
+            )
         )
         http_url = f"http://{host}:{port}"
         payments = Payments(
@@ -301,12 +317,16 @@ async def running_shop(
             bus=bus,
             config=adapter_config,
         )
-        server = await stack.enter_async_context(adapter.serve(host, ws_port))
+        adapter.start()
         stack.callback(adapter.stop)
-        bound = server.sockets[0].getsockname()[1]
+        endpoint.adapter = adapter
+        ws_url = f"ws://{host}:{port}/ws"
+        if ws_port is not None:
+            server = await stack.enter_async_context(adapter.serve(host, ws_port))
+            ws_url = f"ws://{host}:{server.sockets[0].getsockname()[1]}"
         shop = Shop(
             http_url=http_url,
-            ws_url=f"ws://{host}:{bound}",
+            ws_url=ws_url,
             secret=secret,
             sandbox=sandbox,
             store=store,
@@ -319,7 +339,7 @@ async def running_shop(
         yield shop
 
 
-async def _serve(port: int, ws_port: int, db: str | None) -> None:
+async def _serve(port: int, ws_port: int | None, db: str | None) -> None:
     async with running_shop(db, http_port=port, ws_port=ws_port) as shop:
         print(f"gamepay demo shop: open {shop.http_url}/  (websocket {shop.ws_url})")
         print("DEMO ONLY: /demo/session hands out player tokens to anyone. Ctrl-C to stop.")
@@ -330,7 +350,9 @@ def main(argv: list[str] | None = None) -> None:
     """Parse arguments and run the shop until interrupted."""
     parser = argparse.ArgumentParser(description="gamepay demo shop")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (page, callbacks)")
-    parser.add_argument("--ws-port", type=int, default=8765, help="websocket port")
+    parser.add_argument(
+        "--ws-port", type=int, default=None, help="also a standalone websocket server (port)"
+    )
     parser.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
     args = parser.parse_args(argv)
     with suppress(KeyboardInterrupt):

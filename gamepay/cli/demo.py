@@ -113,7 +113,10 @@ def demo(
         ),
     ] = None,
     http_port: Annotated[int, typer.Option(help="HTTP port (0: any free port).")] = 0,
-    ws_port: Annotated[int, typer.Option(help="Websocket port (0: any free port).")] = 0,
+    ws_port: Annotated[
+        int | None,
+        typer.Option(help="Also a standalone websocket server on this port (players use /ws)."),
+    ] = None,
     faults: Annotated[
         bool,
         typer.Option("--faults/--no-faults", help="Duplicate, reorder and drop callbacks."),

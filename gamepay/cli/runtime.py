@@ -3,15 +3,18 @@
 ``running_runtime(settings, catalog)`` connects the store (and migrates it), builds the KryptoGO
 client with metrics hooks, the event bus (PostgreSQL ``LISTEN/NOTIFY`` on PostgreSQL, in-process
 on SQLite) wrapped so events are counted, the ``Payments`` and ``Withdrawals`` services, the
-websocket adapter (its connections counted), and one HTTP app with the KryptoGO callback
-endpoint, ``/healthz`` and ``/metrics``; a background task polls due intents. Everything stops,
-in reverse order, when the block exits. The demo runs exactly this, pointed at the sandbox.
+websocket adapter (its connections counted), and ONE HTTP app on ``GAMEPAY_HTTP_PORT`` with the
+players' websocket at ``/ws``, the KryptoGO callback endpoint, ``/healthz`` and ``/metrics``
+(plus a standalone ``websockets`` server when ``GAMEPAY_WS_PORT`` is set); a background task
+polls due intents. Everything stops, in reverse order, when the block exits. The demo runs
+exactly this, pointed at the sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -20,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Route
-from websockets.asyncio.server import ServerConnection, serve
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from websockets.asyncio.server import serve
 
 from gamepay.bus import EventBus, InProcessBus, PostgresBus
 from gamepay.cli._common import ensure_sqlite_dir
@@ -42,7 +45,9 @@ from gamepay_ws import (
     CALLBACK_PATH,
     AdapterConfig,
     HmacTokenAuthenticator,
+    Socket,
     WebsocketAdapter,
+    WebsocketEndpoint,
     callback_routes,
     serve_http,
 )
@@ -68,7 +73,10 @@ class Runtime:
     metrics: Metrics
     http_url: str
     ws_url: str
+    """The players' websocket: ``/ws`` on the HTTP port."""
     callback_url: str
+    standalone_ws_url: str | None = None
+    """The standalone websocket server (only when ``GAMEPAY_WS_PORT`` is set)."""
 
 
 class _Deferred:
@@ -148,15 +156,35 @@ async def running_runtime(
         async def refresh() -> None:
             await metrics.refresh_from_store(store)
 
+        async def counted(adapter: WebsocketAdapter, ws: Socket) -> None:
+            metrics.ws_opened()
+            try:
+                # Every line logged while serving this connection carries its id.
+                with log_context(request_id=f"ws-{secrets.token_hex(6)}"):
+                    await adapter.handler(ws)
+            finally:
+                metrics.ws_closed()
+
+        # Players connect at /ws of the HTTP port; its adapter comes once the services exist.
+        endpoint = WebsocketEndpoint(handler=counted)
+        max_frame = (adapter_config or AdapterConfig()).max_message_bytes
+
         app = Starlette(
             routes=[
                 *callback_routes(InstrumentedCallbacks(deferred, metrics)),
                 Route("/metrics", metrics_endpoint(metrics, refresh), methods=["GET"]),
+                WebSocketRoute("/ws", endpoint),
                 *extra_routes,
             ]
         )
         http_port = await stack.enter_async_context(
-            serve_http(app, settings.host, settings.http_port)
+            serve_http(
+                app,
+                settings.host,
+                settings.http_port,
+                ws_max_size=max_frame,
+                ws_per_message_deflate=False,
+            )
         )
         http_url = f"http://{settings.host}:{http_port}"
         callback_url = settings.callback_public_url or f"{http_url}{CALLBACK_PATH}"
@@ -190,26 +218,21 @@ async def running_runtime(
         adapter.start()
         stack.callback(adapter.stop)
 
-        async def counted(ws: ServerConnection) -> None:
-            metrics.ws_opened()
-            try:
-                # Every line logged while serving this connection carries its id.
-                with log_context(request_id=f"ws-{secrets.token_hex(6)}"):
-                    await adapter.handler(ws)
-            finally:
-                metrics.ws_closed()
-
-        server = await stack.enter_async_context(
-            serve(
-                counted,
-                settings.host,
-                settings.ws_port,
-                max_size=adapter.config.max_message_bytes,
-                compression=None,
-                max_queue=32,
+        endpoint.adapter = adapter
+        standalone_ws_url = None
+        if settings.ws_port is not None:
+            server = await stack.enter_async_context(
+                serve(
+                    functools.partial(counted, adapter),
+                    settings.host,
+                    settings.ws_port,
+                    max_size=adapter.config.max_message_bytes,
+                    compression=None,
+                    max_queue=32,
+                )
             )
-        )
-        ws_port = server.sockets[0].getsockname()[1] if server.sockets else settings.ws_port
+            ws_port = server.sockets[0].getsockname()[1] if server.sockets else settings.ws_port
+            standalone_ws_url = f"ws://{settings.host}:{ws_port}"
 
         if poll_interval is not None:
             poller = asyncio.create_task(_poll_forever(payments, poll_interval), name="gp-poll")
@@ -222,11 +245,11 @@ async def running_runtime(
             stack.push_async_callback(stop_poller)
 
         log.info(
-            "gamepay running: http %s (callback %s), websocket ws://%s:%s, database %s",
+            "gamepay running: http %s (websocket /ws, callback %s), standalone websocket %s, "
+            "database %s",
             http_url,
             callback_url,
-            settings.host,
-            ws_port,
+            standalone_ws_url or "off",
             settings.safe_database_url,
         )
         yield Runtime(
@@ -240,8 +263,9 @@ async def running_runtime(
             adapter=adapter,
             metrics=metrics,
             http_url=http_url,
-            ws_url=f"ws://{settings.host}:{ws_port}",
+            ws_url=f"ws://{settings.host}:{http_port}/ws",
             callback_url=callback_url,
+            standalone_ws_url=standalone_ws_url,
         )
 
 

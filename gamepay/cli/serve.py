@@ -25,10 +25,12 @@ async def _serve(settings: Settings, ready: asyncio.Event | None = None) -> None
             loop.add_signal_handler(sig, stop.set)
     try:
         async with running_runtime(settings, catalog) as runtime:
+            standalone = runtime.standalone_ws_url
             console.print(
                 f"gamepay serving: websocket {runtime.ws_url}, http {runtime.http_url} "
-                f"(callbacks at {runtime.callback_url}, metrics at {runtime.http_url}/metrics); "
-                f"{len(catalog)} catalog items; Ctrl-C to stop"
+                f"(callbacks at {runtime.callback_url}, metrics at {runtime.http_url}/metrics"
+                + (f", standalone websocket {standalone}" if standalone else "")
+                + f"); {len(catalog)} catalog items; Ctrl-C to stop"
             )
             if ready is not None:
                 ready.set()
@@ -40,7 +42,7 @@ async def _serve(settings: Settings, ready: asyncio.Event | None = None) -> None
 
 
 def serve(ctx: typer.Context) -> None:
-    """Run gamepay for production: websocket adapter, KryptoGO callback endpoint, /metrics.
+    """Run gamepay for production on one port: websocket at /ws, KryptoGO callbacks, /metrics.
 
     Configured from GAMEPAY_* variables (see `gamepay config`); migrates the schema first.
     Stops cleanly on SIGINT/SIGTERM.

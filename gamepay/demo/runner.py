@@ -122,7 +122,8 @@ class DemoOptions:
     directory: Path | None = None
     host: str = "127.0.0.1"
     http_port: int = 0
-    ws_port: int = 0
+    ws_port: int | None = None
+    """Also a standalone websocket server on this port (the players use ``/ws`` either way)."""
     concurrency: int = 8
     faults: bool = True
 

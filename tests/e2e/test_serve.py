@@ -24,7 +24,8 @@ WS_SECRET = "ws-secret-for-the-serve-test-000"
 
 
 async def test_serve_end_to_end(tmp_path: Path) -> None:
-    """A player buys over the websocket, the sandbox calls back, the grant is pushed; metrics
+    """On ONE port: a player buys over the websocket at /ws, the sandbox calls back, the grant is
+    pushed; a standalone websocket server (GAMEPAY_WS_PORT) serves the same players; metrics
     count it; DEBUG JSON logs never contain the API key; SIGTERM stops it cleanly."""
     catalog = tmp_path / "catalog.json"
     catalog.write_text(
@@ -53,7 +54,7 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
                 "GAMEPAY_WS_TOKEN_SECRET": WS_SECRET,
                 "GAMEPAY_CATALOG_FILE": str(catalog),
                 "GAMEPAY_HTTP_PORT": "0",
-                "GAMEPAY_WS_PORT": "0",
+                "GAMEPAY_WS_PORT": "0",  # the optional standalone server too
                 "GAMEPAY_LOG_LEVEL": "DEBUG",
                 "COLUMNS": "400",
             }
@@ -76,8 +77,11 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
             line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
             ws_url = re.search(r"websocket (ws://\S+?),", line)
             http_url = re.search(r"http (http://\S+) ", line)
+            standalone = re.search(r"standalone websocket (ws://\S+?)\)", line)
             assert ws_url, line
             assert http_url, line
+            assert standalone, line
+            assert ws_url.group(1) == http_url.group(1).replace("http", "ws", 1) + "/ws"
             async with httpx.AsyncClient(base_url=http_url.group(1)) as http:
                 assert (await http.get("/healthz")).status_code == 200
                 token = issue_token("alice", WS_SECRET, 300)
@@ -87,11 +91,13 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
                     assert await alice.wait_for_push(
                         "asset_granted", order_id=buy["order_id"], within=10
                     )
+                async with PlayerClient(standalone.group(1), token) as again:
+                    assert (await again.request("ping"))["type"] == "ping_result"
                 metrics = (await http.get("/metrics")).text
             assert 'gamepay_callback_seconds_count{outcome="2xx"}' in metrics
             assert 'gamepay_intent_status_total{status="success"} 1.0' in metrics
             assert 'gamepay_ledger_transfers_total{kind="grant"} 1.0' in metrics
-            assert "gamepay_ws_connections_accepted_total 1.0" in metrics
+            assert "gamepay_ws_connections_accepted_total 2.0" in metrics
         finally:
             proc.send_signal(signal.SIGTERM)
             _, err = await asyncio.wait_for(proc.communicate(), 30)

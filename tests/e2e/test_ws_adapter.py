@@ -1,5 +1,6 @@
 """The websocket adapter end to end: the example shop (sandbox + services + adapter) on port 0,
-driven by real websocket clients.
+driven by real websocket clients: at ``/ws`` of the shop's ASGI app (uvicorn), and for the tests
+marked so also on the standalone ``websockets`` server.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from examples.shop.server import Shop, running_shop
 from gamepay_ws import AdapterConfig, issue_token
 from tests.support.ws_client import Client, open_client
 
+BOTH = pytest.mark.parametrize("shop", ["asgi", "standalone"], indirect=True)
+"""Run the test against the ASGI endpoint and against the standalone websockets server."""
+
 
 @pytest.fixture
-async def shop() -> AsyncIterator[Shop]:
-    """The demo shop on SQLite, on free ports, stopped after the test."""
+async def shop(request: pytest.FixtureRequest) -> AsyncIterator[Shop]:
+    """The demo shop on SQLite, on free ports (players at /ws, or standalone), stopped after."""
     config = AdapterConfig(auth_timeout=2.0, rate_burst=200, rate_per_second=200)
-    async with running_shop(adapter_config=config) as running:
+    standalone = getattr(request, "param", "asgi") == "standalone"
+    async with running_shop(adapter_config=config, ws_port=0 if standalone else None) as running:
+        assert running.ws_url.endswith("/ws") != standalone
         yield running
 
 
@@ -53,6 +59,7 @@ async def _pay(shop: Shop, client: Client, sku: str | None = None, **top_up: str
     return order_id
 
 
+@BOTH
 async def test_nothing_works_before_authenticate(shop: Shop) -> None:
     """Every operation is refused until a valid token arrives; then they work."""
     async with open_client(shop.ws_url) as client:
@@ -75,6 +82,7 @@ async def test_nothing_works_before_authenticate(shop: Shop) -> None:
         await client.ok("ping")
 
 
+@BOTH
 async def test_bad_tokens_and_silence_close_with_1008(shop: Shop) -> None:
     """Three rejected tokens, or no authenticate within the timeout, close the connection."""
     async with open_client(shop.ws_url) as client:
@@ -154,6 +162,7 @@ async def test_every_operation(shop: Shop) -> None:
     assert (await shop.payments.ledger.verify()).ok
 
 
+@BOTH
 async def test_pushes_reach_every_connection_of_the_player(shop: Shop) -> None:
     """A purchase pushes to all of alice's connections and to none of bob's."""
     await shop.give_gold("alice")
@@ -234,6 +243,7 @@ async def test_a_player_cannot_touch_another_players_account(shop: Shop) -> None
         assert all(p["data"].get("order_id") != alice_order["order_id"] for p in bob.events())
 
 
+@BOTH
 async def test_rate_limit_refuses_then_closes_and_others_carry_on(shop: Shop) -> None:
     """A flood gets rate_limited errors, then 1008; another connection keeps working."""
     shop.adapter.config = AdapterConfig(rate_burst=5, rate_per_second=0.001, max_rate_violations=10)
@@ -251,6 +261,7 @@ async def test_rate_limit_refuses_then_closes_and_others_carry_on(shop: Shop) ->
         assert (await calm.ok("ping"))["type"] == "ping_result"
 
 
+@BOTH
 async def test_oversized_frame_closes_1009_and_others_carry_on(shop: Shop) -> None:
     """A frame above max_size closes that connection with 1009; the server keeps serving."""
     async with (
@@ -267,6 +278,7 @@ async def test_oversized_frame_closes_1009_and_others_carry_on(shop: Shop) -> No
         assert json.loads(await fresh.recv())["code"] == "not_authenticated"
 
 
+@BOTH
 async def test_replay_longer_than_the_outbox_arrives_whole(shop: Shop) -> None:
     """A replay of many more events than the per-connection queue holds waits for the writer."""
     shop.adapter.config = AdapterConfig(outbox_size=8)

@@ -26,8 +26,6 @@ async def test_example_shop_runs_as_a_module() -> None:
         "examples.shop",
         "--port",
         "0",
-        "--ws-port",
-        "0",
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -44,7 +42,7 @@ async def test_example_shop_runs_as_a_module() -> None:
             assert page.status_code == 200
             assert "gamepay demo shop" in page.text
             session = (await http.get("/demo/session", params={"player": "visitor"})).json()
-            assert session["ws_url"] == ws_url
+            assert session["ws_url"] == ws_url == f"{http_url.replace('http', 'ws', 1)}/ws"
             bad = await http.post("/kryptogo/callback", content=b"not json")
             assert bad.status_code == 400
         async with open_client(ws_url, session["token"]) as client:
