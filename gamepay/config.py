@@ -9,6 +9,8 @@ password is shown with the password masked.
 
 ```
 GAMEPAY_DATABASE_URL              sqlite:///.gamepay/gamepay.db | postgresql://user:pw@host/db
+GAMEPAY_BUS_URL                   pushes across replicas: unset = LISTEN/NOTIFY on PostgreSQL
+                                  (in-process on SQLite) | nats://host:4222 (NATS JetStream)
 GAMEPAY_KRYPTOGO_CLIENT_ID        X-Client-ID
 GAMEPAY_KRYPTOGO_API_KEY          X-STUDIO-API-KEY (secret)
 GAMEPAY_KRYPTOGO_ORIGIN           Origin header (the application's domain)
@@ -88,6 +90,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
+    bus_url: str | None = Field(default=None, repr=False)
     kryptogo_client_id: str = "sandbox-client-id"
     kryptogo_api_key: SecretStr = SecretStr("sandbox-api-key")
     kryptogo_origin: str = "http://localhost"
@@ -129,6 +132,16 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("bus_url")
+    @classmethod
+    def _check_bus_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"nats", "tls", "postgresql", "postgres"} or not parts.netloc:
+            raise ValueError("must be a nats://host:port (or tls://, postgresql://) URL")
+        return value
+
     @field_validator("kryptogo_base_url", "callback_public_url")
     @classmethod
     def _check_http_url(cls, value: str | None) -> str | None:
@@ -164,6 +177,7 @@ class Settings(BaseSettings):
     def __repr_args__(self) -> Any:
         """Show every field, the database URL with its password masked."""
         yield "database_url", self.safe_database_url
+        yield "bus_url", None if self.bus_url is None else redact_url(self.bus_url)
         yield from super().__repr_args__()
 
     @property
@@ -198,6 +212,8 @@ class Settings(BaseSettings):
                 value = _MASK if value.get_secret_value() else ""
             elif name == "database_url":
                 value = self.safe_database_url
+            elif name == "bus_url" and value is not None:
+                value = redact_url(value)
             view[name] = value
         return view
 
@@ -208,9 +224,10 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr) and value.get_secret_value():
                 found.append(value.get_secret_value())
-        password = urlsplit(self.database_url).password
-        if password:
-            found.append(password)
+        for url in (self.database_url, self.bus_url or ""):
+            password = urlsplit(url).password
+            if password:
+                found.append(password)
         return found
 
 

@@ -23,9 +23,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 PG_URL = os.environ.get("GAMEPAY_TEST_POSTGRES_URL")
 """The PostgreSQL server tests run on; .ci/run always sets it."""
 
+NATS_URL = os.environ.get("GAMEPAY_TEST_NATS_URL") or (
+    "nats://127.0.0.1:4222" if os.environ.get("CI") else None
+)
+"""The NATS server (JetStream on) the NATS bus tests run on; .ci/run always sets it, and in CI
+it defaults to the local server (so the NATS tests run there, and fail if it is not up)."""
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In CI the PostgreSQL tests must run, never skip."""
+    """In CI the PostgreSQL and NATS tests must run, never skip."""
     if os.environ.get("CI") and not PG_URL:
         raise pytest.UsageError("CI is set but GAMEPAY_TEST_POSTGRES_URL is not")
 
@@ -59,3 +65,11 @@ def pg_url() -> str:
     if not PG_URL:
         pytest.skip("GAMEPAY_TEST_POSTGRES_URL is not set")
     return PG_URL
+
+
+@pytest.fixture
+def nats_url() -> str:
+    """The NATS server URL; skips outside CI when it is not configured."""
+    if not NATS_URL:
+        pytest.skip("GAMEPAY_TEST_NATS_URL is not set")
+    return NATS_URL

@@ -5,6 +5,10 @@ player is replayed everything after the last id it saw (``events_after``). The p
 writes rows with ``record_events`` inside its transaction and hands the committed ``Event``
 objects to its publisher after the commit; a publisher failure never undoes the change (the row is
 there to replay).
+
+A relay (``gamepay.bus.jetstream``) reads every player's rows in id order (``events_since``,
+``events_with_ids``) and keeps its position in ``gp_event_relay`` (``relay_position``,
+``advance_relay``); ``event_to_json``/``event_from_json`` are the wire form of an event.
 """
 
 from __future__ import annotations
@@ -16,18 +20,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.events import Event, EventPublisher, EventType
 from gamepay.store.rows import RowInsert
-from gamepay.store.schema.events import events_table
+from gamepay.store.schema.events import event_relay_table, events_table
 
 __all__ = [
     "EventDraft",
+    "advance_relay",
+    "event_from_json",
+    "event_to_json",
     "events_after",
+    "events_since",
+    "events_with_ids",
     "publish_quietly",
     "record_events",
+    "relay_position",
 ]
 
 log = logging.getLogger("gamepay.bus.outbox")
@@ -78,16 +88,94 @@ async def events_after(
         .order_by(events_table.c.id)
         .limit(limit)
     )
-    return [
-        Event(
-            id=int(row["id"]),
-            player_id=row["player_id"],
-            type=EventType(row["type"]),
-            payload=json.loads(row["payload"]),
-            created_at=row["created_at"],
+    return [_event(row) for row in rows.mappings()]
+
+
+async def events_since(conn: AsyncConnection, last_id: int, limit: int) -> list[Event]:
+    """Every player's events with ``id > last_id``, oldest first, at most ``limit``."""
+    rows = await conn.execute(
+        select(events_table)
+        .where(events_table.c.id > last_id)
+        .order_by(events_table.c.id)
+        .limit(limit)
+    )
+    return [_event(row) for row in rows.mappings()]
+
+
+async def events_with_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Event]:
+    """The events among ``ids`` that exist (committed), oldest first."""
+    if not ids:
+        return []
+    rows = await conn.execute(
+        select(events_table).where(events_table.c.id.in_(list(ids))).order_by(events_table.c.id)
+    )
+    return [_event(row) for row in rows.mappings()]
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        id=int(row["id"]),
+        player_id=row["player_id"],
+        type=EventType(row["type"]),
+        payload=json.loads(row["payload"]),
+        created_at=row["created_at"],
+    )
+
+
+async def relay_position(conn: AsyncConnection, name: str) -> int:
+    """Relay ``name``'s position; a new relay starts at the newest event (history stays put)."""
+    found = await conn.scalar(
+        select(event_relay_table.c.last_id).where(event_relay_table.c.name == name)
+    )
+    if found is not None:
+        return int(found)
+    newest = int(await conn.scalar(select(func.coalesce(func.max(events_table.c.id), 0))) or 0)
+    await conn.execute(insert(event_relay_table).values(name=name, last_id=newest))
+    return newest
+
+
+async def advance_relay(conn: AsyncConnection, name: str, last_id: int) -> None:
+    """Move relay ``name`` forward to ``last_id`` (never backward: several relays may write)."""
+    await conn.execute(
+        update(event_relay_table)
+        .where(event_relay_table.c.name == name, event_relay_table.c.last_id < last_id)
+        .values(last_id=last_id)
+    )
+
+
+def event_to_json(event: Event) -> bytes:
+    """The wire form of a committed event (what a broker carries)."""
+    created = None if event.created_at is None else event.created_at.isoformat()
+    data = {
+        "id": event.id,
+        "player_id": event.player_id,
+        "type": str(event.type),
+        "payload": event.payload,
+        "created_at": created,
+    }
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def event_from_json(raw: bytes) -> Event | None:
+    """The event in ``raw`` (``event_to_json``'s form), or None if it is malformed."""
+    try:
+        data = json.loads(raw)
+        event_id, player_id = data["id"], data["player_id"]
+        if type(event_id) is not int or event_id < 1 or not isinstance(player_id, str):
+            return None
+        payload = data["payload"]
+        if not isinstance(payload, dict):
+            return None
+        created = data.get("created_at")
+        return Event(
+            id=event_id,
+            player_id=player_id,
+            type=EventType(data["type"]),
+            payload=payload,
+            created_at=None if created is None else datetime.fromisoformat(created),
         )
-        for row in rows.mappings()
-    ]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 async def publish_quietly(publisher: EventPublisher | None, events: Sequence[Event]) -> None:

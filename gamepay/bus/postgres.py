@@ -1,9 +1,13 @@
 """A PostgreSQL LISTEN/NOTIFY bus: events cross replicas as small notices, re-read from the outbox.
 
 Each bus holds one dedicated asyncpg connection (never a pooled one: LISTEN is connection
-state). ``publish`` delivers to this process's subscribers at once and sends one ``NOTIFY`` per
-event with the payload ``{"id": <event id>, "player_id": "<player>"}`` (PostgreSQL caps payloads
-at 8000 bytes, so the event itself never travels). Every other replica's listener groups the
+state). ``publish`` delivers to this process's subscribers at once and then notifies the other
+replicas, batched: the events of every ``publish`` waiting meanwhile go out together in one
+autocommit statement, one ``NOTIFY`` per up to ~7900 bytes of ``{"e": [[<event id>,
+"<player>"], ...]}`` (PostgreSQL caps payloads at 8000 bytes, so the event itself never
+travels). So there is at most one notifying commit per flush, never one per event: PostgreSQL
+takes a global lock at the commit of every transaction that issued ``NOTIFY``, and that lock
+would otherwise serialize every replica's pushes. Every other replica's listener groups the
 notices it receives by player, re-reads those events through its :class:`EventSource` (the
 services' events outbox) and delivers them; a replica ignores the notices it sent itself.
 
@@ -28,7 +32,7 @@ from gamepay.bus.base import EventHandler, EventSource, deliver
 from gamepay.core.events import Event
 from gamepay.errors import ConfigError
 
-__all__ = ["DEFAULT_CHANNEL", "PostgresBus", "parse_notice"]
+__all__ = ["DEFAULT_CHANNEL", "PostgresBus", "notice_payloads", "parse_notice"]
 
 logger = logging.getLogger("gamepay.bus.postgres")
 
@@ -39,18 +43,60 @@ _MAX_PAYLOAD = 7900
 _READ_BATCH = 200
 
 
-def parse_notice(payload: str) -> tuple[str, int] | None:
-    """Return ``(player_id, event_id)`` from a notice payload, or None if it is malformed."""
+def _notice_item(event_id: object, player_id: object) -> tuple[str, int] | None:
+    if type(event_id) is not int or event_id < 1 or not isinstance(player_id, str):
+        return None
+    return player_id, event_id
+
+
+def parse_notice(payload: str) -> list[tuple[str, int]] | None:
+    """Return the ``(player_id, event_id)`` pairs of a notice payload, or None if malformed.
+
+    A notice is ``{"e": [[id, "player"], ...]}``; the single-event form of earlier versions,
+    ``{"id": id, "player_id": "player"}``, is still understood (a rolling upgrade).
+    """
     try:
         data = json.loads(payload)
     except ValueError:
         return None
     if not isinstance(data, dict):
         return None
-    event_id, player_id = data.get("id"), data.get("player_id")
-    if type(event_id) is not int or event_id < 1 or not isinstance(player_id, str):
+    if "e" not in data:
+        single = _notice_item(data.get("id"), data.get("player_id"))
+        return None if single is None else [single]
+    items = data["e"]
+    if not isinstance(items, list) or not items:
         return None
-    return player_id, event_id
+    found = []
+    for item in items:
+        if not isinstance(item, list) or len(item) != 2:
+            return None
+        pair = _notice_item(item[0], item[1])
+        if pair is None:
+            return None
+        found.append(pair)
+    return found
+
+
+def notice_payloads(events: Sequence[tuple[int, str]], limit: int = 7900) -> list[str]:
+    """Pack ``(event_id, player_id)`` pairs into as few notice payloads of at most ``limit``
+    bytes as fit; a pair too long to fit on its own is left out (and logged)."""
+    payloads: list[str] = []
+    items: list[str] = []
+    size = len('{"e":[]}')
+    for event_id, player_id in events:
+        item = json.dumps([event_id, player_id], separators=(",", ":"))
+        if len(item.encode()) + len('{"e":[]}') > limit:
+            logger.warning("event %s not notified: player id too long", event_id)
+            continue
+        if items and size + 1 + len(item.encode()) > limit:
+            payloads.append('{"e":[' + ",".join(items) + "]}")
+            items, size = [], len('{"e":[]}')
+        size += len(item.encode()) + (1 if items else 0)
+        items.append(item)
+    if items:
+        payloads.append('{"e":[' + ",".join(items) + "]}")
+    return payloads
 
 
 def _asyncpg_url(url: str) -> str:
@@ -99,6 +145,9 @@ class PostgresBus:
         self._conn: Any = None
         self._pid: int | None = None
         self._lock = asyncio.Lock()
+        self._unsent: list[tuple[int, str]] = []
+        self.notify_commits = 0
+        """How many notifying statements this bus has committed (diagnostics, tests)."""
         self._notices: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
@@ -154,20 +203,22 @@ class PostgresBus:
         self._reconnect_handlers.append(handler)
 
     async def publish(self, events: Sequence[Event]) -> None:
-        """Deliver committed events here, then NOTIFY the other replicas; never raises."""
+        """Deliver committed events here, then notify the other replicas; never raises.
+
+        Returns once the notice is sent: in this call's own statement, or in the one of a
+        concurrent ``publish`` that took these events along (one notifying commit for both).
+        """
         for event in events:
             await deliver(list(self._handlers), event)
-        payloads = []
-        for event in events:
-            payload = json.dumps({"id": event.id, "player_id": event.player_id})
-            if len(payload) > _MAX_PAYLOAD:
-                logger.warning("event %s not notified: player id too long", event.id)
-                continue
-            payloads.append(payload)
-        if not payloads:
+        if not events:
             return
-        try:
-            async with self._lock:
+        self._unsent.extend((event.id, event.player_id) for event in events)
+        async with self._lock:
+            batch, self._unsent = self._unsent, []
+            payloads = notice_payloads(batch, _MAX_PAYLOAD)
+            if not payloads:
+                return  # a concurrent publish already sent ours
+            try:
                 if self._conn is None:
                     raise ConnectionError("bus is not connected")
                 await self._conn.execute(
@@ -175,9 +226,10 @@ class PostgresBus:
                     self._channel,
                     payloads,
                 )
-        except Exception as exc:
-            # The events are committed and replayable; other replicas learn of them on resync.
-            logger.warning("could not notify %d event(s): %s", len(payloads), type(exc).__name__)
+                self.notify_commits += 1
+            except Exception as exc:
+                # The events are committed and replayable; other replicas learn of them on resync.
+                logger.warning("could not notify %d event(s): %s", len(batch), type(exc).__name__)
 
     async def _connect(self) -> None:
         conn = await asyncpg.connect(self._url)
@@ -194,11 +246,12 @@ class PostgresBus:
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         if pid == self._pid:
             return  # our own publish, already delivered locally
-        notice = parse_notice(payload)
-        if notice is None:
+        notices = parse_notice(payload)
+        if notices is None:
             logger.warning("ignoring a malformed notice on %s", channel)
             return
-        self._notices.put_nowait(notice)
+        for notice in notices:
+            self._notices.put_nowait(notice)
 
     def _on_terminated(self, conn: object) -> None:
         if self._closed or conn is not self._conn:

@@ -1,13 +1,13 @@
 """The production wiring of one gamepay process, from ``Settings``: what ``gamepay serve`` runs.
 
 ``running_runtime(settings, catalog)`` connects the store (and migrates it), builds the KryptoGO
-client with metrics hooks, the event bus (PostgreSQL ``LISTEN/NOTIFY`` on PostgreSQL, in-process
-on SQLite) wrapped so events are counted, the ``Payments`` and ``Withdrawals`` services, the
-websocket adapter (its connections counted), and ONE HTTP app on ``GAMEPAY_HTTP_PORT`` with the
-players' websocket at ``/ws``, the KryptoGO callback endpoint, ``/healthz`` and ``/metrics``
-(plus a standalone ``websockets`` server when ``GAMEPAY_WS_PORT`` is set); a background task
-polls due intents. Everything stops, in reverse order, when the block exits. The demo runs
-exactly this, pointed at the sandbox.
+client with metrics hooks, the event bus (``GAMEPAY_BUS_URL``: NATS JetStream; else PostgreSQL
+``LISTEN/NOTIFY`` on PostgreSQL, in-process on SQLite) wrapped so events are counted, the
+``Payments`` and ``Withdrawals`` services, the websocket adapter (its connections counted), and
+ONE HTTP app on ``GAMEPAY_HTTP_PORT`` with the players' websocket at ``/ws``, the KryptoGO
+callback endpoint, ``/healthz`` and ``/metrics`` (plus a standalone ``websockets`` server when
+``GAMEPAY_WS_PORT`` is set); a background task polls due intents. Everything stops, in reverse
+order, when the block exits. The demo runs exactly this, pointed at the sandbox.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from websockets.asyncio.server import serve
 
-from gamepay.bus import EventBus, InProcessBus, PostgresBus
+from gamepay.bus import EventBus, open_bus
 from gamepay.cli._common import ensure_sqlite_dir
 from gamepay.cli.catalog import catalog_for
 from gamepay.cli.withdrawals import withdrawals_config
@@ -143,14 +143,12 @@ async def running_runtime(
         stack.push_async_callback(client.aclose)
 
         deferred = _Deferred()
-        bus: EventBus
-        if store.dialect == "postgresql":
-            pg_bus = PostgresBus(settings.database_url, deferred)
-            await pg_bus.start()
-            stack.push_async_callback(pg_bus.close)
-            bus = pg_bus
-        else:
-            bus = InProcessBus()
+        managed = open_bus(
+            store, deferred, database_url=settings.database_url, bus_url=settings.bus_url
+        )
+        await managed.start()
+        stack.push_async_callback(managed.close)
+        bus: EventBus = managed
         publisher = MetricsPublisher(metrics, bus)
 
         async def refresh() -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 
 import asyncpg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gamepay.bus import InProcessBus, PostgresBus
-from gamepay.bus.postgres import parse_notice
+from gamepay.bus.postgres import notice_payloads, parse_notice
 from gamepay.core.events import Event, EventType
 from gamepay.testing import fresh_postgres_database
 
@@ -70,8 +73,9 @@ async def test_a_failing_subscriber_does_not_stop_the_others() -> None:
 
 
 def test_notice_parsing_refuses_garbage() -> None:
-    """Only {"id": positive int, "player_id": str} is a notice."""
-    assert parse_notice('{"id": 3, "player_id": "p"}') == ("p", 3)
+    """Only {"e": [[positive int, str], ...]} (or the older single form) is a notice."""
+    assert parse_notice('{"id": 3, "player_id": "p"}') == [("p", 3)]
+    assert parse_notice('{"e": [[3, "p"], [4, "q"]]}') == [("p", 3), ("q", 4)]
     for bad in [
         "",
         "x",
@@ -80,8 +84,40 @@ def test_notice_parsing_refuses_garbage() -> None:
         '{"id": 0, "player_id": "p"}',
         '{"id": true, "player_id": "p"}',
         '{"id": 3, "player_id": 4}',
+        '{"e": []}',
+        '{"e": [[3]]}',
+        '{"e": [[3, "p"], [0, "q"]]}',
+        '{"e": {"3": "p"}}',
     ]:
         assert parse_notice(bad) is None
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 2**62), st.text(min_size=1, max_size=200)), max_size=300
+    ),
+    st.integers(60, 8000),
+)
+def test_notice_payloads_pack_every_event_under_the_limit(
+    pairs: list[tuple[int, str]], limit: int
+) -> None:
+    """Packing keeps every pair that fits alone, in order, each payload at most ``limit`` bytes,
+    and a new payload starts only when the next pair would not fit."""
+    payloads = notice_payloads(pairs, limit)
+    assert all(len(p.encode()) <= limit for p in payloads)
+    unpacked = []
+    for payload in payloads:
+        parsed = parse_notice(payload)
+        assert parsed is not None
+        unpacked += [(event_id, player) for player, event_id in parsed]
+    fitting = [
+        (i, p) for i, p in pairs if len(json.dumps([i, p], separators=(",", ":")).encode()) + 8
+        <= limit
+    ]
+    assert unpacked == fitting
+    for first, second in zip(payloads, payloads[1:], strict=False):
+        head = json.dumps(json.loads(second)["e"][0], separators=(",", ":"))
+        assert len(first.encode()) + 1 + len(head.encode()) > limit
 
 
 async def _wait_for(predicate: object, within: float = 5.0) -> None:
@@ -154,3 +190,25 @@ async def test_postgres_bus_reconnects_and_resyncs(pg_url: str) -> None:
             events.append(_event(7))
             await sender.publish([_event(7)])
             await _wait_for(lambda: got == [7])
+
+
+@pytest.mark.postgres
+async def test_concurrent_publishes_share_one_notifying_commit(pg_url: str) -> None:
+    """Fifty concurrent publishes of one event each go out in far fewer NOTIFY statements (the
+    global commit lock is taken once per batch), and the listener still gets all fifty."""
+    async with fresh_postgres_database(pg_url) as url:
+        events = [_event(n, f"p{n % 7}") for n in range(1, 51)]
+        source = ListSource(events)
+        got: list[int] = []
+        async with PostgresBus(url, source) as sender, PostgresBus(url, source) as listener:
+
+            async def on_event(event: Event) -> None:
+                got.append(event.id)
+
+            listener.subscribe(on_event)
+            await asyncio.gather(*(sender.publish([event]) for event in events))
+            await _wait_for(lambda: len(got) == 50)
+            assert sorted(got) == list(range(1, 51))
+            assert 1 <= sender.notify_commits < 10
+            await sender.publish([_event(51)])
+            assert sender.notify_commits >= 2

@@ -1,17 +1,20 @@
-"""The events outbox (revision ``0002_payments``); only ``gamepay.bus.outbox`` reads or writes it.
+"""The events outbox (revision ``0002_payments``) and the relay cursors (``0006_event_relay``).
 
+Only ``gamepay.bus.outbox`` reads or writes them.
 ``gp_events(id, player_id, type, payload, created_at)``: ``id`` increases, so a reconnecting
 player is replayed everything after the last id it saw; ``payload`` is JSON text.
+``gp_event_relay(name, last_id)``: how far a relay (``gamepay.bus.jetstream``) has published the
+outbox to a message broker: every event with ``id <= last_id`` is there (or was given up on).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text
 
 from gamepay.store.schema.base import SEQ, metadata
 from gamepay.store.types import UTCDateTime
 
-__all__ = ["events_table"]
+__all__ = ["event_relay_table", "events_table"]
 
 events_table = Table(
     "gp_events",
@@ -24,3 +27,11 @@ events_table = Table(
     Index("ix_gp_events_player_id", "player_id", "id"),
 )
 """One persisted event for one player."""
+
+event_relay_table = Table(
+    "gp_event_relay",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
+)
+"""One relay's durable position in the outbox (only ever moves forward)."""
