@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Sequence
 
@@ -93,9 +94,7 @@ def test_notice_parsing_refuses_garbage() -> None:
 
 
 @given(
-    st.lists(
-        st.tuples(st.integers(1, 2**62), st.text(min_size=1, max_size=200)), max_size=300
-    ),
+    st.lists(st.tuples(st.integers(1, 2**62), st.text(min_size=1, max_size=200)), max_size=300),
     st.integers(60, 8000),
 )
 def test_notice_payloads_pack_every_event_under_the_limit(
@@ -111,11 +110,12 @@ def test_notice_payloads_pack_every_event_under_the_limit(
         assert parsed is not None
         unpacked += [(event_id, player) for player, event_id in parsed]
     fitting = [
-        (i, p) for i, p in pairs if len(json.dumps([i, p], separators=(",", ":")).encode()) + 8
-        <= limit
+        (i, p)
+        for i, p in pairs
+        if len(json.dumps([i, p], separators=(",", ":")).encode()) + 8 <= limit
     ]
     assert unpacked == fitting
-    for first, second in zip(payloads, payloads[1:], strict=False):
+    for first, second in itertools.pairwise(payloads):
         head = json.dumps(json.loads(second)["e"][0], separators=(",", ":"))
         assert len(first.encode()) + 1 + len(head.encode()) > limit
 
