@@ -11,9 +11,11 @@ would otherwise serialize every replica's pushes. Every other replica's listener
 notices it receives by player, re-reads those events through its :class:`EventSource` (the
 services' events outbox) and delivers them; a replica ignores the notices it sent itself.
 
-If the connection drops, the bus reconnects with backoff and then calls its reconnect handlers,
-so subscribers can re-read what they may have missed (notices sent while nobody listened are
-lost by PostgreSQL's design; the events themselves are not).
+If the connection drops, the bus reconnects with backoff, sends the notices it could not send
+meanwhile, and calls its reconnect handlers, so subscribers can re-read what they may have missed
+(notices sent while nobody listened are lost by PostgreSQL's design; the events themselves are
+not). Nothing relays an event whose publisher died between its commit and its ``publish``: its
+player gets it on the next reconnect (replay); the NATS bus relays those too.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ DEFAULT_CHANNEL = "gamepay_events"
 
 _MAX_PAYLOAD = 7900
 _READ_BATCH = 200
+_MAX_HELD = 100_000
 
 
 def _notice_item(event_id: object, player_id: object) -> tuple[str, int] | None:
@@ -213,6 +216,11 @@ class PostgresBus:
         if not events:
             return
         self._unsent.extend((event.id, event.player_id) for event in events)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Send every waiting notice in one statement; if that fails, keep them (up to
+        ``_MAX_HELD``) for after the reconnect."""
         async with self._lock:
             batch, self._unsent = self._unsent, []
             payloads = notice_payloads(batch, _MAX_PAYLOAD)
@@ -228,8 +236,13 @@ class PostgresBus:
                 )
                 self.notify_commits += 1
             except Exception as exc:
-                # The events are committed and replayable; other replicas learn of them on resync.
-                logger.warning("could not notify %d event(s): %s", len(batch), type(exc).__name__)
+                # The events are committed; the notices go out once the connection is back.
+                self._unsent[:0] = batch[-_MAX_HELD:]
+                logger.warning(
+                    "could not notify %d event(s) (%s); retrying after the reconnect",
+                    len(batch),
+                    type(exc).__name__,
+                )
 
     async def _connect(self) -> None:
         conn = await asyncpg.connect(self._url)
@@ -271,6 +284,7 @@ class PostgresBus:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_reconnect_delay)
                 continue
+            await self._flush()
             for handler in list(self._reconnect_handlers):
                 try:
                     await handler()

@@ -215,3 +215,23 @@ def test_malformed_withdrawal_tokens(monkeypatch: pytest.MonkeyPatch, value: str
     monkeypatch.setenv("GAMEPAY_WITHDRAWAL_TOKENS", value)
     with pytest.raises(ConfigError, match="GAMEPAY_WITHDRAWAL_TOKENS"):
         load_settings()
+
+
+def test_bus_url_picks_nats_and_hides_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GAMEPAY_BUS_URL takes a nats:// URL; its password is masked and redacted like the DB's."""
+    assert load_settings().bus_url is None
+    monkeypatch.setenv("GAMEPAY_BUS_URL", f"nats://app:{DB_PASSWORD}@nats:4222")
+    settings = load_settings()
+    assert settings.bus_url == f"nats://app:{DB_PASSWORD}@nats:4222"
+    for text in (repr(settings), str(settings), str(settings.public_view())):
+        assert DB_PASSWORD not in text
+    assert settings.public_view()["bus_url"] == "nats://app:**********@nats:4222"
+    assert DB_PASSWORD in settings.secret_values()
+
+
+@pytest.mark.parametrize("bad", ["redis://localhost:6379", "nats://", "localhost:4222"])
+def test_bus_url_must_be_nats_or_postgresql(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    """Any other bus URL is a ConfigError naming the variable."""
+    monkeypatch.setenv("GAMEPAY_BUS_URL", bad)
+    with pytest.raises(ConfigError, match="GAMEPAY_BUS_URL"):
+        load_settings()
