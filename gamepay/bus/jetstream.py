@@ -14,8 +14,9 @@ prompt. Three parts, all in each replica:
   not carried within ``settle`` seconds (its publisher crashed after the commit, NATS was
   unreachable, ...). It keeps its position durably in ``gp_event_relay``: every id at or below
   it is on the stream, or was a gap (a rolled-back id, or a transaction still open after
-  ``gap_grace`` seconds; such an event still reaches its player by replay). Every replica runs
-  one; they may relay the same event at once, the message id makes that harmless.
+  ``gap_grace`` seconds; such an event still reaches its player by replay); the bookkeeping is
+  :class:`gamepay.bus.relay.RelayCursor`. Every replica runs one; they may relay the same event
+  at once, the message id makes that harmless.
 
 If NATS is unreachable, local delivery goes on, publishing is skipped, and once NATS answers
 again the relay catches up from its position and the reconnect handlers run (the websocket
@@ -45,6 +46,7 @@ from gamepay.bus.outbox import (
     events_with_ids,
     relay_position,
 )
+from gamepay.bus.relay import RelayCursor
 from gamepay.core.events import Event
 from gamepay.store import Store
 
@@ -109,8 +111,8 @@ class NatsBus:
         self._relay_on = relay
         self._relay_name = relay_name
         self._settle = settle
-        self._poll = poll_interval
         self._gap_grace = gap_grace
+        self._poll = poll_interval
         self._duplicate_window = duplicate_window
         self._max_age = max_age
         self._reconnect_delay = reconnect_delay
@@ -128,12 +130,7 @@ class NatsBus:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._late = False
-        # relay state: position (durable), scan head, rows waiting for the stream, open gaps
-        self._position = 0
-        self._scan = 0
-        self._pending: dict[int, tuple[Event, float]] = {}
-        self._gaps: dict[int, float] = {}
-        self._on_stream: set[int] = set()
+        self._cursor = RelayCursor(0, settle=settle, gap_grace=gap_grace)
         self.relayed = 0
         """How many events this process's relay published itself (diagnostics, tests)."""
 
@@ -155,13 +152,14 @@ class NatsBus:
     @property
     def relay_position(self) -> int:
         """Every event id at or below this is on the stream (or was given up as a gap)."""
-        return self._position
+        return self._cursor.position
 
     async def start(self) -> None:
         """Read the relay position, start the workers, connect (waiting up to ``timeout``
         seconds; past that the bus keeps connecting in the background and works locally)."""
         if self._relay_on:
-            self._position = self._scan = await self._load_position()
+            position = await self._load_position()
+            self._cursor = RelayCursor(position, settle=self._settle, gap_grace=self._gap_grace)
         self._spawn(self._keep_connecting(), "gamepay-nats-connect")
         self._spawn(self._publisher(), "gamepay-nats-publisher")
         if self._relay_on:
@@ -230,8 +228,8 @@ class NatsBus:
         if event is None:
             logger.warning("ignoring a malformed message on %s", self._subject)
             return
-        if self._relay_on and event.id > self._position:
-            self._on_stream.add(event.id)
+        if self._relay_on:
+            self._cursor.carried(event.id)
         if self._first_time(event.id):
             await deliver(list(self._handlers), event)
 
@@ -364,53 +362,43 @@ class NatsBus:
         if not self.connected:
             return 0
         loop = asyncio.get_running_loop()
-        await self._scan_outbox(loop.time())
-        published = await self._publish_late(loop.time())
-        await self._advance(loop.time())
-        return published
-
-    async def _scan_outbox(self, now: float) -> None:
+        cursor = self._cursor
         for _ in range(_PAGES_PER_ROUND):
-            scan = self._scan
+            after = cursor.scan
 
-            async def read(conn: Any, after: int = scan) -> list[Event]:
+            async def read(conn: Any, after: int = after) -> list[Event]:
                 return await events_since(conn, after, _PAGE)
 
             rows = await self._store.read(read)
-            for event in rows:
-                for missing in range(self._scan + 1, event.id):
-                    self._gaps.setdefault(missing, now)
-                self._scan = event.id
-                if event.id not in self._on_stream:
-                    self._pending[event.id] = (event, now)
+            cursor.scanned(rows, loop.time())
             if len(rows) < _PAGE:
                 break
-        if self._gaps:
-            gaps = sorted(self._gaps)
+        if cursor.gaps:
+            gaps = cursor.gaps
 
             async def late(conn: Any) -> list[Event]:
                 return await events_with_ids(conn, gaps)
 
-            for event in await self._store.read(late):
-                del self._gaps[event.id]
-                if event.id not in self._on_stream:
-                    self._pending[event.id] = (event, now)
+            cursor.appeared(await self._store.read(late), loop.time())
+        published = await self._publish_due(cursor.due(loop.time()))
+        target = cursor.target(loop.time())
+        if target > cursor.position:
 
-    async def _publish_late(self, now: float) -> int:
-        due = []
-        for event_id in sorted(self._pending):
-            event, since = self._pending[event_id]
-            if event_id in self._on_stream:
-                del self._pending[event_id]
-            elif now - since >= self._settle:
-                due.append(event)
+            async def move(conn: Any) -> None:
+                await advance_relay(conn, self._relay_name, target)
+
+            await self._store.run(move)
+            cursor.moved(target)
+        return published
+
+    async def _publish_due(self, due: list[Event]) -> int:
         published = 0
         for start in range(0, len(due), _PAGE):
             chunk = due[start : start + _PAGE]
             results = await asyncio.gather(*(self._send(event) for event in chunk))
             for event, ok in zip(chunk, results, strict=True):
                 if ok:
-                    self._pending.pop(event.id, None)
+                    self._cursor.published(event.id)
                     published += 1
             if not all(results):
                 break
@@ -418,20 +406,3 @@ class NatsBus:
             logger.info("relayed %d event(s) the stream had not carried", published)
             self.relayed += published
         return published
-
-    async def _advance(self, now: float) -> None:
-        for gap, since in list(self._gaps.items()):
-            if now - since >= self._gap_grace:
-                logger.warning("outbox id %s never committed in time; relaying past it", gap)
-                del self._gaps[gap]
-        blocked = [*self._pending, *self._gaps]
-        target = (min(blocked) - 1) if blocked else self._scan
-        if target <= self._position:
-            return
-
-        async def move(conn: Any) -> None:
-            await advance_relay(conn, self._relay_name, target)
-
-        await self._store.run(move)
-        self._position = target
-        self._on_stream = {i for i in self._on_stream if i > target}
