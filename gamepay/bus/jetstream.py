@@ -41,8 +41,8 @@ from gamepay.bus.base import EventHandler, deliver
 from gamepay.bus.outbox import (
     advance_relay,
     event_from_json,
+    event_ids_since,
     event_to_json,
-    events_since,
     events_with_ids,
     relay_position,
 )
@@ -366,12 +366,12 @@ class NatsBus:
         for _ in range(_PAGES_PER_ROUND):
             after = cursor.scan
 
-            async def read(conn: Any, after: int = after) -> list[Event]:
-                return await events_since(conn, after, _PAGE)
+            async def read(conn: Any, after: int = after) -> list[int]:
+                return await event_ids_since(conn, after, _PAGE)
 
-            rows = await self._store.read(read)
-            cursor.scanned(rows, loop.time())
-            if len(rows) < _PAGE:
+            ids = await self._store.read(read)
+            cursor.scanned(ids, loop.time())
+            if len(ids) < _PAGE:
                 break
         if cursor.gaps:
             gaps = cursor.gaps
@@ -379,7 +379,7 @@ class NatsBus:
             async def late(conn: Any) -> list[Event]:
                 return await events_with_ids(conn, gaps)
 
-            cursor.appeared(await self._store.read(late), loop.time())
+            cursor.appeared([e.id for e in await self._store.read(late)], loop.time())
         published = await self._publish_due(cursor.due(loop.time()))
         target = cursor.target(loop.time())
         if target > cursor.position:
@@ -391,10 +391,15 @@ class NatsBus:
             cursor.moved(target)
         return published
 
-    async def _publish_due(self, due: list[Event]) -> int:
+    async def _publish_due(self, due_ids: list[int]) -> int:
         published = 0
-        for start in range(0, len(due), _PAGE):
-            chunk = due[start : start + _PAGE]
+        for start in range(0, len(due_ids), _PAGE):
+            wanted = due_ids[start : start + _PAGE]
+
+            async def load(conn: Any, wanted: list[int] = wanted) -> list[Event]:
+                return await events_with_ids(conn, wanted)
+
+            chunk = await self._store.read(load)
             results = await asyncio.gather(*(self._send(event) for event in chunk))
             for event, ok in zip(chunk, results, strict=True):
                 if ok:

@@ -6,9 +6,10 @@ writes rows with ``record_events`` inside its transaction and hands the committe
 objects to its publisher after the commit; a publisher failure never undoes the change (the row is
 there to replay).
 
-A relay (``gamepay.bus.jetstream``) reads every player's rows in id order (``events_since``,
-``events_with_ids``) and keeps its position in ``gp_event_relay`` (``relay_position``,
-``advance_relay``); ``event_to_json``/``event_from_json`` are the wire form of an event.
+A relay (``gamepay.bus.jetstream``) reads every player's ids in order (``event_ids_since``),
+then the rows it must publish (``events_with_ids``), and keeps its position in
+``gp_event_relay`` (``relay_position``, ``advance_relay``); ``event_to_json`` and
+``event_from_json`` are the wire form of an event.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ __all__ = [
     "EventDraft",
     "advance_relay",
     "event_from_json",
+    "event_ids_since",
     "event_to_json",
     "events_after",
-    "events_since",
     "events_with_ids",
     "publish_quietly",
     "record_events",
@@ -91,15 +92,15 @@ async def events_after(
     return [_event(row) for row in rows.mappings()]
 
 
-async def events_since(conn: AsyncConnection, last_id: int, limit: int) -> list[Event]:
-    """Every player's events with ``id > last_id``, oldest first, at most ``limit``."""
+async def event_ids_since(conn: AsyncConnection, last_id: int, limit: int) -> list[int]:
+    """The ids of every player's events with ``id > last_id``, ascending, at most ``limit``."""
     rows = await conn.execute(
-        select(events_table)
+        select(events_table.c.id)
         .where(events_table.c.id > last_id)
         .order_by(events_table.c.id)
         .limit(limit)
     )
-    return [_event(row) for row in rows.mappings()]
+    return [int(event_id) for event_id in rows.scalars()]
 
 
 async def events_with_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Event]:

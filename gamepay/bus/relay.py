@@ -22,8 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from gamepay.core.events import Event
-
 __all__ = ["MAX_TRACKED_GAP", "RelayCursor"]
 
 logger = logging.getLogger("gamepay.bus.relay")
@@ -42,7 +40,7 @@ class RelayCursor:
         """The highest id read so far (the next read starts after it)."""
         self._settle = settle
         self._gap_grace = gap_grace
-        self._pending: dict[int, tuple[Event, float]] = {}
+        self._pending: dict[int, float] = {}
         self._gaps: dict[int, float] = {}
         self._carried: set[int] = set()
 
@@ -62,36 +60,32 @@ class RelayCursor:
             self._carried.add(event_id)
             self._pending.pop(event_id, None)
 
-    def scanned(self, events: Sequence[Event], now: float) -> None:
-        """Rows read after ``scan``, in id order; the ids skipped between them become gaps."""
-        for event in events:
-            if event.id <= self.scan:
+    def scanned(self, ids: Sequence[int], now: float) -> None:
+        """Ids of rows read after ``scan``, ascending; the ids skipped between them are gaps."""
+        for event_id in ids:
+            if event_id <= self.scan:
                 continue
-            if event.id - self.scan - 1 > MAX_TRACKED_GAP:
-                logger.warning("outbox ids jump by %d; not waiting for them", event.id - self.scan)
+            if event_id - self.scan - 1 > MAX_TRACKED_GAP:
+                logger.warning("outbox ids jump by %d; not waiting for them", event_id - self.scan)
             else:
-                for missing in range(self.scan + 1, event.id):
+                for missing in range(self.scan + 1, event_id):
                     self._gaps.setdefault(missing, now)
-            self.scan = event.id
-            self._read(event, now)
+            self.scan = event_id
+            self._read(event_id, now)
 
-    def appeared(self, events: Sequence[Event], now: float) -> None:
+    def appeared(self, ids: Sequence[int], now: float) -> None:
         """Rows found for some of the gaps (their transactions committed late)."""
-        for event in events:
-            if self._gaps.pop(event.id, None) is not None:
-                self._read(event, now)
+        for event_id in ids:
+            if self._gaps.pop(event_id, None) is not None:
+                self._read(event_id, now)
 
-    def _read(self, event: Event, now: float) -> None:
-        if event.id not in self._carried:
-            self._pending[event.id] = (event, now)
+    def _read(self, event_id: int, now: float) -> None:
+        if event_id not in self._carried:
+            self._pending[event_id] = now
 
-    def due(self, now: float) -> list[Event]:
-        """The rows read at least ``settle`` seconds ago that the broker has not carried."""
-        return [
-            event
-            for event_id, (event, since) in sorted(self._pending.items())
-            if now - since >= self._settle
-        ]
+    def due(self, now: float) -> list[int]:
+        """Ids of the rows read at least ``settle`` seconds ago the broker has not carried."""
+        return sorted(i for i, since in self._pending.items() if now - since >= self._settle)
 
     def published(self, event_id: int) -> None:
         """The broker acknowledged ``event_id`` (from ``due``)."""

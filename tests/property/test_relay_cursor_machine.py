@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from gamepay.bus.relay import RelayCursor
-from gamepay.core.events import Event, EventType
 
 SETTLE = 1.0
 GRACE = 5.0
@@ -34,9 +33,6 @@ class RelayMachine(RuleBasedStateMachine):
         self.committed: dict[int, tuple[float, float]] = {}  # id -> (begun, committed)
         self.broker: set[int] = set()
         self.last_position = 0
-
-    def _row(self, event_id: int) -> Event:
-        return Event(event_id, "p", EventType.BALANCE_CHANGED)
 
     @rule(count=st.integers(1, 4))
     def begin(self, count: int) -> None:
@@ -82,15 +78,15 @@ class RelayMachine(RuleBasedStateMachine):
             return  # relay_once does nothing while NATS is down
         cursor = self.cursor
         while True:
-            rows = [self._row(i) for i in sorted(self.committed) if i > cursor.scan][:page]
-            cursor.scanned(rows, self.clock)
-            if len(rows) < page:
+            ids = [i for i in sorted(self.committed) if i > cursor.scan][:page]
+            cursor.scanned(ids, self.clock)
+            if len(ids) < page:
                 break
-        cursor.appeared([self._row(i) for i in cursor.gaps if i in self.committed], self.clock)
-        for event in cursor.due(self.clock):
-            assert event.id in self.committed
-            self.broker.add(event.id)
-            cursor.published(event.id)
+        cursor.appeared([i for i in cursor.gaps if i in self.committed], self.clock)
+        for event_id in cursor.due(self.clock):
+            assert event_id in self.committed
+            self.broker.add(event_id)
+            cursor.published(event_id)
         target = cursor.target(self.clock)
         assert target >= cursor.position
         cursor.moved(target)
