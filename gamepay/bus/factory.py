@@ -2,15 +2,16 @@
 
 No URL: ``LISTEN/NOTIFY`` on the PostgreSQL database itself, an in-process bus on SQLite (one
 process). ``nats://host:4222`` (or ``tls://``): NATS JetStream, relayed from the outbox of
-``store`` (needs the ``gamepay[nats]`` extra). ``postgresql://...``: ``LISTEN/NOTIFY`` on that
-(other) PostgreSQL server.
+``store`` (needs the ``gamepay[nats]`` extra); ``?stream=NAME&subject=SUBJECT`` names the stream
+and its subject (each deployment sharing a NATS server needs its own). ``postgresql://...``:
+``LISTEN/NOTIFY`` on that (other) PostgreSQL server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from gamepay.bus.base import EventHandler, EventSource, Subscription
 from gamepay.bus.memory import InProcessBus
@@ -57,14 +58,20 @@ def open_bus(
         if store.dialect == "postgresql":
             return PostgresBus(database_url, source)
         return InProcessBus()
-    scheme = urlsplit(bus_url).scheme
-    if scheme in ("nats", "tls"):
+    parts = urlsplit(bus_url)
+    if parts.scheme in ("nats", "tls"):
         try:
-            from gamepay.bus.jetstream import NatsBus
+            from gamepay.bus.jetstream import DEFAULT_STREAM, DEFAULT_SUBJECT, NatsBus
         except ImportError:
             missing = "a nats:// bus needs the NATS client: pip install 'gamepay[nats]'"
             raise ConfigError(missing) from None
-        return NatsBus(bus_url, store)
-    if scheme in ("postgresql", "postgres"):
+        query = parse_qs(parts.query)
+        if set(query) - {"stream", "subject"}:
+            raise ConfigError("a nats:// bus URL takes only ?stream=...&subject=...")
+        server = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+        stream = query.get("stream", [DEFAULT_STREAM])[-1]
+        subject = query.get("subject", [DEFAULT_SUBJECT])[-1]
+        return NatsBus(server, store, stream=stream, subject=subject)
+    if parts.scheme in ("postgresql", "postgres"):
         return PostgresBus(bus_url, source)
     raise ConfigError("the bus URL must be nats://, tls:// or postgresql://")

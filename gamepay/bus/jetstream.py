@@ -137,6 +137,16 @@ class NatsBus:
     def __repr__(self) -> str:
         return f"NatsBus(stream={self._stream!r})"  # never the URL: it may hold a password
 
+    @property
+    def stream(self) -> str:
+        """The JetStream stream's name."""
+        return self._stream
+
+    @property
+    def subject(self) -> str:
+        """The subject events are published on."""
+        return self._subject
+
     async def __aenter__(self) -> NatsBus:
         await self.start()
         return self

@@ -51,7 +51,15 @@ async def test_open_bus_nats_on_sqlite_delivers(tmp_path: Path, nats_url: str) -
         await store.migrate()
         bus = open_bus(store, NoEvents(), database_url=url, bus_url=nats_url)
         assert isinstance(bus, NatsBus)
+        assert (bus.stream, bus.subject) == ("GAMEPAY_EVENTS", "gamepay.events")
         assert nats_url not in repr(bus)
+        named = open_bus(
+            store, NoEvents(), database_url=url, bus_url=f"{nats_url}?stream=S1&subject=s.one"
+        )
+        assert isinstance(named, NatsBus)
+        assert (named.stream, named.subject) == ("S1", "s.one")
+        with pytest.raises(ConfigError):
+            open_bus(store, NoEvents(), database_url=url, bus_url=f"{nats_url}?queue=x")
     finally:
         await store.close()
     async with private_stream(nats_url) as names:
