@@ -88,7 +88,6 @@ async def test_two_serve_processes_push_across_nats(
                 "GAMEPAY_WS_TOKEN_SECRET": WS_SECRET,
                 "GAMEPAY_CATALOG_FILE": str(catalog),
                 "GAMEPAY_HTTP_PORT": "0",
-                "GAMEPAY_WS_PORT": "0",
                 "COLUMNS": "400",
             }
         )

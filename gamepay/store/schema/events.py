@@ -1,4 +1,4 @@
-"""The events outbox (revision ``0002_payments``) and the relay cursors (``0006_event_relay``).
+"""The events outbox (revision ``0002_payments``) and the relay cursors (``0008_event_relay``).
 
 Only ``gamepay.bus.outbox`` reads or writes them.
 ``gp_events(id, player_id, type, payload, created_at)``: ``id`` increases, so a reconnecting

@@ -3,7 +3,7 @@
 A relay publishes committed outbox rows to a message broker (NATS JetStream) and remembers here
 how far it got, so a restarted relay, or another replica's, carries on where it stopped.
 
-Revision ID: 0006_event_relay
+Revision ID: 0008_event_relay
 Revises: 0002_payments
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision = "0006_event_relay"
+revision = "0008_event_relay"
 down_revision: str | None = "0002_payments"
 branch_labels: str | None = None
 depends_on: str | None = None
