@@ -17,6 +17,7 @@ from gamepay_ws.protocol import PROTOCOL_VERSION, event_push, parse_message
 from gamepay_ws.ratelimit import TokenBucket
 from gamepay_ws.server import AdapterConfig, Socket, SocketClosed, WebsocketAdapter
 from gamepay_ws.session import Session, SessionState
+from gamepay_ws.storefront import storefront_route
 
 __all__ = [
     "CALLBACK_PATH",
@@ -39,5 +40,6 @@ __all__ = [
     "issue_token",
     "parse_message",
     "serve_http",
+    "storefront_route",
     "verify_token",
 ]

@@ -34,7 +34,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from gamepay.bus import EventBus, InProcessBus, PostgresBus
@@ -60,10 +60,9 @@ from gamepay_ws import (
     serve_http,
 )
 from gamepay_ws.backend import GamepayBackend
+from gamepay_ws.storefront import storefront_route
 
 __all__ = ["CATALOG", "GOLD", "Shop", "main", "running_shop"]
-
-STATIC = Path(__file__).resolve().parent / "static"
 
 GOLD = Currency("gold", 0)
 """The shop's in-game currency; every demo player starts with some."""
@@ -157,9 +156,6 @@ def _payment_token(sandbox: RunningSandbox) -> Token:
 def _http_app(
     holder: dict[str, Shop], payments: Payments, websocket: WebsocketEndpoint
 ) -> Starlette:
-    async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html")
-
     async def session(request: Request) -> Response:
         shop = holder["shop"]
         player = request.query_params.get("player") or f"player-{secrets.token_hex(3)}"
@@ -195,7 +191,7 @@ def _http_app(
 
     return Starlette(
         routes=[
-            Route("/", index, methods=["GET"]),
+            storefront_route("/"),
             Route("/demo/session", session, methods=["GET"]),
             Route("/demo/pay", pay, methods=["POST"]),
             WebSocketRoute("/ws", websocket),

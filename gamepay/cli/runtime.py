@@ -4,10 +4,11 @@
 client with metrics hooks, the event bus (``GAMEPAY_BUS_URL``: NATS JetStream; else PostgreSQL
 ``LISTEN/NOTIFY`` on PostgreSQL, in-process on SQLite) wrapped so events are counted, the
 ``Payments`` and ``Withdrawals`` services, the websocket adapter (its connections counted), and
-ONE HTTP app on ``GAMEPAY_HTTP_PORT`` with the players' websocket at ``/ws``, the KryptoGO
-callback endpoint, ``/healthz`` and ``/metrics`` (plus a standalone ``websockets`` server when
-``GAMEPAY_WS_PORT`` is set); a background task polls due intents. Everything stops, in reverse
-order, when the block exits. The demo runs exactly this, pointed at the sandbox.
+ONE HTTP app on ``GAMEPAY_HTTP_PORT`` with the players' websocket at ``/ws``, the storefront
+page at ``/`` (``gamepay_ws.storefront``), the KryptoGO callback endpoint, ``/healthz`` and
+``/metrics`` (plus a standalone ``websockets`` server when ``GAMEPAY_WS_PORT`` is set); a
+background task polls due intents. Everything stops, in reverse order, when the block exits.
+The demo runs exactly this, pointed at the sandbox.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from gamepay_ws import (
     serve_http,
 )
 from gamepay_ws.backend import GamepayBackend
+from gamepay_ws.storefront import storefront_route
 
 __all__ = ["Runtime", "catalog_for", "running_runtime"]
 
@@ -121,8 +123,8 @@ async def running_runtime(
     """Run one gamepay process from ``settings`` in this event loop; stop it on exit.
 
     ``tokens`` overrides ``settings.tokens`` (the withdrawable tokens); ``extra_routes`` are
-    added to the HTTP app (the demo adds its storefront); ``poll_interval=None`` disables the
-    background poller.
+    added to the HTTP app (the demo adds its storefront's helpers); ``poll_interval=None``
+    disables the background poller.
     """
     metrics = metrics if metrics is not None else Metrics()
     async with AsyncExitStack() as stack:
@@ -172,6 +174,7 @@ async def running_runtime(
                 *callback_routes(InstrumentedCallbacks(deferred, metrics)),
                 Route("/metrics", metrics_endpoint(metrics, refresh), methods=["GET"]),
                 WebSocketRoute("/ws", endpoint),
+                storefront_route("/"),
                 *extra_routes,
             ]
         )

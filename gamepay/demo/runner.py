@@ -3,7 +3,8 @@
 ``running_demo`` starts the KryptoGO sandbox on a local port (with callback faults on:
 duplicated, reordered and dropped callbacks), then exactly what ``gamepay serve`` runs
 (``gamepay.cli.runtime``, handed in by the caller: the demo sits below the CLI) on a SQLite
-file, pointed at the sandbox, plus the storefront page.
+file, pointed at the sandbox (it serves the storefront page at ``/``), plus the page's two
+demo-only helpers.
 ``play`` sends the simulated players in over the websocket; each pays (or not) through the
 sandbox's control API, as a wallet would. ``settle`` lets the world catch up (refunds, expiries,
 reconciliation), ``pay_rewards`` pays a loyalty period, and ``summarize`` reads the outcome back
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gamepay.config import Settings
@@ -105,9 +106,6 @@ class DemoRuntime(Protocol):
 RuntimeStarter = Callable[..., AbstractAsyncContextManager[DemoRuntime]]
 """Starts a gamepay process: ``gamepay.cli.runtime.running_runtime``'s signature."""
 
-STOREFRONT = Path(__file__).resolve().parents[2] / "examples" / "shop" / "static" / "index.html"
-"""The storefront page of ``examples/shop`` (present in a source checkout)."""
-
 REWARD_PROGRAM = "demo-cashback"
 REWARD_POOL = "demo-loyalty"
 
@@ -182,9 +180,9 @@ class DemoRun:
     missing: list[str] = field(default_factory=list)
 
     @property
-    def storefront_url(self) -> str | None:
-        """Where the storefront page is served (None without a source checkout)."""
-        return f"{self.runtime.http_url}/" if STOREFRONT.exists() else None
+    def storefront_url(self) -> str:
+        """Where the storefront page is served (the runtime serves it from the package)."""
+        return f"{self.runtime.http_url}/"
 
 
 def _payment_token(sandbox: RunningSandbox) -> Token:
@@ -194,12 +192,7 @@ def _payment_token(sandbox: RunningSandbox) -> Token:
 
 
 def _storefront_routes(holder: dict[str, DemoRun]) -> list[Route]:
-    """The page and its two DEMO-ONLY helpers (player tokens for anyone, sandbox payments)."""
-
-    async def index(request: Request) -> Response:
-        if not STOREFRONT.exists():
-            return PlainTextResponse("storefront page not found (needs a source checkout)", 404)
-        return FileResponse(STOREFRONT)
+    """The storefront page's two DEMO-ONLY helpers (player tokens for anyone, sandbox payments)."""
 
     async def session(request: Request) -> Response:
         run = holder["run"]
@@ -236,7 +229,6 @@ def _storefront_routes(holder: dict[str, DemoRun]) -> list[Route]:
         return JSONResponse({"status": str(intent.status)})
 
     return [
-        Route("/", index, methods=["GET"]),
         Route("/demo/session", session, methods=["GET"]),
         Route("/demo/pay", pay, methods=["POST"]),
     ]

@@ -84,6 +84,9 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
             assert ws_url.group(1) == http_url.group(1).replace("http", "ws", 1) + "/ws"
             async with httpx.AsyncClient(base_url=http_url.group(1)) as http:
                 assert (await http.get("/healthz")).status_code == 200
+                page = await http.get("/")  # the storefront, from the installed package
+                assert page.status_code == 200
+                assert "new WebSocket(session.ws_url)" in page.text
                 token = issue_token("alice", WS_SECRET, 300)
                 async with PlayerClient(ws_url.group(1), token) as alice:
                     buy = await alice.request("buy_with_crypto", sku="sword")

@@ -88,3 +88,59 @@ async def test_storefront_buy_pay_granted(shop: Shop, tmp_path: Path) -> None:
             assert errors == []
         finally:
             await browser.close()
+
+
+async def test_served_by_the_runtime_with_a_token_in_the_fragment(tmp_path: Path) -> None:
+    """What `gamepay serve` runs serves the packaged page at /: without a token it says so; with
+    /#token=... it connects to /ws of its own origin and shows the token's player and catalog."""
+    from playwright.async_api import async_playwright, expect
+
+    from gamepay.cli.runtime import running_runtime
+    from gamepay.config import Settings
+    from gamepay.payments import Catalog, CatalogItem, Grant
+    from gamepay.testing import running_sandbox, sqlite_url
+    from gamepay_ws import issue_token
+
+    secret = "a-websocket-secret-of-at-least-32-bytes"
+    catalog = Catalog(
+        items=(
+            CatalogItem(
+                sku="sword",
+                title="Iron sword",
+                price="300",
+                currency="TWD",
+                grant=Grant(kind="item", code="sword", amount=1),
+            ),
+        )
+    )
+    async with running_sandbox() as sandbox:
+        settings = Settings(
+            _env_file=None,
+            database_url=sqlite_url(tmp_path / "serve.db"),
+            kryptogo_base_url=sandbox.url,
+            kryptogo_api_key=sandbox.api_key,
+            ws_token_secret=secret,
+            http_port=0,
+        )
+        async with (
+            running_runtime(settings, catalog, poll_interval=None) as server,
+            async_playwright() as pw,
+        ):
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                page = await browser.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(f"{server.http_url}/")
+                await expect(page.locator("#conn")).to_have_text("no player token")
+                await expect(page.locator("#shop-error")).to_contain_text("#token=")
+                token = issue_token("dora", secret, 300)
+                await page.goto(f"{server.http_url}/?again#token={token}")
+                await expect(page.locator("#conn")).to_have_text("connected")
+                await expect(page.locator("#player")).to_have_text("dora")
+                title = page.locator('.item[data-sku="sword"] .title')
+                await expect(title).to_have_text("Iron sword")
+                assert errors == []
+            finally:
+                await browser.close()
+    assert server.ws_url == f"{server.http_url.replace('http', 'ws', 1)}/ws"
