@@ -22,7 +22,8 @@ GAMEPAY_CALLBACK_PUBLIC_URL       the URL KryptoGO posts callbacks to
 GAMEPAY_WS_TOKEN_SECRET           HMAC secret of player websocket tokens (secret)
 GAMEPAY_HOST / GAMEPAY_HTTP_PORT  where `gamepay serve` listens (everything, websocket at /ws)
 GAMEPAY_WS_PORT                   optional: also a standalone websocket server on this port
-GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (gamepay.payments.catalog)
+GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (docs/catalog.md)
+GAMEPAY_CREATING_TIMEOUT_S        an order with no intent this long after it was written: failed
 GAMEPAY_WITHDRAWAL_TOKENS         withdrawable tokens: chain:address:symbol:decimals,...
 GAMEPAY_WITHDRAWAL_MIN            minimum withdrawal, whole tokens (decimal string)
 GAMEPAY_WITHDRAWAL_DAILY_LIMIT    per-player daily withdrawal limit, whole tokens
@@ -105,6 +106,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     withdrawal_tokens: str = "arb:0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9:USDT:6"
     catalog_file: Path | None = None
+    creating_timeout_s: float = Field(default=3600.0, gt=0)
     withdrawal_min: str = "1"
     withdrawal_daily_limit: str = "1000"
     time_zone: str = "UTC"

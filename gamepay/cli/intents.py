@@ -1,9 +1,9 @@
-"""`gamepay intents list/show` and `gamepay reconcile`: orders and their KryptoGO intents."""
+"""`gamepay intents list/show/close-stuck` and `gamepay reconcile`: orders and their intents."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,7 +26,12 @@ from gamepay.errors import OrderNotFound
 from gamepay.payments import repository as q
 from gamepay.payments.records import Order
 
-__all__ = ["app", "order_view", "reconcile"]
+if TYPE_CHECKING:
+    from gamepay.kryptogo.client import KryptoGOClient
+    from gamepay.payments import Payments
+    from gamepay.store import Store
+
+__all__ = ["app", "close_stuck", "order_view", "reconcile"]
 
 app = typer.Typer(help="Orders and their KryptoGO payment intents.", no_args_is_help=True)
 
@@ -169,37 +174,45 @@ def show(
 
 
 # -- reconcile -------------------------------------------------------------------------------------
-async def _reconcile(
-    settings: Settings, since: datetime, until: datetime, bar: bool
-) -> dict[str, Any]:
-    from gamepay.cli.runtime import catalog_for
+def _payments(settings: Settings, store: Store, client: KryptoGOClient) -> Payments:
+    """The payments service as the CLI runs it: the catalog and timeouts ``serve`` uses."""
+    from gamepay.cli.catalog import catalog_for
     from gamepay.ledger import Ledger
     from gamepay.payments import Payments, PaymentsConfig
 
+    config = PaymentsConfig(
+        callback_url=settings.callback_public_url,
+        creating_timeout=settings.creating_timeout_s,
+    )
+    return Payments(store, Ledger(store), client, catalog_for(settings), config=config)
+
+
+async def _reconcile(
+    settings: Settings, since: datetime, until: datetime, bar: bool
+) -> dict[str, Any]:
     async with open_store(settings) as store, client_for(settings) as client:
-        payments = Payments(
-            store,
-            Ledger(store),
-            client,
-            catalog_for(settings),
-            config=PaymentsConfig(callback_url=settings.callback_public_url),
-        )
+        payments = _payments(settings, store, client)
         with progress(disable=not bar) as bars:
             task = bars.add_task(
                 f"reconciling {since:%Y-%m-%d %H:%M} .. {until:%Y-%m-%d %H:%M}", total=1
             )
             report = await payments.reconcile(since, until)
             bars.advance(task)
+    outcomes = report.outcomes()
     return {
         "since": report.since,
         "until": report.until,
         "listed": report.listed,
         "checked": report.checked,
         "repaired": report.repaired,
+        "needs_operator": outcomes["operator"],
+        "errors": outcomes["error"],
+        "waiting": outcomes["waiting"],
         "ok": report.ok,
         "mismatches": [
             {
                 "kind": m.kind,
+                "outcome": str(m.outcome),
                 "payment_intent_id": m.payment_intent_id,
                 "order_id": m.order_id,
                 "local": m.local,
@@ -212,6 +225,9 @@ async def _reconcile(
     }
 
 
+_OUTCOME_STYLE = {"repaired": "green", "operator": "red", "error": "red", "waiting": "yellow"}
+
+
 def reconcile(
     ctx: typer.Context,
     since: Annotated[str, typer.Option(help="Window start (ISO date/time, UTC if naive).")],
@@ -222,7 +238,9 @@ def reconcile(
 ) -> None:
     """Compare KryptoGO's intents in a window with our orders; repair and report mismatches.
 
-    Exit code 1 when a mismatch could not be repaired.
+    Each mismatch is repaired, needs an operator, an error (run again) or waiting (a creating
+    order younger than GAMEPAY_CREATING_TIMEOUT_S). Exit code 0 when nothing needs an operator
+    and nothing failed, 1 otherwise (docs/operations.md says what to do for each).
     """
     start = parse_when(since, option="--since")
     assert start is not None
@@ -235,20 +253,83 @@ def reconcile(
         emit_json(data)
     else:
         console.print(
-            f"listed {data['listed']} intents, matched {data['checked']}, "
-            f"repaired {data['repaired']}, {len(data['mismatches'])} mismatch(es)"
+            f"listed {data['listed']} intents, matched {data['checked']}; "
+            f"repaired {data['repaired']}, needs an operator {data['needs_operator']}, "
+            f"errors {data['errors']}, waiting {data['waiting']}"
         )
         if data["mismatches"]:
-            table = Table("kind", "intent", "order", "local", "remote", "repaired", "detail")
+            table = Table("outcome", "kind", "intent", "order", "local", "remote", "detail")
             for m in data["mismatches"]:
+                style = _OUTCOME_STYLE[m["outcome"]]
                 table.add_row(
+                    f"[{style}]{m['outcome']}[/{style}]",
                     m["kind"],
                     m["payment_intent_id"] or "",
                     m["order_id"] or "",
                     m["local"] or "",
                     m["remote"] or "",
-                    "yes" if m["repaired"] else "[red]no[/red]",
                     m["detail"] or "",
+                )
+            console.print(table)
+    if not data["ok"]:
+        raise typer.Exit(1)
+
+
+# -- close-stuck -----------------------------------------------------------------------------------
+async def _close_stuck(settings: Settings, dry_run: bool, limit: int) -> dict[str, Any]:
+    async with open_store(settings) as store, client_for(settings) as client:
+        report = await _payments(settings, store, client).close_stuck(dry_run=dry_run, limit=limit)
+    actions = ("linked", "closed", "waiting", "refused", "error")
+    return {
+        "dry_run": report.dry_run,
+        "timeout_s": settings.creating_timeout_s,
+        **{action: report.count(action) for action in actions},
+        "ok": report.ok,
+        "orders": [
+            {
+                "order_id": o.order_id,
+                "player_id": o.player_id,
+                "created_at": o.created_at.isoformat(),
+                "action": o.action,
+                "detail": o.detail,
+            }
+            for o in report.orders
+        ],
+    }
+
+
+@app.command("close-stuck")
+def close_stuck(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would be done; write nothing.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """Resolve orders stuck in `creating`: link the intent found for each, else close it.
+
+    Each order's intent is looked up at KryptoGO first (through its order_data), so an order
+    whose intent exists is linked, never closed; only an order with no intent, older than
+    GAMEPAY_CREATING_TIMEOUT_S and with no create attempt in flight becomes `failed`.
+    Exit code 1 when an order could not be checked or its intent was refused.
+    """
+    data = run(_close_stuck(settings_of(ctx), dry_run, limit), as_json=as_json)
+    if as_json:
+        emit_json(data)
+    else:
+        verb = "would be" if data["dry_run"] else "were"
+        console.print(
+            f"{len(data['orders'])} creating order(s): {data['linked']} linked, "
+            f"{data['closed']} closed, {data['waiting']} waiting, {data['refused']} refused, "
+            f"{data['error']} error(s) ({verb} done; timeout {data['timeout_s']:.0f}s)"
+        )
+        if data["orders"]:
+            table = Table("action", "player", "created", "detail")
+            table.add_column("order", no_wrap=True)
+            for o in data["orders"]:
+                table.add_row(
+                    o["action"], o["player_id"], o["created_at"], o["detail"] or "", o["order_id"]
                 )
             console.print(table)
     if not data["ok"]:

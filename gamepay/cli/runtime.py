@@ -196,7 +196,11 @@ async def running_runtime(
             ledger,
             client,
             catalog,
-            config=PaymentsConfig(callback_url=callback_url, callback_secret=secret),
+            config=PaymentsConfig(
+                callback_url=callback_url,
+                callback_secret=secret,
+                creating_timeout=settings.creating_timeout_s,
+            ),
             publisher=publisher,
         )
         deferred.payments = payments

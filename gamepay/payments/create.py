@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +38,7 @@ from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
 from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, balance_event_now, open_accounts, prepare_grant
+from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.context import PaymentsContext
 from gamepay.payments.decide import GrantSpec, same_decimal
 from gamepay.payments.events import balance_event, grant_event, status_event
@@ -47,6 +48,7 @@ __all__ = [
     "buy_with_balance",
     "check_player",
     "check_request_id",
+    "creating_is_stuck",
     "fail_order",
     "get_order",
     "lookup_intent",
@@ -281,27 +283,51 @@ async def _link(ctx: PaymentsContext, intent: PaymentIntent, order: Order, *, so
     return updated
 
 
-async def fail_order(ctx: PaymentsContext, order: Order, why: str) -> None:
-    """Mark a ``creating`` order whose intent was refused or never appeared as ``failed``."""
+def creating_is_stuck(order: Order, now: datetime, config: PaymentsConfig) -> bool:
+    """True when ``order`` may be closed as ``failed`` if its intent is still not found: it is
+    ``creating``, older than ``creating_timeout``, and its last create attempt is older than
+    ``create_grace`` (so no create call of it can still be in flight)."""
+    if order.status is not OrderStatus.CREATING or order.payment_intent_id is not None:
+        return False
+    age = (now - order.created_at).total_seconds()
+    quiet = (now - order.updated_at).total_seconds()
+    return age >= config.creating_timeout and quiet >= config.create_grace
+
+
+async def fail_order(
+    ctx: PaymentsContext,
+    order: Order,
+    why: str,
+    *,
+    source: str = "create",
+    attempts: int | None = None,
+) -> bool:
+    """Mark a ``creating`` order whose intent was refused or never appeared as ``failed``.
+
+    With ``attempts``, only if no other create attempt was counted since the caller read the
+    order. False (nothing written) when the order is no longer such an order. A failed order
+    whose intent shows up after all still links to it (``gamepay.payments.decide``).
+    """
     now = ctx.now()
 
-    async def fail(conn: AsyncConnection) -> list[Event]:
-        if not await q.fail_creating(conn, order.id, now):
-            return []
+    async def fail(conn: AsyncConnection) -> tuple[bool, list[Event]]:
+        if not await q.fail_creating(conn, order.id, now, attempts=attempts):
+            return False, []
         await q.log_status(
             conn,
             order_id=order.id,
             payment_intent_id=None,
             from_status=str(OrderStatus.CREATING),
             to_status=str(OrderStatus.FAILED),
-            source="create",
+            source=source[:32],
             now=now,
             note=why,
         )
-        return await record_events(conn, [status_event(order, "failed")], now)
+        return True, await record_events(conn, [status_event(order, "failed")], now)
 
-    events = await ctx.store.run(fail)
+    failed, events = await ctx.store.run(fail)
     await publish_quietly(ctx.publisher, events)
+    return failed
 
 
 async def lookup_intent(ctx: PaymentsContext, order: Order) -> PaymentIntent | None:

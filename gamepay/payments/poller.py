@@ -6,7 +6,8 @@ to ``gamepay.payments.apply``. A still-pending order backs off (``poll_delay``: 
 doubling up to ``poll_cap``), except that an order whose deadline falls before its next poll
 is polled again just after the deadline, when its intent will have moved. A ``creating`` order
 is resolved by looking its intent up through ``order_data``; after ``creating_timeout`` without
-one it is ``failed``. Several pollers may run at once: ``apply`` is idempotent.
+one (and no create attempt in flight: ``create.creating_is_stuck``) it is ``failed``, exactly as
+``reconcile`` and ``close_stuck`` do. Several pollers may run at once: ``apply`` is idempotent.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from gamepay.errors import KryptoGOError, NotFoundError
 from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, record_unknown
 from gamepay.payments.context import PaymentsContext
-from gamepay.payments.create import fail_order, get_order, lookup_intent
+from gamepay.payments.create import creating_is_stuck, fail_order, get_order, lookup_intent
 from gamepay.payments.records import Order
 
 __all__ = ["POLLED", "PollReport", "next_poll_at", "poll_delay", "poll_due"]
@@ -88,11 +89,11 @@ async def _poll_one(ctx: PaymentsContext, order: Order, now: datetime, report: P
             await apply(ctx, found, "poll")
             report.resolved += 1
             return
-        age = (now - order.created_at).total_seconds()
-        if age >= ctx.config.creating_timeout:
-            await fail_order(ctx, order, "no intent found for it through order_data")
-            report.failed += 1
-            return
+        if creating_is_stuck(order, now, ctx.config):
+            why = "no intent found for it through order_data"
+            if await fail_order(ctx, order, why, source="poll", attempts=order.create_attempts):
+                report.failed += 1
+                return
         report.still_open += 1
         await _reschedule(ctx, order, now)
         return

@@ -226,15 +226,21 @@ async def claim_create_attempt(
     return bool(result.rowcount == 1)
 
 
-async def fail_creating(conn: AsyncConnection, order_id: str, now: datetime) -> bool:
-    """Move a ``creating`` order with no intent to ``failed``; False when it is not one."""
+async def fail_creating(
+    conn: AsyncConnection, order_id: str, now: datetime, *, attempts: int | None = None
+) -> bool:
+    """Move a ``creating`` order with no intent to ``failed``; False when it is not one (or,
+    given ``attempts``, when another create attempt was counted since)."""
+    where = [
+        orders_table.c.id == order_id,
+        orders_table.c.status == str(OrderStatus.CREATING),
+        orders_table.c.payment_intent_id.is_(None),
+    ]
+    if attempts is not None:
+        where.append(orders_table.c.create_attempts == attempts)
     result = await conn.execute(
         update(orders_table)
-        .where(
-            orders_table.c.id == order_id,
-            orders_table.c.status == str(OrderStatus.CREATING),
-            orders_table.c.payment_intent_id.is_(None),
-        )
+        .where(*where)
         .values(status=str(OrderStatus.FAILED), next_poll_at=None, updated_at=now)
     )
     return bool(result.rowcount == 1)

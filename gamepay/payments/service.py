@@ -47,7 +47,7 @@ from gamepay.payments.callbacks import CallbackResponse, handle_callback
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.context import Clock, FaultHook, PaymentsContext
 from gamepay.payments.poller import PollReport, poll_due
-from gamepay.payments.reconcile import ReconcileReport, reconcile
+from gamepay.payments.reconcile import ReconcileReport, StuckReport, close_stuck, reconcile
 from gamepay.payments.records import ApplyResult, Order, PaymentInstructions
 
 if TYPE_CHECKING:
@@ -231,3 +231,8 @@ class Payments:
     async def reconcile(self, since: datetime | int, until: datetime | int) -> ReconcileReport:
         """Compare the API's intents of [since, until) with our orders; repair through apply."""
         return await reconcile(self.context, since, until)
+
+    async def close_stuck(self, *, dry_run: bool = False, limit: int = 1000) -> StuckReport:
+        """Resolve orders stuck in ``creating``: link each one's intent if it exists, else close
+        it once it is past ``creating_timeout`` (see ``gamepay.payments.reconcile``)."""
+        return await close_stuck(self.context, dry_run=dry_run, limit=limit)

@@ -162,3 +162,106 @@ def test_api_key_never_reaches_output_or_logs(env: dict[str, str]) -> None:
     assert SECRET not in out + err
     code, out, err = invoke(bad, "config", "--json")
     assert SECRET not in out + err
+
+
+def test_reconcile_with_the_catalog_defined_in_python(env: dict[str, str]) -> None:
+    """The orders were made by a Python-defined catalog and the CLI has no catalog file: the
+    order's stored grant settles it; alice gets her sword."""
+    bare = {k: v for k, v in env.items() if k != "GAMEPAY_CATALOG_FILE"}
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    code, out, _ = invoke(bare, "reconcile", "--since", since, "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert (report["repaired"], report["needs_operator"], report["errors"]) == (1, 0, 0)
+    code, out, _ = invoke(bare, "balance", "alice", "--json")
+    assert {b["code"]: b["available"] for b in json.loads(out)["balances"]}["sword"] == "1"
+    assert invoke(bare, "verify")[0] == 0
+
+
+async def _stuck_and_stray(url: str, sandbox: ThreadedSandbox) -> str:
+    """A purchase that crashed before its create call two hours ago, and an intent at the API
+    that no local order claims; returns the stuck order's id."""
+    running = sandbox.running
+
+    def crash(point: str) -> None:
+        if point == "create.before_api":
+            raise RuntimeError("crash")
+
+    store = await Store.connect(url)
+    try:
+        async with KryptoGOClient(
+            client_id=running.client_id,
+            api_key=running.api_key,
+            origin=running.origin,
+            base_url=running.url,
+        ) as client:
+            payments = Payments(
+                store,
+                Ledger(store),
+                client,
+                CATALOG,
+                clock=lambda: datetime.now(UTC) - timedelta(hours=2),
+                fault_hook=crash,
+            )
+            with pytest.raises(RuntimeError):
+                await payments.purchase("carl", "sword", request_id="s1")
+            (order,) = await payments.orders_for("carl")
+            await client.create_intent(
+                fiat_amount="5",
+                fiat_currency="USD",
+                order_data={"order_id": "ord_from_elsewhere"},
+                group_key="gamepay",
+            )
+        return order.id
+    finally:
+        await store.close()
+
+
+def test_reconcile_outcomes_and_exit_status(
+    env: dict[str, str], threaded_sandbox: ThreadedSandbox
+) -> None:
+    """A stuck creating order past GAMEPAY_CREATING_TIMEOUT_S is closed (repaired); a stray
+    intent needs an operator: exit 1, each mismatch with its outcome."""
+    stuck = asyncio.run(_stuck_and_stray(env["GAMEPAY_DATABASE_URL"], threaded_sandbox))
+    since = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    long_wait = {**env, "GAMEPAY_CREATING_TIMEOUT_S": str(4 * 3600)}
+    code, out, _ = invoke(long_wait, "reconcile", "--since", since, "--json")
+    assert code == 1
+    assert len(out.strip().splitlines()) == 1
+    report = json.loads(out)
+    outcomes = {(m["kind"], m["outcome"]) for m in report["mismatches"]}
+    assert ("stuck_creating", "waiting") in outcomes
+    assert ("missing_locally", "operator") in outcomes
+    assert (report["needs_operator"], report["waiting"], report["ok"]) == (1, 1, False)
+
+    code, out, _ = invoke(env, "reconcile", "--since", since)
+    assert code == 1
+    assert "needs an operator 1" in out
+    code, out, _ = invoke(env, "intents", "show", stuck, "--json")
+    assert json.loads(out)["status"] == "failed"
+    code, out, _ = invoke(env, "reconcile", "--since", since, "--json")
+    report = json.loads(out)
+    assert not any(m["kind"] == "stuck_creating" for m in report["mismatches"])
+
+
+def test_close_stuck_command(env: dict[str, str], threaded_sandbox: ThreadedSandbox) -> None:
+    """close-stuck --dry-run says what it would do and writes nothing; then it closes."""
+    stuck = asyncio.run(_stuck_and_stray(env["GAMEPAY_DATABASE_URL"], threaded_sandbox))
+    code, out, _ = invoke(env, "intents", "close-stuck", "--dry-run", "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["dry_run"] is True
+    assert [(o["order_id"], o["action"]) for o in report["orders"]] == [(stuck, "closed")]
+    code, out, _ = invoke(env, "intents", "show", stuck, "--json")
+    assert json.loads(out)["status"] == "creating"
+    long_wait = {**env, "GAMEPAY_CREATING_TIMEOUT_S": str(4 * 3600)}
+    code, out, _ = invoke(long_wait, "intents", "close-stuck", "--json")
+    assert code == 0
+    assert json.loads(out)["waiting"] == 1
+    code, out, _ = invoke(env, "intents", "close-stuck")
+    assert code == 0
+    assert "1 closed" in out
+    code, out, _ = invoke(env, "intents", "show", stuck, "--json")
+    assert json.loads(out)["status"] == "failed"
+    code, out, _ = invoke(env, "intents", "close-stuck", "--json")
+    assert json.loads(out)["orders"] == []
