@@ -1,13 +1,17 @@
 """Configuration for the CLI and the production server: ``GAMEPAY_*`` variables and ``.env``.
 
-Every setting has an embedded default good enough for the demo (a SQLite file under
-``./.gamepay``, the local sandbox credentials), so nothing is required to try gamepay; in
-production set at least the database URL, the KryptoGO credentials, the public callback URL and
-the secrets. Secrets are ``SecretStr``: their values never appear in ``repr``, logs or the text of
-a ``ConfigError`` (a malformed value is reported by variable name only). A database URL with a
+Most settings have an embedded default good enough to try gamepay (a SQLite file under
+``./.gamepay``, the local sandbox's credentials). The websocket token secret has none: a server
+that anyone could mint player tokens for must not start by accident. ``Settings.problems()``
+lists what ``gamepay serve`` refuses (one line per problem, naming the variable and the rule);
+``GAMEPAY_ENV=dev`` turns them into warnings, for the demo and the examples.
+
+Secrets are ``SecretStr``: their values never appear in ``repr``, logs or the text of a
+``ConfigError`` (a malformed value is reported by variable name only). A database URL with a
 password is shown with the password masked.
 
 ```
+GAMEPAY_ENV                       production | dev: dev allows demo values (with a warning)
 GAMEPAY_DATABASE_URL              sqlite:///.gamepay/gamepay.db | postgresql://user:pw@host/db
 GAMEPAY_BUS_URL                   pushes across replicas: unset = LISTEN/NOTIFY on PostgreSQL
                                   (in-process on SQLite) | nats://host:4222 (NATS JetStream)
@@ -19,7 +23,7 @@ GAMEPAY_KRYPTOGO_BASE_URL         explicit base URL (wins over the env; e.g. a s
 GAMEPAY_KRYPTOGO_TIMEOUT_S        per-request timeout in seconds
 GAMEPAY_CALLBACK_SECRET           HMAC secret of signed callbacks (secret, optional)
 GAMEPAY_CALLBACK_PUBLIC_URL       the URL KryptoGO posts callbacks to
-GAMEPAY_WS_TOKEN_SECRET           HMAC secret of player websocket tokens (secret)
+GAMEPAY_WS_TOKEN_SECRET           HMAC secret of player websocket tokens (secret, >= 32 bytes)
 GAMEPAY_HOST / GAMEPAY_HTTP_PORT  where `gamepay serve` listens (everything, websocket at /ws)
 GAMEPAY_WS_PORT                   optional: also a standalone websocket server on this port
 GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (docs/catalog.md)
@@ -28,7 +32,7 @@ GAMEPAY_WITHDRAWAL_TOKENS         withdrawable tokens: chain:address:symbol:deci
 GAMEPAY_WITHDRAWAL_MIN            minimum withdrawal, whole tokens (decimal string)
 GAMEPAY_WITHDRAWAL_DAILY_LIMIT    per-player daily withdrawal limit, whole tokens
 GAMEPAY_TIME_ZONE                 IANA zone of reward periods and reports
-GAMEPAY_LOG_LEVEL / GAMEPAY_LOG_FORMAT   INFO | DEBUG ... / json | text
+GAMEPAY_LOG_LEVEL / GAMEPAY_LOG_FORMAT   INFO | DEBUG ... / auto | json | text
 ```
 """
 
@@ -46,11 +50,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gamepay.core.assets import Token
 from gamepay.core.money import parse_amount
 from gamepay.errors import AmountError, AssetError, ConfigError
-from gamepay.kryptogo.wire import BASE_URLS, DEFAULT_BASE_URL
+from gamepay.kryptogo.wire import BASE_URLS, DEFAULT_BASE_URL, DEV_BASE_URL
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "ENV_PREFIX",
+    "MIN_WS_TOKEN_SECRET_BYTES",
+    "SANDBOX_API_KEY",
+    "SANDBOX_CLIENT_ID",
     "Settings",
     "load_settings",
     "redact_url",
@@ -62,6 +69,18 @@ ENV_PREFIX = "GAMEPAY_"
 DEFAULT_DATABASE_URL = "sqlite:///.gamepay/gamepay.db"
 """A SQLite file under ``./.gamepay`` (created on first use)."""
 
+MIN_WS_TOKEN_SECRET_BYTES = 32
+"""``gamepay serve`` refuses a shorter ``GAMEPAY_WS_TOKEN_SECRET`` (outside ``GAMEPAY_ENV=dev``)."""
+
+SANDBOX_CLIENT_ID = "sandbox-client-id"
+"""The local sandbox's client id (the default, so the CLI reaches ``gamepay sandbox`` as is)."""
+
+SANDBOX_API_KEY = "sandbox-api-key"
+"""The local sandbox's API key (public: never valid on a real KryptoGO host)."""
+
+# Websocket token secrets published in our own docs and code at some point: never a real secret.
+_KNOWN_DEMO_SECRETS = frozenset({"change-me-demo-only", "shared-with-the-game-backend"})
+_REAL_HOSTS = frozenset(urlsplit(url).hostname for url in (DEFAULT_BASE_URL, DEV_BASE_URL))
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 _MASK = "**********"
 
@@ -90,17 +109,18 @@ class Settings(BaseSettings):
         hide_input_in_errors=True,
     )
 
+    env: Literal["production", "dev"] = "production"
     database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
     bus_url: str | None = Field(default=None, repr=False)
-    kryptogo_client_id: str = "sandbox-client-id"
-    kryptogo_api_key: SecretStr = SecretStr("sandbox-api-key")
+    kryptogo_client_id: str = SANDBOX_CLIENT_ID
+    kryptogo_api_key: SecretStr = SecretStr(SANDBOX_API_KEY)
     kryptogo_origin: str = "http://localhost"
     kryptogo_env: Literal["production", "dev"] = "production"
     kryptogo_base_url: str = DEFAULT_BASE_URL
     kryptogo_timeout_s: float = Field(default=10.0, gt=0, le=300)
     callback_secret: SecretStr | None = None
     callback_public_url: str | None = None
-    ws_token_secret: SecretStr = SecretStr("change-me-demo-only")
+    ws_token_secret: SecretStr | None = None
     host: str = "127.0.0.1"
     ws_port: int | None = Field(default=None, ge=0, le=65535)
     http_port: int = Field(default=8080, ge=0, le=65535)
@@ -111,7 +131,7 @@ class Settings(BaseSettings):
     withdrawal_daily_limit: str = "1000"
     time_zone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    log_format: Literal["auto", "json", "text"] = "auto"
 
     @model_validator(mode="before")
     @classmethod
@@ -119,6 +139,16 @@ class Settings(BaseSettings):
         """No explicit base URL: take the documented one of ``kryptogo_env`` (any case)."""
         if not isinstance(data, dict):
             return data
+        data = {
+            **data,
+            **{
+                key: data[key].strip().lower()
+                for key in ("env", "log_format")
+                if isinstance(data.get(key), str)
+            },
+        }
+        if isinstance(data.get("log_level"), str):
+            data["log_level"] = data["log_level"].strip().upper()
         env = data.get("kryptogo_env", "production")
         env = env.strip().lower() if isinstance(env, str) else env
         data = {**data, "kryptogo_env": env}
@@ -183,6 +213,55 @@ class Settings(BaseSettings):
         yield from super().__repr_args__()
 
     @property
+    def real_kryptogo_host(self) -> bool:
+        """True when the base URL is one of KryptoGO's own hosts (production or wallet-dev)."""
+        return urlsplit(self.kryptogo_base_url).hostname in _REAL_HOSTS
+
+    def ws_token_secret_value(self) -> str:
+        """The websocket token secret; ``ConfigError`` naming the variable when it is unset."""
+        if self.ws_token_secret is None or not self.ws_token_secret.get_secret_value():
+            raise ConfigError(f"{ENV_PREFIX}WS_TOKEN_SECRET is not set: {_SECRET_RULE}")
+        return self.ws_token_secret.get_secret_value()
+
+    def problems(self) -> list[str]:
+        """What makes these settings unsafe to serve players with: one line per problem.
+
+        Each line names the variable and the rule. ``gamepay serve`` refuses to start on any of
+        them, before it touches the database or a port, unless ``GAMEPAY_ENV=dev`` (then they
+        are warnings). Pure: reads no file and calls nothing.
+        """
+        found: list[str] = []
+        secret = self.ws_token_secret.get_secret_value() if self.ws_token_secret else ""
+        name = f"{ENV_PREFIX}WS_TOKEN_SECRET"
+        if not secret:
+            found.append(f"{name} is not set: {_SECRET_RULE}")
+        elif secret in _KNOWN_DEMO_SECRETS:
+            found.append(f"{name} is a demo value printed in gamepay's docs: {_SECRET_RULE}")
+        elif len(secret.encode()) < MIN_WS_TOKEN_SECRET_BYTES:
+            found.append(
+                f"{name} is {len(secret.encode())} bytes, shorter than "
+                f"{MIN_WS_TOKEN_SECRET_BYTES}: {_SECRET_RULE}"
+            )
+        if self.real_kryptogo_host:
+            where = f"{ENV_PREFIX}KRYPTOGO_BASE_URL is {self.kryptogo_base_url}"
+            if self.kryptogo_client_id == SANDBOX_CLIENT_ID:
+                found.append(
+                    f"{ENV_PREFIX}KRYPTOGO_CLIENT_ID is the sandbox default while {where}: "
+                    "set your organization's client id from KryptoGO Studio"
+                )
+            if self.kryptogo_api_key.get_secret_value() == SANDBOX_API_KEY:
+                found.append(
+                    f"{ENV_PREFIX}KRYPTOGO_API_KEY is the sandbox default while {where}: "
+                    "set your Studio API key"
+                )
+            if self.callback_public_url is None:
+                found.append(
+                    f"{ENV_PREFIX}CALLBACK_PUBLIC_URL is not set while {where}: set the public "
+                    "https URL KryptoGO can post callbacks to"
+                )
+        return found
+
+    @property
     def safe_database_url(self) -> str:
         """The database URL with its password masked (for logs and output)."""
         return redact_url(self.database_url)
@@ -231,6 +310,12 @@ class Settings(BaseSettings):
             if password:
                 found.append(password)
         return found
+
+
+_SECRET_RULE = (
+    f"use a random secret of at least {MIN_WS_TOKEN_SECRET_BYTES} bytes "
+    "(python -c 'import secrets; print(secrets.token_hex(32))')"
+)
 
 
 def _parse_tokens(value: str) -> list[Token]:

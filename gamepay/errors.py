@@ -29,6 +29,7 @@ GamepayError
 │   └── LedgerCorrupt                 verify() found a stored balance that does not match
 ├── StoreError
 │   ├── MigrationError
+│   │   └── SchemaNotCurrent          the schema is not at this gamepay's revision (upgrade it)
 │   └── ConcurrencyError              serialization/deadlock retries exhausted
 ├── KryptoGOError                     talking to KryptoGO Studio
 │   ├── APIError                      the API answered with an error (status, code, body)
@@ -57,6 +58,7 @@ GamepayError
 │   ├── PoolUnderfunded
 │   └── PeriodNotClosed
 ├── SandboxError                      the local KryptoGO emulator refused an operation
+├── PortInUse                         a server cannot listen: the address is already taken
 └── ProtocolError                     a websocket client broke the protocol (gamepay_ws)
     ├── BadJson                       a frame that is not UTF-8 JSON
     ├── MalformedMessage              wrong or missing fields, wrong field types
@@ -116,12 +118,14 @@ __all__ = [
     "PaymentError",
     "PeriodNotClosed",
     "PoolUnderfunded",
+    "PortInUse",
     "ProtocolError",
     "RateLimitError",
     "RateLimited",
     "RequestTimeout",
     "RewardError",
     "SandboxError",
+    "SchemaNotCurrent",
     "ServerError",
     "StoreError",
     "TokenRejected",
@@ -275,6 +279,12 @@ class MigrationError(StoreError):
     """The schema could not be brought up to date."""
 
     code = "migration_error"
+
+
+class SchemaNotCurrent(MigrationError):
+    """The database's schema is not at this gamepay's revision: run ``gamepay db upgrade``."""
+
+    code = "schema_not_current"
 
 
 class ConcurrencyError(StoreError):
@@ -492,6 +502,21 @@ class SandboxError(GamepayError):
 
     def __repr__(self) -> str:
         return f"SandboxError(api_code={self.api_code!r}, message={self.message!r})"
+
+
+class PortInUse(GamepayError):
+    """A server could not listen on ``host:port``: another process holds the address."""
+
+    code = "port_in_use"
+
+    def __init__(self, host: str, port: int, *, setting: str | None = None) -> None:
+        where = f" ({setting})" if setting else ""
+        super().__init__(
+            f"cannot listen on {host}:{port}{where}: the address is already in use "
+            "(stop the other process or pick another port)"
+        )
+        self.host = host
+        self.port = port
 
 
 class ProtocolError(GamepayError):

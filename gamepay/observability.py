@@ -1,5 +1,8 @@
 """Structured logs for the CLI and the server: JSON lines carrying request/intent/order ids.
 
+On a terminal the CLI logs human-readable text instead (``GAMEPAY_LOG_FORMAT=auto``, the
+default; ``json`` or ``text`` force one).
+
 The library only logs through ``logging.getLogger("gamepay...")``; this module is what the
 ``gamepay`` command and ``gamepay serve`` install on top. Ids travel in context variables, so
 code that handles one request, callback or order binds them once and every line logged below
@@ -161,14 +164,18 @@ def configure_logging(
 ) -> logging.Handler:
     """Send the ``gamepay`` (and server) loggers to ``stream`` as JSON or text; returns the handler.
 
+    ``fmt="auto"`` picks text when the stream (default: stderr) is a terminal, JSON otherwise.
     Calling it again replaces the handler it installed before (idempotent). ``secrets`` are
     masked in every record that passes through the handler. Without ``stream`` lines go to
     whatever ``sys.stderr`` is at the time of each line. ``propagate=False`` stops records
     from also reaching handlers on the root logger.
     """
-    if fmt not in {"json", "text"}:
-        raise ValueError("fmt must be 'json' or 'text'")
-    handler = logging.StreamHandler(stream if stream is not None else _Stderr())
+    if fmt not in {"auto", "json", "text"}:
+        raise ValueError("fmt must be 'auto', 'json' or 'text'")
+    target = stream if stream is not None else _Stderr()
+    if fmt == "auto":
+        fmt = "text" if _is_terminal(target) else "json"
+    handler = logging.StreamHandler(target)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactingFilter(secrets))
@@ -182,8 +189,20 @@ def configure_logging(
     return handler
 
 
+def _is_terminal(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):
+        return False
+
+
 class _Stderr:
     """A stream that writes to the current ``sys.stderr`` (which tests and runners swap)."""
+
+    def isatty(self) -> bool:
+        """Whether the current ``sys.stderr`` is a terminal."""
+        return _is_terminal(sys.stderr)
 
     def write(self, text: str) -> int:
         return sys.stderr.write(text)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -28,9 +30,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gamepay.errors import GamepayError
+from gamepay.errors import GamepayError, PortInUse
 
-__all__ = ["CALLBACK_PATH", "CallbackHandler", "callback_app", "callback_routes", "serve_http"]
+__all__ = [
+    "CALLBACK_PATH",
+    "CallbackHandler",
+    "callback_app",
+    "callback_routes",
+    "listen_socket",
+    "serve_http",
+]
 
 logger = logging.getLogger("gamepay.ws.callback")
 
@@ -104,6 +113,8 @@ async def serve_http(
 
     ``ws_max_size`` (bytes) and ``ws_per_message_deflate`` apply to websocket routes (a
     ``gamepay_ws.asgi.WebsocketEndpoint``): pass ``AdapterConfig.max_message_bytes`` and False.
+    ``PortInUse`` when another process holds ``host:port`` (never ``SystemExit``: this runs
+    inside a host's game server).
     """
     config = uvicorn.Config(
         app,
@@ -115,11 +126,15 @@ async def serve_http(
         ws_per_message_deflate=ws_per_message_deflate,
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    sock = listen_socket(host, port)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
             if task.done():
-                task.result()
+                try:
+                    task.result()
+                except SystemExit as exc:  # uvicorn exits the process on a failed start-up
+                    raise RuntimeError(f"uvicorn stopped before it started ({exc})") from None
                 raise RuntimeError("uvicorn stopped before it started")
             await asyncio.sleep(0.01)
         bound: int = server.servers[0].sockets[0].getsockname()[1]
@@ -128,3 +143,20 @@ async def serve_http(
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (0: any free port); ``PortInUse`` if it is taken."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port) from exc
+        raise
+    sock.setblocking(False)
+    return sock

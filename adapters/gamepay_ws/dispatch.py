@@ -3,7 +3,8 @@
 Each handler takes the ``ShopBackend``, the authenticated player id (never an id from the
 message) and the validated message, and returns the reply's fields. :func:`answer` turns that
 into the reply frame: ``<type>_result`` echoing the request id, a typed error for a
-``GamepayError``, or ``internal_error`` (logged) for anything else.
+``GamepayError`` the player can act on, or a generic code whose detail goes to the operator's
+log only (:func:`player_facing`): a player never reads ``HTTP 401 ... invalid API key``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gamepay.errors import GamepayError
+from gamepay.errors import (
+    ConfigError,
+    GamepayError,
+    KryptoGOError,
+    OutcomeUnknownError,
+    SandboxError,
+    StoreError,
+)
 from gamepay_ws.port import ShopBackend
 from gamepay_ws.protocol import (
     BalanceRequest,
@@ -32,7 +40,7 @@ from gamepay_ws.protocol import (
     error_reply,
 )
 
-__all__ = ["HANDLERS", "Handler", "answer", "idempotency_key"]
+__all__ = ["HANDLERS", "Handler", "answer", "idempotency_key", "player_facing"]
 
 logger = logging.getLogger("gamepay.ws")
 
@@ -53,15 +61,11 @@ async def _ping(backend: ShopBackend, player_id: str, message: Ping) -> dict[str
     return {}
 
 
-async def _catalog(
-    backend: ShopBackend, player_id: str, message: CatalogRequest
-) -> dict[str, Any]:
+async def _catalog(backend: ShopBackend, player_id: str, message: CatalogRequest) -> dict[str, Any]:
     return {"items": _dump(await backend.catalog())}
 
 
-async def _balance(
-    backend: ShopBackend, player_id: str, message: BalanceRequest
-) -> dict[str, Any]:
+async def _balance(backend: ShopBackend, player_id: str, message: BalanceRequest) -> dict[str, Any]:
     return {"balances": _dump(await backend.balances(player_id))}
 
 
@@ -91,9 +95,7 @@ async def _withdraw(backend: ShopBackend, player_id: str, message: Withdraw) -> 
     return await backend.withdraw(player_id, message.asset, message.amount, message.address, key)
 
 
-async def _history(
-    backend: ShopBackend, player_id: str, message: HistoryRequest
-) -> dict[str, Any]:
+async def _history(backend: ShopBackend, player_id: str, message: HistoryRequest) -> dict[str, Any]:
     events = await backend.events_after(player_id, message.after, message.limit)
     entries = [
         HistoryEntry(
@@ -124,21 +126,57 @@ HANDLERS: Mapping[type[BaseModel], Handler] = {
 """Every request after ``authenticate`` (which the session handles itself), by message type."""
 
 
+_INTERNAL = ("internal_error", "the server could not complete the request")
+_PROVIDER = (
+    "payment_provider_unavailable",
+    "the payment provider could not complete the request; try again later",
+)
+_UNKNOWN = (
+    "outcome_unknown",
+    "the payment provider did not confirm the request; resend it with the same request_id",
+)
+
+
+def player_facing(exc: GamepayError) -> tuple[str, str] | None:
+    """The generic ``(code, message)`` a player gets instead of ``exc``, or None to show it.
+
+    Operator-side failures (KryptoGO answers and outages, the database, configuration, the
+    sandbox) carry internal text: the player gets a stable generic code and the operator's log
+    gets the detail. Refusals the player can act on (funds, sku, amount, address, limits,
+    protocol) are shown as they are.
+    """
+    if isinstance(exc, OutcomeUnknownError):
+        return _UNKNOWN
+    if isinstance(exc, KryptoGOError):
+        return _PROVIDER
+    if isinstance(exc, StoreError | ConfigError | SandboxError):
+        return _INTERNAL
+    return None
+
+
+def _error_frame(request_id: str | int | None, code: str, text: str) -> str:
+    return encode_frame({"type": "error", "id": request_id, "code": code, "message": text})
+
+
 async def answer(backend: ShopBackend, player_id: str, message: ClientMessage) -> str:
     """Run one request for ``player_id`` and return its reply frame (a result or an error)."""
     handler = HANDLERS[type(message)]
     try:
         result = await handler(backend, player_id, message)
     except GamepayError as exc:
-        return error_reply(message.id, exc)
+        generic = player_facing(exc)
+        if generic is None:
+            return error_reply(message.id, exc)
+        logger.warning(
+            "%s for player %s failed: %s (%s); the player was told %s",
+            message.type,
+            player_id,
+            exc.code,
+            exc.message,
+            generic[0],
+        )
+        return _error_frame(message.id, *generic)
     except Exception:
         logger.exception("%s failed", message.type)
-        return encode_frame(
-            {
-                "type": "error",
-                "id": message.id,
-                "code": "internal_error",
-                "message": "the server could not complete the request",
-            }
-        )
+        return _error_frame(message.id, *_INTERNAL)
     return encode_frame({"type": f"{message.type}_result", "id": message.id, **result})

@@ -1,9 +1,17 @@
 """What every operator command shares: settings, logging, async running, output, errors.
 
-Commands print tables with rich for people and, with ``--json``, one JSON document on stdout for
-scripts; logs go to stderr so they never mix with that output. A ``GamepayError`` ends the
-command with exit code 1 and its message (``{"error": code, "message": ...}`` with ``--json``),
-never a traceback.
+Commands print tables with rich for people and, with ``--json``, one JSON document on one line
+of stdout for scripts; logs go to stderr so they never mix with that output. A ``GamepayError``
+ends the command with one line (``{"error": code, "message": ...}`` with ``--json``), never a
+traceback, and the exit code of :func:`exit_code_for`:
+
+```
+0  ok
+1  the command ran and found a problem (verify, reconcile, db check, an unreachable or
+   unmigrated database, a refused operation, a busy port)
+2  usage or configuration error (bad option or GAMEPAY_* value, missing --env-file, unsafe
+   settings for serve)
+```
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from rich.progress import (
 )
 
 from gamepay.config import Settings, load_settings
-from gamepay.errors import GamepayError
+from gamepay.errors import GamepayError, InvalidInput
 from gamepay.eventloop import run as run_loop
 from gamepay.observability import configure_logging
 
@@ -42,6 +50,8 @@ __all__ = [
     "dump_json",
     "emit_json",
     "ensure_sqlite_dir",
+    "err_console",
+    "exit_code_for",
     "fail",
     "init_context",
     "open_store",
@@ -49,6 +59,7 @@ __all__ = [
     "progress",
     "run",
     "settings_of",
+    "sqlite_path",
 ]
 
 T = TypeVar("T")
@@ -58,17 +69,38 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 console = Console(highlight=False)
 """Where tables go (stdout)."""
-_err = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+"""Where errors, warnings and progress go (stderr)."""
+
+EXIT_PROBLEM = 1
+"""The command ran and found a problem."""
+EXIT_USAGE = 2
+"""Usage or configuration error (the same code click uses for a bad option)."""
+
+
+def exit_code_for(exc: GamepayError) -> int:
+    """2 for bad input or configuration (``InvalidInput``, ``ConfigError``), else 1."""
+    return EXIT_USAGE if isinstance(exc, InvalidInput) else EXIT_PROBLEM
 
 
 def init_context(ctx: typer.Context, env_file: Path | None, log_level: str | None) -> None:
-    """Load settings into ``ctx.obj`` and send logs to stderr in the configured format."""
+    """Load settings into ``ctx.obj`` and send logs to stderr in the configured format.
+
+    ``env_file`` None reads ``./.env`` if it exists; an explicit file that does not exist is a
+    usage error (exit 2), never silently ignored.
+    """
+    if env_file is not None and not env_file.exists():
+        err_console.print(
+            f"[red]error[/red]: --env-file {env_file} does not exist (or GAMEPAY_ENV_FILE)",
+            markup=True,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    overrides = {} if log_level is None else {"log_level": log_level}
     try:
-        settings = load_settings(env_file)
+        settings = load_settings(env_file if env_file is not None else ".env", **overrides)
     except GamepayError as exc:
         fail(exc, as_json=False)
-    if log_level is not None:
-        settings = settings.model_copy(update={"log_level": log_level.upper()})
     configure_logging(
         settings.log_level,
         settings.log_format,
@@ -96,12 +128,13 @@ def run(coro: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
 
 
 def fail(exc: GamepayError, *, as_json: bool) -> NoReturn:
-    """Print ``exc`` (as JSON on stdout, or in red on stderr) and exit with code 1."""
+    """Print ``exc`` on one line (JSON on stdout, or red on stderr); exit ``exit_code_for``."""
+    message = " ".join(exc.message.split())
     if as_json:
-        typer.echo(dump_json({"error": exc.code, "message": exc.message}))
+        typer.echo(dump_json({"error": exc.code, "message": message}))
     else:
-        _err.print(f"[red]error[/red] ({exc.code}): {exc.message}", markup=True)
-    raise typer.Exit(1)
+        err_console.print(f"[red]error[/red] ({exc.code}): {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(exit_code_for(exc))
 
 
 def _default(value: Any) -> Any:
@@ -144,7 +177,7 @@ def progress(*, disable: bool = False) -> Iterator[Progress]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=_err,
+        console=err_console,
         disable=disable,
         transient=False,
     )
@@ -174,14 +207,36 @@ def client_for(settings: Settings) -> KryptoGOClient:
     )
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (None for PostgreSQL)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[-1].split("?", 1)[0]
+    return Path(path).expanduser() if path and path != ":memory:" else None
+
+
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """Connect to the configured database; closed when the block ends."""
+async def open_store(
+    settings: Settings, *, create: bool = False, check: bool = True
+) -> AsyncIterator[Store]:
+    """Connect to the configured database, which must be migrated; closed when the block ends.
+
+    Only ``create=True`` (``gamepay db upgrade``) may create a SQLite file; otherwise a missing
+    file is ``SchemaNotCurrent`` (exit 1, "run `gamepay db upgrade`") and nothing is created.
+    ``check`` (not with ``create``) also requires the schema to be at this gamepay's revision.
+    """
+    from gamepay.errors import SchemaNotCurrent
     from gamepay.store import Store
 
-    ensure_sqlite_dir(settings.database_url)
+    path = sqlite_path(settings.database_url)
+    if create:
+        ensure_sqlite_dir(settings.database_url)
+    elif path is not None and not path.is_file():
+        raise SchemaNotCurrent(f"no database at {path}: run `gamepay db upgrade` first")
     store = await Store.connect(settings.database_url)
     try:
+        if check and not create:
+            await store.require_schema()
         yield store
     finally:
         await store.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
 import secrets
@@ -34,6 +35,7 @@ from gamepay.cli.withdrawals import withdrawals_config
 from gamepay.config import Settings
 from gamepay.core.assets import Token
 from gamepay.core.events import Event
+from gamepay.errors import PortInUse
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.metrics import InstrumentedCallbacks, Metrics, MetricsPublisher, metrics_endpoint
@@ -126,6 +128,7 @@ async def running_runtime(
     added to the HTTP app (the demo adds its storefront's helpers); ``poll_interval=None``
     disables the background poller.
     """
+    token_secret = settings.ws_token_secret_value()  # before touching the database or a port
     metrics = metrics if metrics is not None else Metrics()
     async with AsyncExitStack() as stack:
         ensure_sqlite_dir(settings.database_url)
@@ -178,15 +181,18 @@ async def running_runtime(
                 *extra_routes,
             ]
         )
-        http_port = await stack.enter_async_context(
-            serve_http(
-                app,
-                settings.host,
-                settings.http_port,
-                ws_max_size=max_frame,
-                ws_per_message_deflate=False,
+        try:
+            http_port = await stack.enter_async_context(
+                serve_http(
+                    app,
+                    settings.host,
+                    settings.http_port,
+                    ws_max_size=max_frame,
+                    ws_per_message_deflate=False,
+                )
             )
-        )
+        except PortInUse as exc:
+            raise PortInUse(exc.host, exc.port, setting="GAMEPAY_HTTP_PORT") from None
         http_url = f"http://{settings.host}:{http_port}"
         callback_url = settings.callback_public_url or f"{http_url}{CALLBACK_PATH}"
 
@@ -216,7 +222,7 @@ async def running_runtime(
 
         adapter = WebsocketAdapter(
             GamepayBackend(payments, withdrawals),
-            HmacTokenAuthenticator(settings.ws_token_secret.get_secret_value()),
+            HmacTokenAuthenticator(token_secret),
             bus=bus,
             config=adapter_config,
         )
@@ -226,16 +232,23 @@ async def running_runtime(
         endpoint.adapter = adapter
         standalone_ws_url = None
         if settings.ws_port is not None:
-            server = await stack.enter_async_context(
-                serve(
-                    functools.partial(counted, adapter),
-                    settings.host,
-                    settings.ws_port,
-                    max_size=adapter.config.max_message_bytes,
-                    compression=None,
-                    max_queue=32,
+            try:
+                server = await stack.enter_async_context(
+                    serve(
+                        functools.partial(counted, adapter),
+                        settings.host,
+                        settings.ws_port,
+                        max_size=adapter.config.max_message_bytes,
+                        compression=None,
+                        max_queue=32,
+                    )
                 )
-            )
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                raise PortInUse(
+                    settings.host, settings.ws_port, setting="GAMEPAY_WS_PORT"
+                ) from None
             ws_port = server.sockets[0].getsockname()[1] if server.sockets else settings.ws_port
             standalone_ws_url = f"ws://{settings.host}:{ws_port}"
 

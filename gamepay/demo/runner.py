@@ -258,6 +258,7 @@ async def running_demo(
         secret = secrets.token_hex(32)
         settings = Settings(
             _env_file=None,
+            env="dev",
             database_url=sqlite_url(db),
             kryptogo_client_id=sandbox.client_id,
             kryptogo_api_key=sandbox.api_key,

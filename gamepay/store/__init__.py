@@ -7,8 +7,8 @@ result = await store.run(fn)          # fn(conn) in one transaction, retried on 
 ```
 """
 
-from gamepay.store.database import Dialect, Store
+from gamepay.store.database import Dialect, SchemaStatus, Store
 from gamepay.store.sql import big_sum
 from gamepay.store.types import Amount, UTCDateTime
 
-__all__ = ["Amount", "Dialect", "Store", "UTCDateTime", "big_sum"]
+__all__ = ["Amount", "Dialect", "SchemaStatus", "Store", "UTCDateTime", "big_sum"]

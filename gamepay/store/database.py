@@ -25,6 +25,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any, Literal, TypeVar
 
@@ -36,12 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
 
-from gamepay.errors import ConfigError, MigrationError, StoreError
+from gamepay.errors import ConfigError, MigrationError, SchemaNotCurrent, StoreError
 from gamepay.store.group_commit import SAFETY_CHECKPOINT_PAGES, GroupCommit
 from gamepay.store.retries import Retrier
 from gamepay.store.sql import SQLITE_BIG_SUM, BigSumAggregate
 
-__all__ = ["Dialect", "Store"]
+__all__ = ["VERSION_TABLE", "Dialect", "SchemaStatus", "Store"]
 
 log = logging.getLogger("gamepay.store")
 
@@ -49,6 +50,48 @@ T = TypeVar("T")
 Dialect = Literal["sqlite", "postgresql"]
 
 _MIGRATION_LOCK_KEY = 0x6761_6D65_7061_79  # "gamepay": serializes concurrent migrate() calls
+
+VERSION_TABLE = "gamepay_alembic_version"
+"""Alembic's version table (its own name, so it never meets the host game's migrations)."""
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """The Alembic revisions a database is at, and the ones this gamepay ships (its heads)."""
+
+    current: tuple[str, ...]
+    heads: tuple[str, ...]
+    known: frozenset[str]
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the database is exactly at the shipped heads."""
+        return set(self.current) == set(self.heads)
+
+    @property
+    def ahead(self) -> bool:
+        """True when the database holds a revision this gamepay does not know (a newer one)."""
+        return any(rev not in self.known for rev in self.current)
+
+    def describe(self) -> str:
+        """One line: where the schema is and what to do about it."""
+        at = ", ".join(self.current)
+        heads = ", ".join(self.heads)
+        if self.up_to_date:
+            return f"schema is up to date (at {heads})"
+        if self.ahead:
+            return f"schema is at {at}, newer than this gamepay ({heads}): upgrade gamepay"
+        if not self.current:
+            return "the database has no gamepay schema yet: run `gamepay db upgrade`"
+        return f"schema is at {at}, this gamepay needs {heads}: run `gamepay db upgrade`"
+
+
+def _script_config() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(files("gamepay.store") / "migrations"))
+    return config
 
 
 def _driver_url(url: str) -> tuple[URL, Dialect]:
@@ -223,13 +266,36 @@ class Store:
 
         return await self._retrying(attempt, "read")
 
+    async def schema(self) -> SchemaStatus:
+        """Read the schema's revisions (creates nothing, migrates nothing)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(_script_config())
+        known = frozenset(rev.revision for rev in script.walk_revisions())
+
+        def current(sync_conn: Connection) -> tuple[str, ...]:
+            context = MigrationContext.configure(sync_conn, opts={"version_table": VERSION_TABLE})
+            return tuple(sorted(context.get_current_heads()))
+
+        try:
+            async with self.transaction(read_only=True) as conn:
+                revisions = await conn.run_sync(current)
+        except DBAPIError as exc:
+            raise StoreError(f"cannot read the schema version: {exc.orig}") from exc
+        return SchemaStatus(revisions, tuple(sorted(script.get_heads())), known)
+
+    async def require_schema(self) -> None:
+        """``SchemaNotCurrent`` unless the schema is exactly at this gamepay's heads."""
+        status = await self.schema()
+        if not status.up_to_date:
+            raise SchemaNotCurrent(status.describe())
+
     async def migrate(self) -> None:
         """Bring the schema up to date: Alembic ``upgrade heads`` in one transaction."""
         from alembic import command
-        from alembic.config import Config
 
-        config = Config()
-        config.set_main_option("script_location", str(files("gamepay.store") / "migrations"))
+        config = _script_config()
 
         def upgrade(sync_conn: Connection) -> None:
             if self.dialect == "postgresql":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def invoke(*args: str) -> tuple[int, str, str]:
     """Run the CLI; return exit code, stdout, stderr."""
     result = CliRunner().invoke(
-        app, ["--env-file", "/nonexistent.env", *args], env={"COLUMNS": "200"}
+        app, ["--env-file", os.devnull, *args], env={"COLUMNS": "200"}
     )
     return result.exit_code, result.stdout, result.stderr
 

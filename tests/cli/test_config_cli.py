@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -16,7 +17,7 @@ def test_config_json_masks_secrets(tmp_path: Path) -> None:
     """--json prints every setting; the API key and DB password are masked."""
     result = CliRunner().invoke(
         app,
-        ["--env-file", str(tmp_path / "none.env"), "config", "--json"],
+        ["--env-file", os.devnull, "config", "--json"],
         env={
             "GAMEPAY_KRYPTOGO_API_KEY": SECRET,
             "GAMEPAY_DATABASE_URL": f"postgresql://u:{SECRET}@db/x",
@@ -39,13 +40,13 @@ def test_env_file_option_is_read(tmp_path: Path) -> None:
 
 
 def test_bad_config_is_a_clean_error(tmp_path: Path) -> None:
-    """A malformed variable ends with exit 1 and a message naming it, no traceback."""
+    """A malformed variable ends with exit 2 and a message naming it, no traceback."""
     result = CliRunner().invoke(
         app,
-        ["--env-file", str(tmp_path / "none.env"), "config"],
+        ["--env-file", os.devnull, "config"],
         env={"GAMEPAY_WS_PORT": SECRET},
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "GAMEPAY_WS_PORT" in result.output
     assert SECRET not in result.output
     assert "Traceback" not in result.output
@@ -53,6 +54,6 @@ def test_bad_config_is_a_clean_error(tmp_path: Path) -> None:
 
 def test_config_table(tmp_path: Path) -> None:
     """Without --json a table is printed."""
-    result = CliRunner().invoke(app, ["--env-file", str(tmp_path / "x.env"), "config"])
+    result = CliRunner().invoke(app, ["--env-file", os.devnull, "config"])
     assert result.exit_code == 0, result.output
     assert "GAMEPAY_TIME_ZONE" in result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +36,7 @@ SECRET = "sk_wrong_but_secret_4242"
 def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     """Run the CLI with ``env``; return exit code, stdout, stderr."""
     result = CliRunner().invoke(
-        app, ["--env-file", "/nonexistent.env", *args], env={"COLUMNS": "200", **env}
+        app, ["--env-file", os.devnull, *args], env={"COLUMNS": "200", **env}
     )
     return result.exit_code, result.stdout, result.stderr
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def invoke(url: str, *args: str) -> tuple[int, str]:
     """Run the CLI with GAMEPAY_DATABASE_URL=url; return exit code and stdout."""
     result = CliRunner().invoke(
         app,
-        ["--env-file", "/nonexistent.env", *args],
+        ["--env-file", os.devnull, *args],
         env={"GAMEPAY_DATABASE_URL": url, "GAMEPAY_LOG_LEVEL": "WARNING", "COLUMNS": "200"},
     )
     return result.exit_code, result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def invoke(url: str, *args: str) -> tuple[int, str]:
     """Run the CLI against ``url``; return exit code and stdout."""
     result = CliRunner().invoke(
         app,
-        ["--env-file", "/nonexistent.env", *args],
+        ["--env-file", os.devnull, *args],
         env={"GAMEPAY_DATABASE_URL": url, "GAMEPAY_LOG_LEVEL": "ERROR", "COLUMNS": "200"},
     )
     return result.exit_code, result.stdout

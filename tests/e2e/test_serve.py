@@ -64,7 +64,7 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
             "-m",
             "gamepay.cli.main",
             "--env-file",
-            str(tmp_path / "none.env"),
+            os.devnull,
             "serve",
             cwd=ROOT,
             env=env,

@@ -235,3 +235,81 @@ def test_bus_url_must_be_nats_or_postgresql(monkeypatch: pytest.MonkeyPatch, bad
     monkeypatch.setenv("GAMEPAY_BUS_URL", bad)
     with pytest.raises(ConfigError, match="GAMEPAY_BUS_URL"):
         load_settings()
+
+
+GOOD_WS_SECRET = "x" * 32
+
+
+def test_problems_out_of_the_box_name_each_variable() -> None:
+    """Defaults against the production host: no secret, sandbox credentials, no callback URL."""
+    problems = load_settings(env_file=None).problems()
+    assert [line.split(" ", 1)[0] for line in problems] == [
+        "GAMEPAY_WS_TOKEN_SECRET",
+        "GAMEPAY_KRYPTOGO_CLIENT_ID",
+        "GAMEPAY_KRYPTOGO_API_KEY",
+        "GAMEPAY_CALLBACK_PUBLIC_URL",
+    ]
+    assert all("\n" not in line for line in problems)
+
+
+@pytest.mark.parametrize(
+    ("secret", "fragment"),
+    [
+        ("change-me-demo-only", "demo value"),
+        ("shared-with-the-game-backend", "demo value"),
+        ("x" * 31, "31 bytes, shorter than 32"),
+        ("é" * 16, None),  # 32 bytes in UTF-8: long enough
+    ],
+)
+def test_token_secret_rules(
+    monkeypatch: pytest.MonkeyPatch, secret: str, fragment: str | None
+) -> None:
+    """A demo value or fewer than 32 bytes is a problem (counted in bytes); the value is never
+    repeated in the problem's text."""
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_SECRET", secret)
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_BASE_URL", "http://127.0.0.1:9")
+    problems = load_settings(env_file=None).problems()
+    if fragment is None:
+        assert problems == []
+        return
+    assert len(problems) == 1
+    assert fragment in problems[0]
+    assert secret not in problems[0]
+
+
+def test_no_problem_against_a_sandbox_with_a_good_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sandbox credentials at a local sandbox URL are fine; only real KryptoGO hosts need
+    real credentials and a public callback URL."""
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_SECRET", GOOD_WS_SECRET)
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_BASE_URL", "http://127.0.0.1:8099")
+    settings = load_settings(env_file=None)
+    assert not settings.real_kryptogo_host
+    assert settings.problems() == []
+    assert settings.ws_token_secret_value() == GOOD_WS_SECRET
+
+
+def test_real_host_with_real_settings_has_no_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Own credentials and a callback URL on the production host pass."""
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_SECRET", GOOD_WS_SECRET)
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_CLIENT_ID", "studio-client-1")
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_API_KEY", SECRET)
+    monkeypatch.setenv("GAMEPAY_CALLBACK_PUBLIC_URL", "https://game.example.com/kryptogo/callback")
+    settings = load_settings(env_file=None)
+    assert settings.real_kryptogo_host
+    assert settings.problems() == []
+
+
+def test_unset_token_secret_is_a_config_error_naming_it() -> None:
+    """A library caller that never set the secret gets ConfigError naming the variable."""
+    with pytest.raises(ConfigError, match="GAMEPAY_WS_TOKEN_SECRET"):
+        load_settings(env_file=None).ws_token_secret_value()
+
+
+def test_env_and_log_format_accept_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GAMEPAY_ENV=Dev and GAMEPAY_LOG_FORMAT=TEXT are read; the log format defaults to auto."""
+    assert load_settings(env_file=None).log_format == "auto"
+    monkeypatch.setenv("GAMEPAY_ENV", "Dev")
+    monkeypatch.setenv("GAMEPAY_LOG_FORMAT", "TEXT")
+    monkeypatch.setenv("GAMEPAY_LOG_LEVEL", "debug")
+    settings = load_settings(env_file=None)
+    assert (settings.env, settings.log_format, settings.log_level) == ("dev", "text", "DEBUG")

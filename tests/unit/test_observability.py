@@ -127,3 +127,28 @@ def test_bad_format_refused() -> None:
     """Only json and text formats exist."""
     with pytest.raises(ValueError, match="fmt"):
         configure_logging(fmt="xml")
+
+
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        """Pretend to be a terminal."""
+        return True
+
+
+@pytest.mark.parametrize(("stream_type", "json_lines"), [(io.StringIO, True), (_Terminal, False)])
+def test_auto_format_is_text_on_a_terminal_and_json_otherwise(
+    stream_type: type[io.StringIO], json_lines: bool
+) -> None:
+    """fmt="auto" writes JSON lines to a pipe or file and human text to a terminal."""
+    out = stream_type()
+    logger = logging.getLogger("gamepay.autofmt")
+    handler = configure_logging("INFO", "auto", stream=out, loggers=["gamepay.autofmt"])
+    try:
+        logger.info("hello")
+    finally:
+        logger.removeHandler(handler)
+    line = out.getvalue().strip()
+    assert line.startswith("{") is json_lines
+    assert "hello" in line

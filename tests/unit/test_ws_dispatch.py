@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from gamepay.core.events import Event, EventType
-from gamepay.errors import InsufficientFunds
+from gamepay.errors import (
+    AuthenticationError,
+    ConfigError,
+    GamepayError,
+    InsufficientFunds,
+    OutcomeUnknownError,
+    StoreError,
+    TransportError,
+)
 from gamepay_ws.dispatch import HANDLERS, answer
 from gamepay_ws.protocol import (
     Authenticate,
@@ -151,3 +159,31 @@ async def test_failures_become_typed_or_internal_errors() -> None:
         "internal_error",
         "the server could not complete the request",
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (
+            AuthenticationError("HTTP 401 4002 invalid API key", status=401),
+            "payment_provider_unavailable",
+        ),
+        (TransportError("connect to wallet.kryptogo.app refused"), "payment_provider_unavailable"),
+        (OutcomeUnknownError("create_intent timed out at pi_x", operation="x"), "outcome_unknown"),
+        (StoreError("cannot reach the postgresql database: password for game"), "internal_error"),
+        (ConfigError("GAMEPAY_WS_TOKEN_SECRET is not set"), "internal_error"),
+    ],
+)
+async def test_operator_side_failures_reach_the_player_as_generic_codes(
+    error: Exception, code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """KryptoGO, database and configuration failures give the player a generic code and no
+    internal text; the operator's log keeps the detail."""
+    assert isinstance(error, GamepayError)
+    with caplog.at_level("WARNING", logger="gamepay.ws"):
+        reply = json.loads(await answer(FakeBackend(error), "alice", _message(type="catalog")))
+    assert (reply["type"], reply["code"]) == ("error", code)
+    assert error.message not in reply["message"]
+    for word in ("401", "API key", "password", "GAMEPAY_", "pi_x", "kryptogo.app"):
+        assert word not in reply["message"]
+    assert error.message in caplog.text

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from alembic import context
 
-__all__: list[str] = []
+from gamepay.store.database import VERSION_TABLE
 
-VERSION_TABLE = "gamepay_alembic_version"
+__all__: list[str] = []
 
 
 def _run() -> None:
