@@ -4,9 +4,11 @@ The events outbox (``gp_events``) stays the source of truth; JetStream only make
 prompt. Three parts, all in each replica:
 
 - **publish** (the fast path): delivers to this process's subscribers at once, then hands each
-  event to a background publisher that sends it to the stream with ``Nats-Msg-Id: <event id>``,
-  so the stream stores each event once however many times it is sent (within the stream's
-  duplicate window). ``publish`` never waits for NATS and never raises.
+  event to a background publisher that sends it to the stream with ``Nats-Msg-Id: <epoch>:<event
+  id>``, so the stream stores each event once however many times it is sent (within the stream's
+  duplicate window). The epoch is drawn once per database (``gp_event_relay.epoch``): a recreated
+  database's ids never pass for duplicates of an older one's, and messages of another database
+  on the same subject are ignored. ``publish`` never waits for NATS and never raises.
 - **the subscription**: an ordered push consumer on the stream, starting at the newest message;
   each event received is delivered to this process's subscribers, unless already delivered here
   (a bounded window of recent ids), so a subscriber sees each event once.
@@ -62,6 +64,7 @@ DEFAULT_SUBJECT = "gamepay.events"
 _PAGE = 500
 _PAGES_PER_ROUND = 20
 _MSG_ID = "Nats-Msg-Id"
+_EPOCH = "Gamepay-Outbox"
 
 
 class _Handle:
@@ -130,6 +133,7 @@ class NatsBus:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._late = False
+        self._epoch = ""
         self._cursor = RelayCursor(0, settle=settle, gap_grace=gap_grace)
         self.relayed = 0
         """How many events this process's relay published itself (diagnostics, tests)."""
@@ -167,9 +171,8 @@ class NatsBus:
     async def start(self) -> None:
         """Read the relay position, start the workers, connect (waiting up to ``timeout``
         seconds; past that the bus keeps connecting in the background and works locally)."""
-        if self._relay_on:
-            position = await self._load_position()
-            self._cursor = RelayCursor(position, settle=self._settle, gap_grace=self._gap_grace)
+        position, self._epoch = await self._load_position()
+        self._cursor = RelayCursor(position, settle=self._settle, gap_grace=self._gap_grace)
         self._spawn(self._keep_connecting(), "gamepay-nats-connect")
         self._spawn(self._publisher(), "gamepay-nats-publisher")
         if self._relay_on:
@@ -234,6 +237,9 @@ class NatsBus:
         return True
 
     async def _on_msg(self, msg: Any) -> None:
+        if (msg.headers or {}).get(_EPOCH) != self._epoch:
+            logger.debug("ignoring a message of another outbox on %s", self._subject)
+            return
         event = event_from_json(msg.data)
         if event is None:
             logger.warning("ignoring a malformed message on %s", self._subject)
@@ -329,7 +335,7 @@ class NatsBus:
                 self._subject,
                 event_to_json(event),
                 stream=self._stream,
-                headers={_MSG_ID: str(event.id)},
+                headers={_MSG_ID: f"{self._epoch}:{event.id}", _EPOCH: self._epoch},
             )
         except Exception as exc:
             logger.debug("could not publish event %s: %s", event.id, type(exc).__name__)
@@ -347,8 +353,8 @@ class NatsBus:
 
     # --- relay ------------------------------------------------------------------------------
 
-    async def _load_position(self) -> int:
-        async def load(conn: Any) -> int:
+    async def _load_position(self) -> tuple[int, str]:
+        async def load(conn: Any) -> tuple[int, str]:
             return await relay_position(conn, self._relay_name)
 
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,16 +124,31 @@ def _event(row: Any) -> Event:
     )
 
 
-async def relay_position(conn: AsyncConnection, name: str) -> int:
-    """Relay ``name``'s position; a new relay starts at the newest event (history stays put)."""
-    found = await conn.scalar(
-        select(event_relay_table.c.last_id).where(event_relay_table.c.name == name)
-    )
-    if found is not None:
-        return int(found)
-    newest = int(await conn.scalar(select(func.coalesce(func.max(events_table.c.id), 0))) or 0)
-    await conn.execute(insert(event_relay_table).values(name=name, last_id=newest))
-    return newest
+async def relay_position(conn: AsyncConnection, name: str) -> tuple[int, str]:
+    """Relay ``name``'s position and the outbox epoch. A new relay starts at the newest event
+    (history stays put); the epoch is drawn the first time and kept."""
+    row = (
+        await conn.execute(
+            select(event_relay_table.c.last_id, event_relay_table.c.epoch).where(
+                event_relay_table.c.name == name
+            )
+        )
+    ).first()
+    if row is None:
+        newest = await conn.scalar(select(func.coalesce(func.max(events_table.c.id), 0)))
+        epoch = secrets.token_hex(8)
+        await conn.execute(
+            insert(event_relay_table).values(name=name, last_id=int(newest or 0), epoch=epoch)
+        )
+        return int(newest or 0), epoch
+    if row.epoch is None:  # a row from before revision 0009: draw it once, first writer wins
+        await conn.execute(
+            update(event_relay_table)
+            .where(event_relay_table.c.name == name, event_relay_table.c.epoch.is_(None))
+            .values(epoch=secrets.token_hex(8))
+        )
+        return await relay_position(conn, name)
+    return int(row.last_id), str(row.epoch)
 
 
 async def advance_relay(conn: AsyncConnection, name: str, last_id: int) -> None:

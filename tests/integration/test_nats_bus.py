@@ -241,3 +241,25 @@ async def test_a_replica_started_while_nats_is_down_catches_up(
             assert sorted(online.got) == sorted(late.got) == ids
     finally:
         await proxy.cut()
+
+
+async def test_two_databases_on_one_stream_stay_apart(pg_url: str, nats_url: str) -> None:
+    """Two databases (both with ids from 1) publish on one stream: each database's replicas get
+    exactly their own events, none taken for a duplicate of the other's (the outbox epoch)."""
+    async with (
+        fresh_postgres_database(pg_url) as one,
+        fresh_postgres_database(pg_url) as two,
+        private_stream(nats_url) as names,
+        replica(one, nats_url, names) as writer_one,
+        replica(one, nats_url, names, relay=False) as reader_one,
+        replica(two, nats_url, names) as writer_two,
+        replica(two, nats_url, names, relay=False) as reader_two,
+    ):
+        ids_one = await writer_one.commit(5)
+        ids_two = await writer_two.commit(5)
+        assert ids_one == ids_two == [1, 2, 3, 4, 5]
+        assert writer_one.bus.relayed == writer_two.bus.relayed == 0
+        await wait_for(lambda: len(reader_one.got) == 5 and len(reader_two.got) == 5)
+        await asyncio.sleep(0.5)
+        assert sorted(reader_one.got) == sorted(reader_two.got) == [1, 2, 3, 4, 5]
+        assert sorted(writer_one.got) == sorted(writer_two.got) == [1, 2, 3, 4, 5]

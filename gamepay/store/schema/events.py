@@ -1,10 +1,13 @@
-"""The events outbox (revision ``0002_payments``) and the relay cursors (``0008_event_relay``).
+"""The events outbox (revision ``0002_payments``) and the relay cursors (``0008_event_relay``,
+``0009_event_relay_epoch``).
 
 Only ``gamepay.bus.outbox`` reads or writes them.
 ``gp_events(id, player_id, type, payload, created_at)``: ``id`` increases, so a reconnecting
 player is replayed everything after the last id it saw; ``payload`` is JSON text.
-``gp_event_relay(name, last_id)``: how far a relay (``gamepay.bus.jetstream``) has published the
-outbox to a message broker: every event with ``id <= last_id`` is there (or was given up on).
+``gp_event_relay(name, last_id, epoch)``: how far a relay (``gamepay.bus.jetstream``) has
+published the outbox to a message broker: every event with ``id <= last_id`` is there (or was
+given up on); ``epoch`` is random, drawn once per database, and tags its messages on the broker
+(so a recreated database's event ids never collide with an older one's).
 """
 
 from __future__ import annotations
@@ -33,5 +36,6 @@ event_relay_table = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("last_id", BigInteger, nullable=False),
+    Column("epoch", String(32), nullable=True),
 )
 """One relay's durable position in the outbox (only ever moves forward)."""
