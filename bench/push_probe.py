@@ -1,12 +1,13 @@
 """Push latency and lost pushes between two game-server replicas, measured from the players' side.
 
 Each player holds one websocket to replica A, where it buys with its balance, and one to
-replica B. A's own bus delivers the buy's events to the connection on A at once (no other
-replica involved); the same events reach the connection on B only through the cross-replica bus
-(PostgreSQL ``LISTEN/NOTIFY`` or NATS JetStream). So, per event id, both arrival times are taken
-on this process's clock:
+replica B. A's own bus delivers the buy's events to the connection on A (no other replica
+involved, so A's pushes are the list of what must arrive); the same events reach the connection
+on B only through the cross-replica bus (PostgreSQL ``LISTEN/NOTIFY`` or NATS JetStream):
 
-- ``push_p50_ms`` / ``push_p99_ms``: arrival on B minus arrival on A (what the bus adds);
+- ``push_p50_ms`` / ``push_p99_ms``: from the buy request sent on A to each of its events
+  received on B (the buy itself, its commit, then the bus; A holds its own pushes until the
+  reply is sent, so A's arrival times are no reference);
 - ``lost``: events pushed on A that never reached B within ``wait_s`` seconds after the last buy;
 - ``duplicates``: event ids pushed twice to one connection (the protocol promises once).
 
@@ -83,6 +84,7 @@ class _Side:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.arrived: dict[int, float] = {}
+        self.orders: dict[int, str] = {}
         self.duplicates = 0
         self.replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
 
@@ -97,6 +99,7 @@ class _Side:
                         self.duplicates += 1
                     else:
                         self.arrived[event_id] = now
+                        self.orders[event_id] = str((message.get("data") or {}).get("order_id"))
                     continue
                 waiter = self.replies.pop(message.get("id", -1), None)
                 if waiter is not None and not waiter.done():
@@ -137,17 +140,21 @@ async def probe_pushes(
     pairs = [(await _open(url_a, t), await _open(url_b, t)) for t in tokens]
     readers = [asyncio.create_task(side.read()) for pair in pairs for side in pair]
     report = PushReport()
+    sent_at: dict[str, float] = {}  # order id -> when its buy request was sent
     run = secrets.token_hex(4)  # fresh idempotency keys: a replayed buy pushes nothing new
     try:
 
         async def player(index: int, a: _Side) -> None:
             for n in range(buys_per_player):
+                started = time.perf_counter()
                 reply = await a.request(
                     n + 1, "buy_with_balance", sku=sku, request_id=f"probe-{run}-{index}-{n}"
                 )
                 report.buys += 1
                 if reply.get("type") != "buy_with_balance_result":
                     report.failed_buys += 1
+                else:
+                    sent_at[str(reply["order_id"])] = started
                 await asyncio.sleep(interval)
 
         await asyncio.gather(*(player(i, a) for i, (a, _b) in enumerate(pairs)))
@@ -170,7 +177,9 @@ async def probe_pushes(
         report.lost += len(set(a.arrived) - set(b.arrived))
         report.duplicates += a.duplicates + b.duplicates
         report.delays_ms += [
-            (b.arrived[i] - a.arrived[i]) * 1000 for i in a.arrived if i in b.arrived
+            (b.arrived[i] - sent_at[b.orders[i]]) * 1000
+            for i in a.arrived
+            if i in b.arrived and b.orders[i] in sent_at
         ]
     report.push_p50_ms = round(percentile(report.delays_ms, 0.50), 2)
     report.push_p99_ms = round(percentile(report.delays_ms, 0.99), 2)
