@@ -229,7 +229,7 @@ def fund(
 
 @app.command()
 def transfers(url: UrlOption = DEFAULT_URL) -> None:
-    """Show every transfer the sandbox executed, and the counts per note."""
+    """Show every transfer the sandbox executed (and the same as Studio export rows)."""
     _call(url, "GET", "/transfers")
 
 

@@ -470,9 +470,14 @@ async def summarize(run: DemoRun, plans: list[PlayerPlan]) -> DemoSummary:
         summary.errors.append(
             f"KryptoGO says {paid_at_api} intents succeeded, we have {summary.paid}"
         )
-    twice = [n for n, c in run.sandbox.sandbox.transfer_counts_by_note().items() if c > 1]
-    if twice:
-        summary.errors.append(f"{len(twice)} withdrawal(s) sent twice")
+    # No note goes on the wire: a double send shows as more executed transfers than withdrawals
+    # that may have been executed (sent, or unknown), or as a sent one the sandbox never ran.
+    executed = {r.transfer_id for r in run.sandbox.sandbox.transfers.records()}
+    may_run = [w for w in withdrawals if str(w.status) in ("sent", "unknown", "sending")]
+    if len(executed) > len(may_run):
+        summary.errors.append(f"{len(executed) - len(may_run)} transfer(s) beyond the withdrawals")
+    if any(str(w.status) == "sent" and w.transfer_id not in executed for w in withdrawals):
+        summary.errors.append("a withdrawal is sent but KryptoGO never executed it")
     summary.ledger_verified = (await runtime.ledger.verify()).ok
     summary.seconds = round(time.monotonic() - run.started, 2)
     return summary

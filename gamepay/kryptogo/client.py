@@ -8,7 +8,8 @@ Retries follow ``RetryPolicy``: GETs are retried on transport errors, 408, 429 a
 or a transfer is retried only when the connection was never made. When such an unsafe call may
 have taken effect (a read timeout, a dropped connection, a 5xx, an unreadable success) it raises
 ``OutcomeUnknownError`` with ``operation`` and ``reference`` (the ``order_data["order_id"]`` of a
-create, the ``note`` of a transfer) and never resends it: the services resolve it by lookup.
+create, the local ``reference`` of a transfer, never sent) and never resends it: the services
+resolve it by lookup.
 A transfer answered ``code: 0`` was executed: odd data in it is logged, never made "unknown".
 
 The API key is only ever put in the request header: it is masked in reprs, logs, exception
@@ -316,13 +317,13 @@ class KryptoGOClient:
         An answer with ``code: 0`` means executed: the result is returned even when its data is
         odd (that is logged with the raw body; see ``TransferResult.problems``).
         ``TreasuryInsufficient`` (4015, with the shortfall in base units) and other refusals
-        mean nothing moved. ``OutcomeUnknownError`` (reference: ``request.note``) only when
+        mean nothing moved. ``OutcomeUnknownError`` (reference: ``request.reference``) only when
         there was no usable answer (timeout, dropped connection, 5xx or 2xx without a code):
         reconcile before doing anything else with it.
         """
         if not isinstance(request, TransferRequest):
             raise InvalidInput("transfer() takes a TransferRequest")
-        reference = request.note or None
+        reference = request.reference or None
         body = await self._call(
             "POST",
             wire.PATH_TRANSFER,

@@ -45,9 +45,10 @@ class TransferRequest(BaseModel):
     """One asset_pro transfer from the organization's treasury to a wallet.
 
     ``amount`` is an int of base units (``0 < amount < 2**256``; floats and bools are refused),
-    ``decimals`` the token's decimal places, ``note`` free text (put a stable request id in it:
-    it is the ``reference`` of an ``OutcomeUnknownError``). ``note`` is not a documented field:
-    it is sent only when non-empty, and the service may drop it.
+    ``decimals`` the token's decimal places. ``reference`` is local only, NEVER sent (the API
+    documents no note or request id): it names the call in logs and is the ``reference`` of an
+    ``OutcomeUnknownError``; reconciliation matches on what the API does record (see
+    ``gamepay.withdrawals.matching``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,7 +58,7 @@ class TransferRequest(BaseModel):
     amount: int
     decimals: int
     wallet_address: str = Field(min_length=1, max_length=128)
-    note: str = Field(default="", max_length=1000)
+    reference: str = Field(default="", max_length=1000)
 
     def __init__(self, **data: Any) -> None:
         """Validate; any refusal is raised as ``InvalidInput`` (or a subclass), never pydantic's."""
@@ -85,17 +86,14 @@ class TransferRequest(BaseModel):
         """The amount as the exact decimal string sent on the wire (``9230000, 6 -> "9.23"``)."""
         return format_amount(self.amount, self.decimals)
 
-    def to_wire(self) -> dict[str, Any]:
-        """Return the JSON body of the transfer call: four strings, plus ``note`` if non-empty."""
-        body = {
+    def to_wire(self) -> dict[str, str]:
+        """Return the JSON body of the transfer call: exactly the four documented strings."""
+        return {
             wire.TRANSFER_CHAIN_ID: self.chain_id,
             wire.TRANSFER_CONTRACT_ADDRESS: self.token_address,
             wire.TRANSFER_AMOUNT: self.amount_text,
             wire.TRANSFER_WALLET_ADDRESS: self.wallet_address,
         }
-        if self.note:
-            body[wire.TRANSFER_NOTE] = self.note
-        return body
 
 
 def _unix_time(value: Any) -> datetime:
@@ -149,8 +147,8 @@ class TransferResult(BaseModel):
         """Read a success answer's ``data`` tolerantly: never raises, notes what was odd.
 
         A field of the wrong type is left None (an int id is kept as its decimal string); a
-        missing transfer id or tx hash is noted (a missing ``transfer_time`` is not: our
-        sandbox does not send one yet); unknown fields are kept. ``problems`` lists each oddity.
+        missing transfer id, tx hash or ``transfer_time`` is noted; unknown fields are kept.
+        ``problems`` lists each oddity.
         """
         if not isinstance(data, Mapping):
             result = cls()
@@ -183,7 +181,9 @@ class TransferResult(BaseModel):
             problems.append(f"{wire.TRANSFER_TX_HASH} is not a non-empty string")
             tx_hash = None
         transfer_time: datetime | None = None
-        if data.get(wire.TRANSFER_TIME) is not None:
+        if data.get(wire.TRANSFER_TIME) is None:
+            problems.append(f"no {wire.TRANSFER_TIME}")
+        else:
             try:
                 transfer_time = _unix_time(data[wire.TRANSFER_TIME])
             except ValueError as exc:

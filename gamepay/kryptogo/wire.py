@@ -57,7 +57,6 @@ __all__ = [
     "TRANSFER_ID",
     "TRANSFER_ID_FIELDS",
     "TRANSFER_INSUFFICIENT_AMOUNT",
-    "TRANSFER_NOTE",
     "TRANSFER_REQUEST_FIELDS",
     "TRANSFER_RESULT_FIELDS",
     "TRANSFER_STATUS",
@@ -195,8 +194,6 @@ TRANSFER_AMOUNT: Final = "amount"
 """Transfer request: the amount as a decimal string (whole tokens, not base units)."""
 TRANSFER_WALLET_ADDRESS: Final = "wallet_address"
 """Transfer request: the recipient's wallet address."""
-TRANSFER_NOTE: Final = "note"
-"""Transfer request: a free-text note (NOT documented: the service may drop it)."""
 TRANSFER_DOCUMENTED_REQUEST_FIELDS: Final = (
     TRANSFER_CHAIN_ID,
     TRANSFER_CONTRACT_ADDRESS,
@@ -204,12 +201,12 @@ TRANSFER_DOCUMENTED_REQUEST_FIELDS: Final = (
     TRANSFER_WALLET_ADDRESS,
 )
 """The four required string fields the public material shows."""
-TRANSFER_REQUEST_FIELDS: Final = (*TRANSFER_DOCUMENTED_REQUEST_FIELDS, TRANSFER_NOTE)
-"""Every field the client may send (``note`` only when non-empty)."""
+TRANSFER_REQUEST_FIELDS: Final = TRANSFER_DOCUMENTED_REQUEST_FIELDS
+"""Every field the client sends: exactly the four documented strings (no note, no request id)."""
 TRANSFER_ID: Final = "id"
 """Transfer answer data: KryptoGO's transfer id, e.g. ``1-1627380000-1``."""
 TRANSFER_TRANSFER_ID: Final = "transfer_id"
-"""Transfer answer data: our earlier guess for the id (still read; the sandbox sends it)."""
+"""Transfer answer data: our earlier guess for the id (still read, never relied on)."""
 TRANSFER_ID_FIELDS: Final = (TRANSFER_ID, TRANSFER_TRANSFER_ID)
 """Where the transfer id is read from, first found wins."""
 TRANSFER_TX_HASH: Final = "tx_hash"

@@ -3,10 +3,13 @@
 KryptoGO endpoints check ``X-Client-ID`` (4001), ``X-STUDIO-API-KEY`` (4002) and ``Origin``
 (4000 when missing), in that order, then answer ``{"code": 0, "data": ...}`` or
 ``{"code": N, "message": "...", "data": null}`` with the HTTP status of ``codes.HTTP_STATUS``.
-Request bodies are strict: a JSON object, amounts as decimal strings (a JSON number, float or
-int, is refused), ``order_data`` at most 1000 characters as compact JSON (``separators=(",",
-":")``, non-ASCII kept), unknown extra fields ignored. Unknown paths answer 4040, wrong methods
-4050, both in the same envelope.
+Request bodies are checked as documented: a JSON object, amounts as decimal strings (a JSON
+number, float or int, is refused), ``fiat_amount`` at least ``0.01``, ``order_data`` at most 1000
+characters as compact JSON (``separators=(",", ":")``, non-ASCII kept); a transfer is exactly
+the four required strings. Unknown extra fields are ignored, or refused (4000) when
+``SandboxConfig.strict`` is on. A transfer answers ``{"id", "tx_hash", "transfer_time"}``; a
+treasury short of the amount answers 4015 "Balance not enough" with ``data.insufficient_amount``.
+Unknown paths answer 4040, wrong methods 4050, both in the same envelope.
 
 The control API (no KryptoGO auth; refused with 4030 unless the caller is on loopback) mirrors
 the ``Sandbox`` Python methods; its answers use the same envelope. Routes::
@@ -21,7 +24,7 @@ the ``Sandbox`` Python methods; its answers use the same envelope. Routes::
     GET  /_sandbox/clock    POST /_sandbox/clock/advance {"seconds": 900}
     POST /_sandbox/sweep                     expire what is past its deadline
     GET  /_sandbox/treasury POST /_sandbox/treasury/fund {"chain_id", "token", "amount"}
-    GET  /_sandbox/transfers                 the executed-transfer record and counts by note
+    GET  /_sandbox/transfers                 the executed-transfer record (and as export rows)
     GET  /_sandbox/callbacks                 the delivery log
     POST /_sandbox/callbacks/flush           {"timeout": 10}
     GET  /_sandbox/faults   PUT /_sandbox/faults  (a ``Faults`` JSON object)
@@ -36,6 +39,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from fractions import Fraction
 from typing import Any
 
 from pydantic import ValidationError
@@ -104,9 +108,12 @@ def _envelope(data: Any) -> JSONResponse:
     return JSONResponse(wire.ok_body(data))
 
 
-def _error(code: int, message: str, status: int | None = None) -> JSONResponse:
+def _error(code: int, message: str, status: int | None = None, data: Any = None) -> JSONResponse:
     http = status if status is not None else HTTP_STATUS.get(code, 400)
-    return JSONResponse(wire.error_body(code, message), status_code=http)
+    body = wire.error_body(code, message)
+    if data is not None:
+        body["data"] = data
+    return JSONResponse(body, status_code=http)
 
 
 def _bad(message: str) -> SandboxError:
@@ -157,8 +164,17 @@ def _optional_str(body: dict[str, Any], name: str, limit: int) -> str | None:
     return value
 
 
-def _create_fields(body: dict[str, Any]) -> dict[str, Any]:
+def _no_extra(body: dict[str, Any], allowed: tuple[str, ...], strict: bool) -> None:
+    """Under ``strict``, refuse any field the API does not document (named in the message)."""
+    extra = sorted(str(name) for name in body if name not in allowed)
+    if strict and extra:
+        shown = ", ".join(name[:40] for name in extra[:5])
+        raise _bad(f"unknown field(s) in strict mode: {shown}")
+
+
+def _create_fields(body: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
     """Validate a create request body; return the keyword arguments of ``create_intent``."""
+    _no_extra(body, wire.CREATE_FIELDS, strict)
     if "fiat_amount" not in body:
         raise _bad("fiat_amount is required")
     fiat = body["fiat_amount"]
@@ -166,8 +182,8 @@ def _create_fields(body: dict[str, Any]) -> dict[str, Any]:
         raise _bad(f"fiat_amount must be a decimal string, not {_type_name(fiat)}")
     if len(fiat) > MAX_FIAT_CHARS or _FIAT.fullmatch(fiat) is None:
         raise _bad(f"fiat_amount is not a plain decimal string: {fiat[:MAX_FIAT_CHARS]!r}")
-    if fiat.replace("0", "").replace(".", "") == "":
-        raise _bad("fiat_amount must be greater than zero")
+    if Fraction(fiat) < Fraction(wire.MIN_FIAT_AMOUNT):
+        raise _bad(f"fiat_amount must be at least {wire.MIN_FIAT_AMOUNT}")
     if "fiat_currency" not in body:
         raise _bad("fiat_currency is required")
     currency = body["fiat_currency"]
@@ -197,15 +213,11 @@ def _create_fields(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _transfer_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """Validate the types of a transfer request; the sandbox checks the values."""
+def _transfer_fields(body: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
+    """Validate a transfer request as the four required strings; the sandbox checks the values."""
+    _no_extra(body, wire.TRANSFER_REQUEST_FIELDS, strict)
     fields: dict[str, Any] = {}
-    for name in (
-        wire.TRANSFER_CHAIN_ID,
-        wire.TRANSFER_CONTRACT_ADDRESS,
-        wire.TRANSFER_AMOUNT,
-        wire.TRANSFER_WALLET_ADDRESS,
-    ):
+    for name in wire.TRANSFER_REQUEST_FIELDS:
         if name not in body or body[name] is None:
             raise _bad(f"{name} is required")
         value = body[name]
@@ -218,7 +230,6 @@ def _transfer_fields(body: dict[str, Any]) -> dict[str, Any]:
         "contract_address": fields[wire.TRANSFER_CONTRACT_ADDRESS],
         "amount": fields[wire.TRANSFER_AMOUNT],
         "wallet_address": fields[wire.TRANSFER_WALLET_ADDRESS],
-        "note": _optional_str(body, wire.TRANSFER_NOTE, 1000),
     }
 
 
@@ -267,7 +278,8 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
                     return _error(code, "injected fault", fault.error_status)
                 data = await handler(request)
             except SandboxError as exc:
-                return _error(exc.api_code, exc.message, exc.http_status)
+                data = getattr(exc, "data", None)
+                return _error(exc.api_code, exc.message, exc.http_status, data)
             timeout = sandbox.plan.take_armed(operation) or fault.timeout_after_commit
             if timeout == "504":
                 return PlainTextResponse(_GATEWAY_TIMEOUT_PAGE, 504, media_type="text/html")
@@ -278,7 +290,7 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
         return endpoint
 
     async def create(request: Request) -> Any:
-        fields = _create_fields(await _json_object(request))
+        fields = _create_fields(await _json_object(request), strict=config.strict)
         return sandbox.create_intent(**fields).to_wire()
 
     async def get(request: Request) -> Any:
@@ -312,11 +324,12 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
         }
 
     async def transfer(request: Request) -> Any:
-        record = sandbox.transfer(**_transfer_fields(await _json_object(request)))
+        body = await _json_object(request)
+        record = sandbox.transfer(**_transfer_fields(body, strict=config.strict))
         return {
-            wire.TRANSFER_TRANSFER_ID: record.transfer_id,
+            wire.TRANSFER_ID: record.transfer_id,
             wire.TRANSFER_TX_HASH: record.tx_hash,
-            wire.TRANSFER_STATUS: record.status,
+            wire.TRANSFER_TIME: record.executed_at,
         }
 
     # -- control API ---------------------------------------------------------------------------
@@ -427,11 +440,10 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
         return {"chain_id": chain_id, "token": token, "balance_units": str(balance)}
 
     async def transfers(request: Request) -> Any:
-        counts = sandbox.transfer_counts_by_note()
         return {
             "count": len(sandbox.transfers),
             "transfers": [record.to_json() for record in sandbox.transfers.records()],
-            "counts_by_note": {"" if k is None else k: v for k, v in counts.items()},
+            "export": sandbox.transfers.export_rows(),
         }
 
     async def callbacks(request: Request) -> Any:

@@ -1,8 +1,8 @@
 """API error codes and HTTP statuses the sandbox answers with (and the control API's own).
 
 The first group is the KryptoGO wire contract as documented and inferred in
-``docs/architecture.md``; ``INSUFFICIENT_TREASURY`` (4100) and the control-only codes are the
-sandbox's own definitions.
+``docs/architecture.md`` (``BALANCE_NOT_ENOUGH`` is KryptoGO's documented 4015); the control-only
+codes are the sandbox's own definitions.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from gamepay.kryptogo import wire
 
 __all__ = [
+    "BALANCE_NOT_ENOUGH",
     "CONFLICT",
     "FORBIDDEN",
     "HTTP_STATUS",
-    "INSUFFICIENT_TREASURY",
     "INVALID_API_KEY",
     "INVALID_CLIENT_ID",
     "INVALID_PAYMENT_INTENT_ID",
@@ -39,8 +39,9 @@ CONFLICT = 4090
 """Control API only: the operation does not fit the intent's status (e.g. refund a success)."""
 FORBIDDEN = 4030
 """Control API only: called from a non-loopback address."""
-INSUFFICIENT_TREASURY = 4100
-"""asset_pro transfer refused: the treasury holds less than the amount of that token."""
+BALANCE_NOT_ENOUGH = wire.CODE_BALANCE_NOT_ENOUGH
+"""asset_pro transfer refused (4015, documented): the treasury holds less than the amount; the
+answer's ``data.insufficient_amount`` is the shortfall in whole tokens."""
 RATE_LIMITED = wire.CODE_RATE_LIMITED
 SERVER_ERROR = wire.CODE_SERVER_FAULT
 
@@ -50,6 +51,5 @@ HTTP_STATUS: dict[int, int] = {
     ROUTE_NOT_FOUND: 404,
     METHOD_NOT_ALLOWED: 405,
     CONFLICT: 409,
-    INSUFFICIENT_TREASURY: 400,
 }
 """The HTTP status each code comes with."""

@@ -180,6 +180,14 @@ class SandboxConfig(BaseModel):
     """How long a callback picked for reordering waits for a later one to overtake it."""
     expiry_interval: float = Field(default=1.0, gt=0)
     """How often a served sandbox sweeps for intents past their deadline (seconds)."""
+    strict: bool = False
+    """Refuse (4000) a create or transfer request carrying any field the API does not document
+    (e.g. a transfer ``note``), so a studio's tests prove nothing depends on one."""
+    list_ignores_filters: bool = False
+    """Make the list call ignore its filters and page size, newest first in pages of
+    ``list_page_size`` (the real list endpoint is undocumented; exactly-once must survive it)."""
+    list_page_size: int = Field(default=7, ge=1, le=1000)
+    """The page size served when ``list_ignores_filters`` is on."""
 
     @field_validator("quotes")
     @classmethod

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from gamepay.core.money import MAX_AMOUNT, format_amount, parse_amount
 from gamepay.errors import AmountError, IllegalTransition, InvalidInput, SandboxError
+from gamepay.kryptogo import wire
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.sandbox.callbacks import CallbackAttempt, CallbackDispatcher
 from gamepay.sandbox.chain import (
@@ -35,8 +36,8 @@ from gamepay.sandbox.chain import (
 )
 from gamepay.sandbox.clock import SandboxClock
 from gamepay.sandbox.codes import (
+    BALANCE_NOT_ENOUGH,
     CONFLICT,
-    INSUFFICIENT_TREASURY,
     INVALID_PAYMENT_INTENT_ID,
     INVALID_REQUEST,
 )
@@ -52,7 +53,7 @@ from gamepay.sandbox.lifecycle import (
 )
 from gamepay.sandbox.treasury import TransferLog, Treasury, TreasuryTransfer
 
-__all__ = ["PayMode", "Sandbox", "StatusChange"]
+__all__ = ["BalanceNotEnough", "PayMode", "Sandbox", "StatusChange"]
 
 logger = logging.getLogger("gamepay.sandbox")
 
@@ -65,6 +66,16 @@ StatusChange = tuple[str, PaymentStatus, PaymentStatus]
 
 def _bad(message: str) -> SandboxError:
     return SandboxError(message, api_code=INVALID_REQUEST, http_status=400)
+
+
+class BalanceNotEnough(SandboxError):
+    """The documented 4015 refusal: ``data`` is ``{"insufficient_amount": "<whole tokens>"}``."""
+
+    def __init__(self, shortfall: str) -> None:
+        super().__init__(
+            wire.ERROR_MESSAGES[BALANCE_NOT_ENOUGH], api_code=BALANCE_NOT_ENOUGH, http_status=400
+        )
+        self.data = {wire.TRANSFER_INSUFFICIENT_AMOUNT: shortfall}
 
 
 class Sandbox:
@@ -252,9 +263,16 @@ class Sandbox:
     ) -> tuple[list[SandboxIntent], int]:
         """One page of intents in creation order, and the total count matching the filters.
 
-        ``created_after <= created_at < created_before`` (as ``kryptogo.wire`` states).
+        ``created_after <= created_at < created_before`` (as ``kryptogo.wire`` states). With
+        ``config.list_ignores_filters`` every filter and ``page_size`` are ignored: all intents,
+        newest first, in pages of ``config.list_page_size``.
         """
         self.sweep()
+        if self.config.list_ignores_filters:
+            size = self.config.list_page_size
+            everything = list(reversed(self._intents.values()))
+            start = (page - 1) * size
+            return everything[start : start + size], len(everything)
         matching = [
             intent
             for intent in self._intents.values()
@@ -280,12 +298,12 @@ class Sandbox:
         contract_address: str,
         amount: str,
         wallet_address: str,
-        note: str | None = None,
     ) -> TreasuryTransfer:
         """Execute an asset_pro transfer from the treasury; recorded, never deduplicated.
 
-        SandboxError 4000 for an unknown chain or token, a bad amount or address; 4100 when the
-        treasury holds less than the amount.
+        SandboxError 4000 for an unknown chain or token, a bad amount or address;
+        ``BalanceNotEnough`` (4015, the shortfall in whole tokens) when the treasury holds less
+        than the amount. The transfer id has the documented form ``<org>-<unix time>-<seq>``.
         """
         self.sweep()
         chain, token = self._token(chain_id, contract_address)
@@ -299,20 +317,17 @@ class Sandbox:
             raise _bad(f"amount: {exc.message}") from exc
         if why := address_error(chain.family, wallet_address):
             raise _bad(f"wallet_address: {why}")
-        if note is not None and (not isinstance(note, str) or len(note) > 1000):
-            raise _bad("note must be a string of at most 1000 characters")
+        if units <= 0:
+            raise _bad("amount must be greater than zero")
         if not self.treasury.try_debit(chain.chain_id, token.address, units):
             have = self.treasury.balance(chain.chain_id, token.address)
-            raise SandboxError(
-                f"insufficient treasury balance: {format_amount(have, token.decimals)} "
-                f"{token.symbol} on {chain.chain_id}",
-                api_code=INSUFFICIENT_TREASURY,
-                http_status=400,
-            )
+            raise BalanceNotEnough(format_amount(units - have, token.decimals))
         label = self._label("transfer")
+        seq = len(self.transfers) + 1
+        now = self.now()
         record = TreasuryTransfer(
-            seq=len(self.transfers) + 1,
-            transfer_id="tr_" + derive_hex(self.seed, label)[:24],
+            seq=seq,
+            transfer_id=f"{self.config.org_id}-{now}-{seq}",
             tx_hash=derive_tx_hash(chain.family, self.seed, label),
             chain_id=chain.chain_id,
             contract_address=token.address,
@@ -320,11 +335,10 @@ class Sandbox:
             decimals=token.decimals,
             amount=units,
             wallet_address=normalize_address(chain.family, wallet_address),
-            note=note,
-            executed_at=self.now(),
+            executed_at=now,
         )
         self.transfers.append(record)
-        logger.debug("transfer %s executed (note %r)", record.transfer_id, note)
+        logger.debug("transfer %s executed", record.transfer_id)
         return record
 
     # -- the control API -----------------------------------------------------------------------
@@ -460,10 +474,6 @@ class Sandbox:
         """The treasury balance of a token, in base units."""
         chain, tok = self._token(chain_id, token)
         return self.treasury.balance(chain.chain_id, tok.address)
-
-    def transfer_counts_by_note(self) -> dict[str | None, int]:
-        """How many transfers were executed per note (anything above 1 is a double send)."""
-        return self.transfers.counts_by_note()
 
     @property
     def faults(self) -> Faults:

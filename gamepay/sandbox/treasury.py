@@ -1,12 +1,13 @@
 """The organization's treasury per chain and token, and the append-only record of transfers.
 
-Every asset_pro transfer the sandbox executes is appended to ``TransferLog`` and never changed,
-so tests can prove that no withdrawal was sent twice (``counts_by_note``).
+Every asset_pro transfer the sandbox executes is appended to ``TransferLog`` and never changed.
+A record holds only what the documented request and answer carry (chain, token, wallet, amount;
+transfer id, tx hash, time): no note, so reconciliation is tested the way a studio does it, from
+an export of these records (``TransferLog.export_rows``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,15 +29,27 @@ class TreasuryTransfer:
     decimals: int
     amount: int
     wallet_address: str
-    note: str | None
     executed_at: int
-    status: str = "success"
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form, the amount as a decimal string."""
         data = asdict(self)
         data["amount"] = format_amount(self.amount, self.decimals)
         return data
+
+    def to_export(self) -> dict[str, str]:
+        """One row of a Studio-style transfer export (every value a string; see
+        ``docs/operations.md`` for the columns ``gamepay withdrawals reconcile`` reads)."""
+        return {
+            "id": self.transfer_id,
+            "tx_hash": self.tx_hash,
+            "chain_id": self.chain_id,
+            "contract_address": self.contract_address,
+            "wallet_address": self.wallet_address,
+            "amount": format_amount(self.amount, self.decimals),
+            "transfer_time": str(self.executed_at),
+            "status": "success",
+        }
 
 
 class Treasury:
@@ -89,6 +102,6 @@ class TransferLog:
         """A copy of every record, oldest first."""
         return list(self._records)
 
-    def counts_by_note(self) -> dict[str | None, int]:
-        """How many transfers were executed per ``note`` (a note seen twice = a double send)."""
-        return dict(Counter(record.note for record in self._records))
+    def export_rows(self) -> list[dict[str, str]]:
+        """Every record as a row of a Studio-style transfer export, oldest first."""
+        return [record.to_export() for record in self._records]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gamepay.core.addresses import chain_family
+from gamepay.core.accounts import player_account
+from gamepay.core.addresses import chain_family, normalize_address
 from gamepay.core.assets import Token
-from gamepay.errors import ConfigError, InvalidInput
+from gamepay.core.money import check_amount
+from gamepay.errors import AssetError, BelowMinimum, ConfigError, InvalidInput
+
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
 
 __all__ = ["WithdrawalsConfig"]
 
@@ -58,3 +63,28 @@ class WithdrawalsConfig:
     def zone(self) -> ZoneInfo:
         """The time zone in which daily limits reset."""
         return ZoneInfo(self.time_zone)
+
+    def check_request(
+        self,
+        player_id: object,
+        asset_id: object,
+        amount: object,
+        address: object,
+        request_id: object,
+    ) -> tuple[Token, str]:
+        """The token and normalized address of a withdrawal request, or the typed refusal."""
+        check_amount(amount)
+        if not isinstance(player_id, str):
+            raise InvalidInput("player_id must be a string")
+        player_account(player_id)
+        if not isinstance(request_id, str) or _REQUEST_ID.fullmatch(request_id) is None:
+            raise InvalidInput("request_id must be 1-200 printable ASCII characters, no spaces")
+        token = self.tokens.get(asset_id) if isinstance(asset_id, str) else None
+        if token is None:
+            raise AssetError(f"not a withdrawable on-chain token: {str(asset_id)[:80]!r}")
+        normalized = normalize_address(token.chain_id, address)
+        minimum = self.min_amount.get(token.id)
+        assert isinstance(amount, int)
+        if minimum is not None and amount < minimum:
+            raise BelowMinimum(f"withdrawals of {token.symbol} start at {minimum} base units")
+        return token, normalized

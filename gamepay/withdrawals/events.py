@@ -14,7 +14,11 @@ __all__ = ["balance_draft", "status_draft"]
 
 
 def status_draft(w: Withdrawal) -> EventDraft:
-    """``withdrawal_status_changed`` for ``w`` as it is after the move."""
+    """``withdrawal_status_changed`` for ``w`` as it is after the move.
+
+    ``error`` is the stable error code (e.g. ``treasury_insufficient``), never the error's text:
+    the event reaches the player.
+    """
     return EventDraft(
         w.player_id,
         EventType.WITHDRAWAL_STATUS_CHANGED,
@@ -29,7 +33,7 @@ def status_draft(w: Withdrawal) -> EventDraft:
             "address": w.address,
             "transfer_id": w.transfer_id,
             "tx_hash": w.tx_hash,
-            "error": w.error,
+            "error": w.error_code,
         },
     )
 

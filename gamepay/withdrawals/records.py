@@ -5,15 +5,15 @@ Plain values, no I/O: the repository builds ``Withdrawal`` from rows, the servic
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from gamepay.core.addresses import normalize_address
-from gamepay.core.money import parse_amount
 from gamepay.core.withdrawals import WithdrawalStatus, hold_id_for
-from gamepay.errors import InvalidInput
+
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 __all__ = [
     "ExecutedSource",
@@ -22,13 +22,12 @@ __all__ = [
     "Withdrawal",
     "WithdrawalReconcileReport",
     "WithdrawalRecoveryReport",
-    "record_matches",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class Withdrawal:
-    """One withdrawal as stored. ``reference`` is the stable note sent with the transfer."""
+    """One withdrawal as stored. ``reference`` names it in logs and errors (never sent)."""
 
     id: str
     reference: str
@@ -53,18 +52,32 @@ class Withdrawal:
         """The ledger hold backing this withdrawal."""
         return hold_id_for(self.id)
 
+    @property
+    def error_code(self) -> str | None:
+        """The stable code of the error that failed it (``treasury_insufficient``...), if any.
+
+        An API refusal is stored as ``"<GamepayError code>: <message>"``; other failures have
+        no code (None). Show players this code, never ``error``'s text.
+        """
+        if self.error is None:
+            return None
+        code, sep, _ = self.error.partition(": ")
+        return code if sep and _CODE.fullmatch(code) else None
+
 
 class ExecutedTransferLike(Protocol):
-    """One transfer the service executed, as reconciliation reads it (matched on ``note``)."""
+    """One transfer KryptoGO executed, as reconciliation reads it (every field may be None).
 
-    @property
-    def note(self) -> str | None:
-        """The note sent with the transfer (our withdrawal's ``reference``)."""
-        ...
+    Only what the documented request and answer carry: the service's transfer id and the tx
+    hash, chain, token contract, wallet, amount (base units as an int, or a decimal string of
+    whole tokens as exports show it) and when it was executed (an aware datetime or unix
+    seconds). A record with a ``status`` other than success never settles a withdrawal as sent.
+    The sandbox's ``TreasuryTransfer`` and a parsed export row (``ExecutedTransfer``) both fit.
+    """
 
     @property
     def transfer_id(self) -> str | None:
-        """The service's id of the transfer."""
+        """The service's id of the transfer (documented answer field ``id``)."""
         ...
 
     @property
@@ -75,17 +88,20 @@ class ExecutedTransferLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ExecutedTransfer:
-    """A plain executed-transfer record (e.g. one line of an operator's export).
+    """A plain executed-transfer record, e.g. one row of the Studio's transfer export.
 
-    ``amount`` (base units, or a decimal string of whole tokens as exports show it) and
-    ``wallet_address``, when given, are checked against the withdrawal before it is settled.
+    Settling by attributes needs ``wallet_address``, ``amount`` and ``executed_at``;
+    ``chain_id`` and ``contract_address``, when given, must match too.
     """
 
-    note: str
     transfer_id: str | None = None
     tx_hash: str | None = None
-    amount: int | str | None = None
+    chain_id: str | None = None
+    contract_address: str | None = None
     wallet_address: str | None = None
+    amount: int | str | None = None
+    executed_at: datetime | int | None = None
+    status: str | None = None
 
 
 ExecutedSource = (
@@ -110,24 +126,13 @@ class WithdrawalReconcileReport:
     sent: tuple[Withdrawal, ...] = ()
     failed: tuple[Withdrawal, ...] = ()
     still_unknown: tuple[Withdrawal, ...] = ()
+    """Left as they were: no executed record matches (and absence does not mean failed)."""
     mismatched: tuple[Withdrawal, ...] = ()
-    """Left ``unknown``: a record carries the note but another amount or address."""
-
-
-def record_matches(record: object, w: Withdrawal) -> bool:
-    """Return False when an executed record names another amount or wallet than ``w``."""
-    amount = getattr(record, "amount", None)
-    if amount is not None:
-        try:
-            units = parse_amount(amount, w.decimals) if isinstance(amount, str) else amount
-        except InvalidInput:
-            return False
-        if units != w.amount:
-            return False
-    wallet = getattr(record, "wallet_address", None)
-    if wallet is not None:
-        try:
-            return bool(normalize_address(w.chain_id, wallet) == w.address)
-        except InvalidInput:
-            return False
-    return True
+    """Left for an operator: a record with their transfer id or tx hash differs in amount,
+    wallet, chain or token."""
+    ambiguous: tuple[Withdrawal, ...] = ()
+    """Left for an operator: several records could be theirs (``candidates`` lists them)."""
+    candidates: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Per withdrawal id left for an operator, the executed records that could be its transfer."""
+    dry_run: bool = False
+    """True when nothing was changed: ``sent`` and ``failed`` say what would have been done."""

@@ -2,8 +2,9 @@
 
 The service decides (``gamepay.core.withdrawals``) and this module reads and writes rows: a new
 withdrawal (``insert``, idempotent on ``(player_id, request_id)``), lookups (``by_request``,
-``get``, ``list``), the status update of a move (``update_status``), and the daily-limit totals
-(``lock_day`` takes the day's row ``FOR UPDATE`` on PostgreSQL; SQLite writers are serialized).
+``get``, ``list``, ``claimed_transfers``), the status update of a move (``update_status``), and
+the daily-limit totals (``lock_day`` takes the day's row ``FOR UPDATE`` on PostgreSQL; SQLite
+writers are serialized).
 """
 
 from __future__ import annotations
@@ -136,6 +137,22 @@ class WithdrawalRepository:
         if player_id is not None:
             query = query.where(_W.player_id == player_id)
         return [_from_row(row) for row in await conn.execute(query)]
+
+    async def claimed_transfers(
+        self, conn: AsyncConnection
+    ) -> tuple[builtins.set[str], builtins.set[str]]:
+        """The transfer ids and tx hashes already attached to a withdrawal (any status)."""
+        query = select(_W.transfer_id, _W.tx_hash).where(
+            (_W.transfer_id.is_not(None)) | (_W.tx_hash.is_not(None))
+        )
+        ids: builtins.set[str] = builtins.set()
+        hashes: builtins.set[str] = builtins.set()
+        for row in await conn.execute(query):
+            if row.transfer_id is not None:
+                ids.add(row.transfer_id)
+            if row.tx_hash is not None:
+                hashes.add(row.tx_hash.lower())
+        return ids, hashes
 
     async def update_status(self, conn: AsyncConnection, moved: Withdrawal) -> None:
         """Write a move: ``moved``'s status, ``updated_at``, transfer id, tx hash and error."""

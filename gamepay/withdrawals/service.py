@@ -15,12 +15,12 @@ and writes the events in ONE transaction. The guarantees:
   transaction (status ``held``); a refusal (address, minimum, limit, funds) changes nothing.
 - **At most one transfer call.** ``sending`` is committed before ``client.transfer`` is called,
   and only the caller that moved the row from ``held`` to ``sending`` calls it, exactly once,
-  with the withdrawal's stable ``reference`` as the ``note``. Nothing ever moves a withdrawal
-  back to ``held`` or ``sending``.
+  with the four documented fields only (no note: nothing here depends on the API storing one).
+  Nothing ever moves a withdrawal back to ``held`` or ``sending``.
 - **Funds never vanish.** Success posts the hold (``sent``); a definite refusal voids it
-  (``failed``: the funds are back); an unknown outcome (``OutcomeUnknownError``, any unexpected
-  error, or a crash while ``sending``) keeps the hold and leaves the withdrawal ``unknown`` until
-  ``resolve`` (an operator) or ``reconcile_unknown`` says what happened.
+  (``failed``: the funds are back; a 4015 also logs "refill the treasury"); an unknown outcome
+  (``OutcomeUnknownError``, any unexpected error, or a crash while ``sending``) keeps the hold
+  until ``resolve`` (an operator) or ``reconcile_unknown`` says what happened.
 - **Daily limit, race-safe.** Per (player, asset, day in the configured zone) a total row is
   locked (``FOR UPDATE`` on PostgreSQL; SQLite writers are serialized) while the limit is
   checked, so concurrent withdrawals cannot both squeeze under it; a failed withdrawal gives its
@@ -34,8 +34,9 @@ network call so recovery itself can never create a new unknown outcome. The play
 withdraw again with a new request id.
 
 Reconciliation: KryptoGO documents no endpoint to look a transfer up, so
-``reconcile_unknown(executed)`` takes the executed transfers from elsewhere (an operator's export
-of the Studio's transfer history, or the sandbox's record in tests), matched on the ``note``.
+``reconcile_unknown(executed)`` takes the executed transfers from elsewhere (the Studio's transfer
+export, or the sandbox's record in tests) and matches them by transfer id / tx hash, else by
+chain, token, wallet and exact amount inside a time window (``gamepay.withdrawals.matching``).
 """
 
 from __future__ import annotations
@@ -43,21 +44,18 @@ from __future__ import annotations
 import builtins
 import inspect
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.bus.outbox import EventDraft, publish_quietly, record_events
 from gamepay.core.accounts import AccountKind, player_account, world_account
-from gamepay.core.addresses import normalize_address
 from gamepay.core.assets import Token
 from gamepay.core.events import Event, EventPublisher
-from gamepay.core.money import check_amount
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.core.withdrawals import (
     HoldEffect,
@@ -68,8 +66,6 @@ from gamepay.core.withdrawals import (
 )
 from gamepay.errors import (
     APIError,
-    AssetError,
-    BelowMinimum,
     ConcurrencyError,
     ConfigError,
     IllegalTransition,
@@ -77,6 +73,7 @@ from gamepay.errors import (
     LimitExceeded,
     OutcomeUnknownError,
     TransportError,
+    TreasuryInsufficient,
     WithdrawalConflict,
     WithdrawalNotFound,
 )
@@ -85,13 +82,18 @@ from gamepay.ledger import Ledger
 from gamepay.store import Store
 from gamepay.withdrawals.config import WithdrawalsConfig
 from gamepay.withdrawals.events import balance_draft, status_draft
+from gamepay.withdrawals.matching import (
+    DEFAULT_SKEW,
+    DEFAULT_WINDOW,
+    Match,
+    MatchOutcome,
+    match_withdrawals,
+)
 from gamepay.withdrawals.records import (
     ExecutedSource,
-    ExecutedTransferLike,
     Withdrawal,
     WithdrawalReconcileReport,
     WithdrawalRecoveryReport,
-    record_matches,
 )
 from gamepay.withdrawals.repository import WithdrawalRepository
 
@@ -100,7 +102,6 @@ __all__ = ["TransferClient", "Withdrawals"]
 log = logging.getLogger("gamepay.withdrawals.service")
 
 _S = WithdrawalStatus
-_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
 _MAX_ERROR = 500
 
 
@@ -186,30 +187,6 @@ class Withdrawals:
 
     # ------------------------------------------------------------------------- withdraw
 
-    def _check_request(
-        self,
-        player_id: object,
-        asset_id: object,
-        amount: object,
-        address: object,
-        request_id: object,
-    ) -> tuple[Token, str]:
-        check_amount(amount)
-        if not isinstance(player_id, str):
-            raise InvalidInput("player_id must be a string")
-        player_account(player_id)
-        if not isinstance(request_id, str) or _REQUEST_ID.fullmatch(request_id) is None:
-            raise InvalidInput("request_id must be 1-200 printable ASCII characters, no spaces")
-        token = self._config.tokens.get(asset_id) if isinstance(asset_id, str) else None
-        if token is None:
-            raise AssetError(f"not a withdrawable on-chain token: {str(asset_id)[:80]!r}")
-        normalized = normalize_address(token.chain_id, address)
-        minimum = self._config.min_amount.get(token.id)
-        assert isinstance(amount, int)
-        if minimum is not None and amount < minimum:
-            raise BelowMinimum(f"withdrawals of {token.symbol} start at {minimum} base units")
-        return token, normalized
-
     async def withdraw(
         self, player_id: str, asset_id: str, amount: int, address: str, *, request_id: str
     ) -> Withdrawal:
@@ -222,7 +199,9 @@ class Withdrawals:
         funds are back) or ``unknown`` (the hold is kept until reconciliation). Replaying
         ``request_id`` returns the stored withdrawal as it is, without acting on it again.
         """
-        token, normalized = self._check_request(player_id, asset_id, amount, address, request_id)
+        token, normalized = self._config.check_request(
+            player_id, asset_id, amount, address, request_id
+        )
         if not self._prepared:
             await self.prepare()
         now = self._now()
@@ -252,7 +231,7 @@ class Withdrawals:
             amount=amount,
             decimals=token.decimals,
             wallet_address=normalized,
-            note=reference,
+            reference=reference,
         )
 
         async def create(conn: AsyncConnection) -> tuple[Withdrawal, list[Event], bool]:
@@ -338,6 +317,18 @@ class Withdrawals:
             self._checkpoint("called")
             log.warning("withdrawal %s: outcome unknown (%s); hold kept", withdrawal.id, exc)
             return await self._outcome(withdrawal.id, _S.UNKNOWN, error=str(exc))
+        except TreasuryInsufficient as exc:
+            self._checkpoint("called")
+            log.error(
+                "withdrawal %s refused: the KryptoGO treasury is short of %s %s on %s "
+                "(shortfall %s); refill the treasury. The hold is voided, the funds are back.",
+                withdrawal.id,
+                transfer.amount_text,
+                transfer.token_address,
+                transfer.chain_id,
+                exc.shortfall_text or "unknown",
+            )
+            return await self._outcome(withdrawal.id, _S.FAILED, error=f"{exc.code}: {exc}")
         except (APIError, TransportError) as exc:
             self._checkpoint("called")
             log.info("withdrawal %s refused by the API: %r", withdrawal.id, exc)
@@ -487,52 +478,85 @@ class Withdrawals:
         return WithdrawalRecoveryReport(tuple(unknown), tuple(failed))
 
     async def reconcile_unknown(
-        self, executed: ExecutedSource, *, absent_means_failed: bool = False
+        self,
+        executed: ExecutedSource,
+        *,
+        absent_means_failed: bool = False,
+        window: timedelta = DEFAULT_WINDOW,
+        skew: timedelta = DEFAULT_SKEW,
+        dry_run: bool = False,
     ) -> WithdrawalReconcileReport:
-        """Settle ``unknown`` withdrawals from a record of executed transfers (by ``note``).
+        """Settle ``unknown`` (and ``sending``) withdrawals from a record of executed transfers.
 
-        KryptoGO documents no transfer lookup, so ``executed`` comes from elsewhere: an iterable
-        of records with ``note``/``transfer_id``/``tx_hash``, or a (possibly async) callable
-        returning one. A withdrawal whose reference is there becomes ``sent`` (unless the record
-        also carries an ``amount`` or ``wallet_address`` that differs: then it stays ``unknown``
-        and is reported as mismatched). One that is not there becomes ``failed`` only with
-        ``absent_means_failed=True`` (say so only when the record is complete for the period;
-        otherwise it stays ``unknown``).
+        ``executed``: records (``ExecutedTransferLike``) or a (possibly async) callable returning
+        them: the Studio's transfer export, or the sandbox's record. Matching is
+        ``gamepay.withdrawals.matching``: exactly one candidate makes a withdrawal ``sent``;
+        several, or a record with its id but other details, leave it for an operator (listed in
+        ``candidates``); none leaves it as it is, or makes an ``unknown`` one ``failed`` with
+        ``absent_means_failed=True`` (say so only when the record is complete for the period).
+        ``dry_run`` changes nothing and reports what would be done.
         """
         source: Any = executed() if callable(executed) else executed
         if inspect.isawaitable(source):
             source = await source
-        by_note: dict[str, ExecutedTransferLike] = {}
-        for record in source:
-            if record.note is not None:
-                by_note.setdefault(record.note, record)
-        sent: list[Withdrawal] = []
-        failed: list[Withdrawal] = []
-        still: list[Withdrawal] = []
-        mismatched: list[Withdrawal] = []
-        for w in await self.list(status=_S.UNKNOWN):
-            record = by_note.get(w.reference)
-            if record is None and not absent_means_failed:
-                still.append(w)
-                continue
-            if record is not None and not record_matches(record, w):
-                log.error("withdrawal %s: executed record %r does not match it", w.id, record)
-                mismatched.append(w)
-                continue
-            try:
-                if record is not None:
-                    sent.append(
-                        await self.resolve(
-                            w.id, sent=True, transfer_id=record.transfer_id, tx_hash=record.tx_hash
-                        )
-                    )
-                else:
-                    failed.append(await self.resolve(w.id, sent=False))
-            except IllegalTransition:
-                continue  # settled concurrently by someone else
-        return WithdrawalReconcileReport(
-            tuple(sent), tuple(failed), tuple(still), tuple(mismatched)
+        records = builtins.list(source)
+        open_ = await self.list(status=_S.UNKNOWN) + await self.list(status=_S.SENDING)
+        ids, hashes = await self._store.read(self._rows.claimed_transfers)
+        verdicts = match_withdrawals(
+            open_,
+            records,
+            claimed_ids=ids,
+            claimed_hashes=hashes,
+            window=window,
+            skew=skew,
+            absent_means_failed=absent_means_failed,
         )
+        done: dict[MatchOutcome, builtins.list[Withdrawal]] = {o: [] for o in MatchOutcome}
+        candidates: dict[str, tuple[Any, ...]] = {}
+        for verdict in verdicts:
+            settled = verdict.withdrawal if dry_run else await self._settle(verdict)
+            if settled is not None:
+                done[verdict.outcome].append(settled)
+            if verdict.outcome in (MatchOutcome.AMBIGUOUS, MatchOutcome.MISMATCHED):
+                candidates[verdict.withdrawal.id] = verdict.candidates
+                log.error(
+                    "withdrawal %s left for an operator (%s): %d candidate transfer(s)",
+                    verdict.withdrawal.id,
+                    verdict.why,
+                    len(verdict.candidates),
+                )
+        return WithdrawalReconcileReport(
+            sent=tuple(done[MatchOutcome.SENT]),
+            failed=tuple(done[MatchOutcome.FAILED]),
+            still_unknown=tuple(done[MatchOutcome.NONE]),
+            mismatched=tuple(done[MatchOutcome.MISMATCHED]),
+            ambiguous=tuple(done[MatchOutcome.AMBIGUOUS]),
+            candidates=candidates,
+            dry_run=dry_run,
+        )
+
+    async def _settle(self, verdict: Match) -> Withdrawal | None:
+        """Apply one verdict; None when the withdrawal was settled concurrently meanwhile."""
+        w = verdict.withdrawal
+        if verdict.outcome is MatchOutcome.SENT:
+            record = verdict.record
+            tx_hash = getattr(record, "tx_hash", None)
+            after, moved = await self._transition(
+                w.id,
+                {_S.UNKNOWN, _S.SENDING},
+                _S.SENT,
+                transfer_id=getattr(record, "transfer_id", None),
+                tx_hash=tx_hash if isinstance(tx_hash, str) and tx_hash else None,
+            )
+        elif verdict.outcome is MatchOutcome.FAILED:
+            after, moved = await self._transition(
+                w.id, {_S.UNKNOWN}, _S.FAILED, error="reconciled: no executed transfer"
+            )
+        else:
+            return w
+        if moved:
+            log.info("withdrawal %s reconciled as %s (%s)", w.id, after.status, verdict.why)
+        return after if moved else None
 
     # ------------------------------------------------------------------------- reading
 

@@ -74,7 +74,7 @@ def make_client(base_url: str, /, **overrides: Any) -> KryptoGOClient:
     return KryptoGOClient(**options)
 
 
-def transfer_request(note: str = "wd_0001") -> TransferRequest:
+def transfer_request(reference: str = "wd_0001") -> TransferRequest:
     """A 1.5 USDT transfer on arb."""
     return TransferRequest(
         chain_id="arb",
@@ -82,7 +82,7 @@ def transfer_request(note: str = "wd_0001") -> TransferRequest:
         amount=1_500_000,
         decimals=6,
         wallet_address=PAY_TO,
-        note=note,
+        reference=reference,
     )
 
 
@@ -126,8 +126,8 @@ async def test_every_endpoint_round_trips(stub: tuple[Stub, str]) -> None:
         listed = [i async for i in client.list_intents()]
         assert listed == [intent]
         result = await client.transfer(transfer_request())
-        assert result.transfer_id == "tr_1"
-        assert result.status == "success"
+        assert result.transfer_id == "1-1627380000-1"
+        assert (result.status, result.problems) == (None, ())
         assert app.transfers[0]["amount"] == "1.5"
         assert app.transfers[0]["contract_address"] == USDT
 
@@ -331,7 +331,8 @@ async def test_transfer_answered_too_late_is_outcome_unknown_and_not_resent(
             await client.transfer(transfer_request("wd_late"))
     assert (info.value.operation, info.value.reference) == ("transfer", "wd_late")
     assert app.count("POST", wire.PATH_TRANSFER) == 1
-    assert [t["note"] for t in app.transfers] == ["wd_late"]
+    assert [t["amount"] for t in app.transfers] == ["1.5"]
+    assert "note" not in app.transfers[0]  # the reference stays local
 
 
 @pytest.mark.parametrize("fault", [Fault("status", status=500), Fault("html", status=502)])
@@ -633,4 +634,4 @@ async def test_in_process_asgi_transport() -> None:
         result = await client.transfer(transfer_request())
     assert got.payment_intent_id == intent["payment_intent_id"]
     assert listed == [got]
-    assert result.transfer_id == "tr_1"
+    assert result.transfer_id == "1-1627380000-1"

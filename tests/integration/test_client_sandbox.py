@@ -23,6 +23,7 @@ from gamepay.errors import (
     RateLimitError,
     RequestTimeout,
     ServerError,
+    TreasuryInsufficient,
 )
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
@@ -40,8 +41,8 @@ FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
 
 @pytest.fixture
 async def sb() -> AsyncIterator[RunningSandbox]:
-    """A fresh sandbox (fixed seed, frozen clock) served over real HTTP."""
-    config = SandboxConfig(seed=7, frozen_clock=True, start_time=1_760_000_000)
+    """A fresh STRICT sandbox (fixed seed, frozen clock) served over real HTTP."""
+    config = SandboxConfig(seed=7, frozen_clock=True, start_time=1_760_000_000, strict=True)
     async with running_sandbox(config) as running:
         yield running
 
@@ -78,7 +79,7 @@ def seed_where(
     raise AssertionError("no seed fits")
 
 
-def usdt_transfer(note: str, amount: int = 2_500_000) -> TransferRequest:
+def usdt_transfer(reference: str, amount: int = 2_500_000) -> TransferRequest:
     """An arb USDT transfer to WALLET."""
     return TransferRequest(
         chain_id="arb",
@@ -86,7 +87,7 @@ def usdt_transfer(note: str, amount: int = 2_500_000) -> TransferRequest:
         amount=amount,
         decimals=6,
         wallet_address=WALLET,
-        note=note,
+        reference=reference,
     )
 
 
@@ -123,14 +124,15 @@ async def test_every_endpoint(sb: RunningSandbox) -> None:
                 amount=10**18 - 1,
                 decimals=18,
                 wallet_address=WALLET,
-                note="wd_2",
+                reference="wd_2",
             )
         )
     assert result.transfer_id
     assert result.tx_hash
     assert big.transfer_id != result.transfer_id
     records = sandbox.transfers.records()
-    assert [(r.note, r.amount) for r in records] == [("wd_1", 2_500_000), ("wd_2", 10**18 - 1)]
+    assert [r.amount for r in records] == [2_500_000, 10**18 - 1]
+    assert result.transfer_id == "1-1760000000-1"  # the documented form
     assert [r.transfer_id for r in records] == [result.transfer_id, big.transfer_id]
     assert sandbox.balance("arb", "USDT") == 97_500_000
     assert sandbox.balance("arb", "GPT") == 1
@@ -160,7 +162,8 @@ async def test_unknown_intent(sb: RunningSandbox) -> None:
 
 
 async def test_bad_requests_are_definite(sb: RunningSandbox) -> None:
-    """The sandbox's 4000 (bad address) and its 4100 (treasury short) are InvalidRequestError."""
+    """4000 (bad address) is InvalidRequestError; 4015 (treasury short) is the typed
+    TreasuryInsufficient with the exact shortfall; neither is an unknown outcome."""
     sandbox = sb.sandbox
     async with client_for(sb) as client:
         with pytest.raises(InvalidRequestError) as bad:
@@ -171,13 +174,14 @@ async def test_bad_requests_are_definite(sb: RunningSandbox) -> None:
                     amount=1,
                     decimals=6,
                     wallet_address="0x1234",
-                    note="wd_bad",
+                    reference="wd_bad",
                 )
             )
-        with pytest.raises(InvalidRequestError) as short:
+        with pytest.raises(TreasuryInsufficient) as short:
             await client.transfer(usdt_transfer("wd_short"))
     assert (bad.value.status, bad.value.api_code) == (400, 4000)
-    assert (short.value.status, short.value.api_code) == (400, 4100)
+    assert (short.value.status, short.value.api_code) == (400, 4015)
+    assert (short.value.shortfall, short.value.shortfall_text) == (2_500_000, "2.5")
     assert len(sandbox.transfers) == 0
 
 
@@ -326,7 +330,7 @@ async def test_transfer_committed_but_answer_lost(sb: RunningSandbox, mode: str)
             await client.transfer(usdt_transfer("wd_lost"))
     assert (info.value.operation, info.value.reference) == ("transfer", "wd_lost")
     assert len(api_calls(sandbox, "transfer")) == 1
-    assert sandbox.transfer_counts_by_note() == {"wd_lost": 1}
+    assert len(sandbox.transfers) == 1
     assert sandbox.balance("arb", "USDT") == 7_500_000
 
 
@@ -368,6 +372,6 @@ async def test_in_process_asgi_transport() -> None:
         result = await client.transfer(usdt_transfer("wd_asgi", 1_000_000))
         with pytest.raises(NotFoundError):
             await client.get_intent("pi_nope")
-    assert sandbox.transfer_counts_by_note() == {"wd_asgi": 1}
+    assert len(sandbox.transfers) == 1
     assert result.transfer_id == sandbox.transfers.records()[0].transfer_id
     await sandbox.aclose()

@@ -185,7 +185,6 @@ def transfer_body(**overrides: Any) -> dict[str, Any]:
         "contract_address": ARB_USDT,
         "amount": "2.5",
         "wallet_address": WALLET,
-        "note": "wd-1",
     }
     body.update(overrides)
     return body
@@ -194,29 +193,36 @@ def transfer_body(**overrides: Any) -> dict[str, Any]:
 async def test_transfer_debits_treasury_and_is_recorded(
     served: RunningSandbox, http: httpx.AsyncClient
 ) -> None:
-    """A funded transfer answers transfer_id, tx_hash, status and lands in the record."""
+    """A funded transfer answers the documented id, tx_hash, transfer_time and lands in the
+    record (and in its export rows)."""
     await control(http, "/treasury/fund", {"chain_id": "arb", "token": "USDT", "amount": "10"})
     data = await ok(http.post(TRANSFER, json=transfer_body()))
-    assert set(data) == {"transfer_id", "tx_hash", "status"}
-    assert data["status"] == "success"
+    assert set(data) == {"id", "tx_hash", "transfer_time"}
+    assert (data["id"], data["transfer_time"]) == (f"1-{START}-1", START)
     assert served.sandbox.balance("arb", "USDT") == 7_500_000
     record = await ok(http.get("/_sandbox/transfers"))
     assert record["count"] == 1
-    assert record["counts_by_note"] == {"wd-1": 1}
+    assert record["export"][0]["id"] == data["id"]
+    assert record["export"][0]["transfer_time"] == str(START)
     only = record["transfers"][0]
-    assert only["transfer_id"] == data["transfer_id"]
+    assert only["transfer_id"] == data["id"]
     assert only["amount"] == "2.5"
     assert only["wallet_address"] == WALLET
 
 
-async def test_transfer_insufficient_treasury_is_4100(
+async def test_transfer_insufficient_treasury_is_the_documented_4015(
     served: RunningSandbox, http: httpx.AsyncClient
 ) -> None:
-    """A transfer above the treasury balance is 4100 and moves nothing."""
+    """A transfer above the treasury balance is 4015 "Balance not enough" with the shortfall
+    in data.insufficient_amount, and moves nothing."""
     served.sandbox.fund("arb", "USDT", 2_000_000)
     response = await http.post(TRANSFER, json=transfer_body())
     assert response.status_code == 400
-    assert response.json()["code"] == 4100
+    assert response.json() == {
+        "code": 4015,
+        "message": "Balance not enough",
+        "data": {"insufficient_amount": "0.5"},
+    }
     assert served.sandbox.balance("arb", "USDT") == 2_000_000
     assert len(served.sandbox.transfers) == 0
 
@@ -226,9 +232,35 @@ async def test_transfers_are_never_deduplicated(
 ) -> None:
     """The same request twice is executed twice, and the record shows the double send."""
     served.sandbox.fund("arb", "USDT", "100")
-    await ok(http.post(TRANSFER, json=transfer_body()))
-    await ok(http.post(TRANSFER, json=transfer_body()))
-    assert served.sandbox.transfer_counts_by_note() == {"wd-1": 2}
+    first = await ok(http.post(TRANSFER, json=transfer_body()))
+    second = await ok(http.post(TRANSFER, json=transfer_body()))
+    assert first["id"] != second["id"]
+    assert len(served.sandbox.transfers) == 2
+
+
+async def test_unknown_fields_ignored_by_default_refused_when_strict() -> None:
+    """An undocumented ``note`` is ignored (not recorded) by default; the strict sandbox
+    refuses it, and any unknown create field, with 4000 naming it."""
+    for strict in (False, True):
+        config = SandboxConfig(seed=11, start_time=START, frozen_clock=True, strict=strict)
+        async with (
+            running_sandbox(config) as running,
+            httpx.AsyncClient(base_url=running.url, headers=running.headers()) as client,
+        ):
+            running.sandbox.fund("arb", "USDT", "10")
+            answer = await client.post(TRANSFER, json=transfer_body(note="wd-1"))
+            create = await client.post(
+                CREATE, json={"fiat_amount": "1", "fiat_currency": "USD", "memo": "x"}
+            )
+            if strict:
+                for response, field in ((answer, "note"), (create, "memo")):
+                    assert (response.status_code, response.json()["code"]) == (400, 4000)
+                    assert field in response.json()["message"]
+                assert len(running.sandbox.transfers) == 0
+                assert running.sandbox.intents() == []
+            else:
+                assert answer.json()["code"] == create.json()["code"] == 0
+                assert "note" not in running.sandbox.transfers.records()[0].to_json()
 
 
 @pytest.mark.parametrize(
@@ -247,14 +279,13 @@ async def test_transfers_are_never_deduplicated(
         ({"wallet_address": WALLET.lower()[:-1] + "G"}, "wallet_address"),
         ({"wallet_address": "0x52908400098527886e0F7030069857D2E4169EE7"}, "checksum"),
         ({"wallet_address": TRON_WALLET}, "wallet_address"),
-        ({"note": 7}, "note"),
         ({"wallet_address": None}, "wallet_address"),
     ],
 )
 async def test_transfer_validation(
     served: RunningSandbox, http: httpx.AsyncClient, overrides: dict[str, Any], fragment: str
 ) -> None:
-    """Bad chains, tokens, amounts, addresses and notes are 4000; nothing is debited."""
+    """Bad chains, tokens, amounts and addresses are 4000; nothing is debited."""
     served.sandbox.fund("arb", "USDT", "100")
     response = await http.post(TRANSFER, json=transfer_body(**overrides))
     assert response.status_code == 400
@@ -276,8 +307,8 @@ async def test_transfers_on_tron_and_solana(
     sandbox.fund("sol", "USDT", "5")
     tron = transfer_body(chain_id="tron", contract_address=tron_usdt, wallet_address=TRON_WALLET)
     sol = transfer_body(chain_id="sol", contract_address=sol_usdt, wallet_address=SOL_WALLET)
-    assert (await ok(http.post(TRANSFER, json=tron)))["status"] == "success"
-    assert (await ok(http.post(TRANSFER, json=sol)))["status"] == "success"
+    assert (await ok(http.post(TRANSFER, json=tron)))["tx_hash"]
+    assert (await ok(http.post(TRANSFER, json=sol)))["tx_hash"]
     by_symbol = transfer_body(chain_id="tron", contract_address="USDT", wallet_address=TRON_WALLET)
     assert (await http.post(TRANSFER, json=by_symbol)).json()["code"] == 4000
     wrong = transfer_body(chain_id="sol", contract_address=sol_usdt, wallet_address=TRON_WALLET)
@@ -291,10 +322,10 @@ async def test_timeout_after_commit_hang(served: RunningSandbox, http: httpx.Asy
     served.sandbox.arm_timeout_after_commit("transfer")
     with pytest.raises(httpx.ReadTimeout):
         await http.post(TRANSFER, json=transfer_body(), timeout=0.3)
-    assert served.sandbox.transfer_counts_by_note() == {"wd-1": 1}
+    assert len(served.sandbox.transfers) == 1
     assert served.sandbox.balance("arb", "USDT") == 97_500_000
     # One-shot: the next transfer answers normally.
-    await ok(http.post(TRANSFER, json=transfer_body(note="wd-2")))
+    await ok(http.post(TRANSFER, json=transfer_body()))
 
 
 async def test_timeout_after_commit_504(served: RunningSandbox, http: httpx.AsyncClient) -> None:
@@ -410,17 +441,16 @@ async def test_intents_parse_as_models(served: RunningSandbox, http: httpx.Async
 async def test_concurrent_transfers_never_overdraw(
     served: RunningSandbox, http: httpx.AsyncClient
 ) -> None:
-    """40 concurrent 1-USDT transfers against 25 USDT: exactly 25 execute, 15 get 4100."""
+    """40 concurrent 1-USDT transfers against 25 USDT: exactly 25 execute, 15 get 4015."""
     served.sandbox.fund("arb", "USDT", "25")
     responses = await asyncio.gather(
-        *(http.post(TRANSFER, json=transfer_body(amount="1", note=f"n{i}")) for i in range(40))
+        *(http.post(TRANSFER, json=transfer_body(amount="1")) for i in range(40))
     )
     codes = sorted(response.json()["code"] for response in responses)
-    assert codes == [0] * 25 + [4100] * 15
+    assert codes == [0] * 25 + [4015] * 15
     assert served.sandbox.balance("arb", "USDT") == 0
-    counts = served.sandbox.transfer_counts_by_note()
-    assert len(counts) == 25
-    assert set(counts.values()) == {1}
+    ids = {record.transfer_id for record in served.sandbox.transfers.records()}
+    assert len(ids) == 25
 
 
 async def test_concurrent_creates_get_distinct_ids(

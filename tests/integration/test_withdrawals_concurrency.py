@@ -37,7 +37,7 @@ async def test_concurrent_withdrawals_never_overdraw(pg_url: str) -> None:
         assert all(w.status is WithdrawalStatus.SENT for w in done)
         assert all(isinstance(r, InsufficientFunds) for r in refused), refused
         assert await env.balance("alice") == (5 * UNIT, 0)
-        assert sorted(env.executed().values()) == [1] * 5
+        assert {r.transfer_id for r in env.executed()} == {w.transfer_id for w in done}
         assert (await env.ledger.verify()).ok
 
 
@@ -74,7 +74,7 @@ async def test_concurrent_replays_of_one_request_send_once(pg_url: str) -> None:
             *(s.withdraw("alice", USDT.id, 10 * UNIT, ADDRESS, request_id="same") for s in services)
         )
         assert len({w.id for w in results}) == 1
-        assert sum(env.executed().values()) == 1
+        assert len(env.executed()) == 1
         assert len(await services[0].list()) == 1
         assert await env.balance("alice") == (90 * UNIT, 0)
         assert (await env.ledger.verify()).ok

@@ -11,6 +11,7 @@ held) equals the model's; daily-limit totals equal the model's; the ledger verif
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import tempfile
@@ -41,7 +42,14 @@ from tests.support.withdrawals import USDT, Env, SimulatedCrash, withdrawal_env
 T = TypeVar("T")
 S = WithdrawalStatus
 PLAYERS = ("p1", "p2")
-ADDRESS = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"
+
+
+def wallet_for(player: str, request_id: str) -> str:
+    """A wallet of one's own per request: reconciliation (wallet + amount + time, no note) can
+    then tell every withdrawal apart; ambiguity itself is tested in test_withdrawal_matching."""
+    return "0x" + hashlib.sha256(f"{player}:{request_id}".encode()).hexdigest()[:40]
+
+
 MINIMUM = 2
 LIMIT = 40
 OUTCOMES = (
@@ -61,7 +69,7 @@ class Model:
     """What the model expects of one withdrawal."""
 
     id: str
-    reference: str
+    wallet: str
     player: str
     amount: int
     day: date
@@ -145,14 +153,15 @@ class WithdrawalMachine(RuleBasedStateMachine):
         """Request a withdrawal; the outcome decides what the sandbox and the process do."""
         request_id = f"q{request}"
         service = self.env.service(checkpoint=self._crash_at(outcome))
-        before = self.env.executed()
+        before = len(self.env.executed())
+        address = wallet_for(player, request_id)
         known = self.requests.get((player, request_id))
         if known is not None:
             m = self.withdrawals[known]
             if amount != m.amount:
                 try:
                     self.run(
-                        service.withdraw(player, USDT.id, amount, ADDRESS, request_id=request_id)
+                        service.withdraw(player, USDT.id, amount, address, request_id=request_id)
                     )
                 except (WithdrawalConflict, AmountRangeError, BelowMinimum):
                     pass
@@ -160,10 +169,10 @@ class WithdrawalMachine(RuleBasedStateMachine):
                     raise AssertionError("a reused request id with another amount was accepted")
             else:
                 w = self.run(
-                    service.withdraw(player, USDT.id, amount, ADDRESS, request_id=request_id)
+                    service.withdraw(player, USDT.id, amount, address, request_id=request_id)
                 )
                 assert (w.id, w.status) == (m.id, m.status)
-            assert self.env.executed() == before, "a replayed request reached the API"
+            assert len(self.env.executed()) == before, "a replayed request reached the API"
             return
         expected: type[Exception] | None = None
         if amount == 0:
@@ -176,12 +185,12 @@ class WithdrawalMachine(RuleBasedStateMachine):
             expected = InsufficientFunds
         if expected is not None:
             try:
-                self.run(service.withdraw(player, USDT.id, amount, ADDRESS, request_id=request_id))
+                self.run(service.withdraw(player, USDT.id, amount, address, request_id=request_id))
             except expected:
                 pass
             else:
                 raise AssertionError(f"expected {expected.__name__}")
-            assert self.env.executed() == before
+            assert len(self.env.executed()) == before
             return
 
         sandbox = self.env.running.sandbox
@@ -191,7 +200,7 @@ class WithdrawalMachine(RuleBasedStateMachine):
             sandbox.arm_timeout_after_commit("transfer", "504")
         crashed = False
         try:
-            self.run(service.withdraw(player, USDT.id, amount, ADDRESS, request_id=request_id))
+            self.run(service.withdraw(player, USDT.id, amount, address, request_id=request_id))
         except SimulatedCrash:
             crashed = True
         finally:
@@ -203,13 +212,14 @@ class WithdrawalMachine(RuleBasedStateMachine):
             if x.request_id == request_id
         ]
         executed = outcome in ("ok", "timeout", "crash_called")
+        assert len(self.env.executed()) == before + executed
         status = {
             "ok": S.SENT,
             "refused": S.FAILED,
             "timeout": S.UNKNOWN,
             "crash_held": S.HELD,
         }.get(outcome, S.SENDING)
-        m = Model(w.id, w.reference, player, amount, self.today(), status, executed)
+        m = Model(w.id, w.address, player, amount, self.today(), status, executed)
         self.withdrawals[w.id] = m
         self.requests[(player, request_id)] = w.id
         if status is not S.FAILED:
@@ -274,29 +284,36 @@ class WithdrawalMachine(RuleBasedStateMachine):
 
     @rule()
     def reconcile(self) -> None:
-        """Reconciliation against the sandbox's complete record settles every unknown one."""
+        """Reconciliation against the sandbox's complete record settles every unknown one, and
+        a ``sending`` one (a crash mid-call) that was executed; never fails a ``sending`` one."""
         records = self.env.running.sandbox.transfers.records
         self.run(self.env.service().reconcile_unknown(records, absent_means_failed=True))
         for m in self._unknown():
             self.settle(m, S.SENT if m.executed else S.FAILED)
+        for m in self.withdrawals.values():
+            if m.status is S.SENDING and m.executed:
+                self.settle(m, S.SENT)
 
     @rule()
     def next_day(self) -> None:
-        """The clock moves to the next day: the daily limit starts again."""
+        """The clock moves to the next day: the daily limit starts again (KryptoGO's too)."""
         self.env.now[0] += timedelta(days=1)
+        self.env.running.sandbox.advance(86_400)
 
     # -- invariants -------------------------------------------------------------------------
 
     @invariant()
     def each_withdrawal_executed_at_most_once_and_status_is_true(self) -> None:
-        """No note twice at the sandbox; sent iff executed, failed only if not executed."""
-        executed = self.env.executed()
-        assert all(count == 1 for count in executed.values()), executed
+        """One transfer per executed withdrawal (each wallet once); sent iff executed, failed
+        only if not executed."""
+        wallets = [record.wallet_address for record in self.env.executed()]
+        assert len(set(wallets)) == len(wallets), wallets
+        executed = set(wallets)
         stored = {w.id: w for w in self.run(self.env.service().list())}
         assert set(stored) == set(self.withdrawals)
         for m in self.withdrawals.values():
             assert stored[m.id].status is m.status, (m, stored[m.id])
-            assert (m.reference in executed) == m.executed
+            assert (m.wallet in executed) == m.executed
             if m.status is S.SENT:
                 assert m.executed
             if m.status is S.FAILED:

@@ -226,10 +226,10 @@ class Stub:
         body = self.seen[-1].body
         if not isinstance(body, dict) or set(body) != set(wire.TRANSFER_REQUEST_FIELDS):
             return self._error(wire.CODE_BAD_REQUEST, "bad transfer")
-        record = {
-            wire.TRANSFER_TRANSFER_ID: f"tr_{len(self.transfers) + 1}",
+        record = {  # the documented answer
+            wire.TRANSFER_ID: f"1-1627380000-{len(self.transfers) + 1}",
             wire.TRANSFER_TX_HASH: "0x" + f"{len(self.transfers) + 1:064x}",
-            wire.TRANSFER_STATUS: "success",
+            wire.TRANSFER_TIME: 1627380000,
         }
         self.transfers.append({**body, **record})
         return await self._finish(fault, record)

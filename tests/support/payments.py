@@ -129,7 +129,8 @@ async def payments_env(
     try:
         await store.migrate()
         ledger = Ledger(store)
-        cfg = sandbox_config or SandboxConfig(seed=7)
+        # strict: the sandbox refuses any undocumented request field (issue 11)
+        cfg = (sandbox_config or SandboxConfig(seed=7)).model_copy(update={"strict": True})
         async with running_sandbox(cfg, faults) as api:
             client = KryptoGOClient(
                 client_id=api.client_id,

@@ -1,8 +1,12 @@
-"""Test harness for withdrawals: a real store, ledger, served sandbox and HTTP client together."""
+"""Test harness for withdrawals: a real store, ledger, served sandbox and HTTP client together.
+
+The sandbox is STRICT (it refuses any undocumented request field, so no test can depend on a
+note) and its clock starts at the harness's ``START``, so executed transfers fall inside the
+reconciliation window of the withdrawals that made them.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,7 +20,7 @@ from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.ledger.records import Balance
-from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig
+from gamepay.sandbox import Faults, RunningSandbox, SandboxConfig, TreasuryTransfer
 from gamepay.store import Store
 from gamepay.testing import running_sandbox
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
@@ -94,9 +98,17 @@ class Env:
         found: Balance = await self.ledger.balance(player_account(player), token.id)
         return found.available, found.held
 
-    def executed(self) -> Counter[str | None]:
-        """How many times the sandbox executed a transfer, per note."""
-        return Counter(self.running.sandbox.transfer_counts_by_note())
+    def executed(self) -> list[TreasuryTransfer]:
+        """Every transfer the sandbox executed, oldest first."""
+        return self.running.sandbox.transfers.records()
+
+    def executed_ids(self) -> dict[str, TreasuryTransfer]:
+        """The executed transfers by their KryptoGO transfer id."""
+        return {r.transfer_id: r for r in self.executed()}
+
+    def export(self) -> list[dict[str, str]]:
+        """The executed transfers as Studio export rows (what an operator downloads)."""
+        return self.running.sandbox.transfers.export_rows()
 
     def fund_treasury(self, amount: int, token: Token = USDT) -> None:
         """Put tokens in the organization's treasury on the sandbox."""
@@ -113,6 +125,7 @@ async def withdrawal_env(
     treasury: int = 10**15,
     client_timeout: float = 5.0,
     faults: Faults | None = None,
+    strict: bool = True,
 ) -> AsyncIterator[Env]:
     """A migrated database, a ledger with the world account, a served sandbox and a client."""
     store = await Store.connect(db_url)
@@ -129,7 +142,10 @@ async def withdrawal_env(
             daily_limit={} if daily_limit is None else {USDT.id: daily_limit},
             time_zone=time_zone,
         )
-        async with running_sandbox(SandboxConfig(seed=7), faults) as running:
+        sandbox_config = SandboxConfig(
+            seed=7, strict=strict, start_time=int(START.timestamp()), frozen_clock=False
+        )
+        async with running_sandbox(sandbox_config, faults) as running:
             client = KryptoGOClient(
                 client_id=running.client_id,
                 api_key=running.api_key,

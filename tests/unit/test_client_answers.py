@@ -74,7 +74,7 @@ def client_for(handler: Callable[[httpx.Request], httpx.Response]) -> KryptoGOCl
     )
 
 
-def transfer_request(note: str = "") -> TransferRequest:
+def transfer_request(reference: str = "") -> TransferRequest:
     """2.5 USDT on arb."""
     return TransferRequest(
         chain_id="arb",
@@ -82,7 +82,7 @@ def transfer_request(note: str = "") -> TransferRequest:
         amount=2_500_000,
         decimals=6,
         wallet_address=WALLET,
-        note=note,
+        reference=reference,
     )
 
 
@@ -125,11 +125,13 @@ async def test_zero_is_still_a_range_error_not_too_small() -> None:
     assert recorder.requests == []
 
 
-async def test_transfer_without_note_sends_exactly_four_strings() -> None:
-    """The request body is the four documented fields, all strings, when there is no note."""
+async def test_transfer_sends_exactly_four_strings_never_the_reference() -> None:
+    """The request body is the four documented fields, all strings; the local reference (a
+    withdrawal's id) never goes on the wire."""
     recorder = Recorder(200, encoded(wire.ok_body({"id": "1-1-1", "tx_hash": "0xab"})))
     async with client_for(recorder) as client:
-        await client.transfer(transfer_request())
+        await client.transfer(transfer_request(reference="gamepay/withdrawal/wd_1"))
+    assert b"wd_1" not in recorder.requests[0].content
     (body,) = recorder.bodies()
     assert body == {
         "chain_id": "arb",

@@ -17,6 +17,7 @@ from hypothesis.stateful import (
 )
 
 from gamepay.core.intents import TERMINAL, TRANSITIONS, is_legal
+from gamepay.core.money import parse_amount
 from gamepay.errors import SandboxError
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
 from gamepay.sandbox import Sandbox, SandboxConfig
@@ -159,20 +160,25 @@ class SandboxMachine(RuleBasedStateMachine):
         self.funded += amount
 
     @precondition(lambda self: self.funded > 0)
-    @rule(units=st.integers(1, 10**8), note=st.sampled_from(["a", "b", None]))
-    def transfer(self, units: int, note: str | None) -> None:
-        """A transfer succeeds exactly when the treasury covers it."""
+    @rule(units=st.integers(1, 10**8))
+    def transfer(self, units: int) -> None:
+        """A transfer succeeds exactly when the treasury covers it; else 4015 with the exact
+        shortfall as ``insufficient_amount``."""
         amount = f"{units // 10**6}.{units % 10**6:06d}"
         if units > self.funded - self.sent:
             with pytest.raises(SandboxError) as caught:
                 self.sandbox.transfer(
                     chain_id="arb", contract_address=USDT, amount=amount, wallet_address=WALLET
                 )
-            assert caught.value.api_code == 4100
+            assert caught.value.api_code == 4015
+            short = units - (self.funded - self.sent)
+            expected = parse_amount(caught.value.data["insufficient_amount"], 6)  # type: ignore[attr-defined]
+            assert expected == short
             return
-        self.sandbox.transfer(
-            chain_id="arb", contract_address=USDT, amount=amount, wallet_address=WALLET, note=note
+        record = self.sandbox.transfer(
+            chain_id="arb", contract_address=USDT, amount=amount, wallet_address=WALLET
         )
+        assert record.transfer_id == f"1-{self.sandbox.now()}-{len(self.sandbox.transfers)}"
         self.sent += units
 
     @invariant()

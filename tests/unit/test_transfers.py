@@ -30,7 +30,7 @@ def request(**overrides: Any) -> TransferRequest:
         "amount": 9_230_000,
         "decimals": 6,
         "wallet_address": WALLET,
-        "note": "wd_1",
+        "reference": "gamepay/withdrawal/wd_1",
     }
     fields.update(overrides)
     return TransferRequest(**fields)
@@ -43,16 +43,19 @@ def test_wire_form_uses_documented_names_and_a_decimal_string() -> None:
         "contract_address": USDT,
         "amount": "9.23",
         "wallet_address": WALLET,
-        "note": "wd_1",
     }
     assert tuple(request().to_wire()) == wire.TRANSFER_REQUEST_FIELDS
 
 
-def test_without_a_note_exactly_the_four_documented_strings_are_sent() -> None:
-    """note is undocumented: an empty one is left out, leaving the four required strings."""
-    body = request(note="").to_wire()
+def test_exactly_the_four_documented_strings_are_sent_never_a_note() -> None:
+    """No note or request id is documented: the local reference stays local, and a ``note``
+    argument is refused (nothing may depend on the service storing one)."""
+    body = request().to_wire()
     assert tuple(body) == wire.TRANSFER_DOCUMENTED_REQUEST_FIELDS
     assert all(isinstance(value, str) for value in body.values())
+    assert "wd_1" not in str(body)
+    with pytest.raises(InvalidInput):
+        request(note="wd_1")
 
 
 @pytest.mark.parametrize(
@@ -114,7 +117,8 @@ def test_result_refuses_a_naive_transfer_time() -> None:
 
 
 def test_read_of_a_clean_answer_has_no_problems_and_keeps_extras() -> None:
-    """read() takes the documented shape and the old one alike; unknown fields stay."""
+    """read() takes the documented shape and the old one alike (noting only the old one's
+    missing transfer_time); unknown fields stay."""
     documented = TransferResult.read(
         {"id": "1-1", "tx_hash": "0xab", "transfer_time": 1627380000, "extra": {"fee": "0.1"}}
     )
@@ -125,7 +129,7 @@ def test_read_of_a_clean_answer_has_no_problems_and_keeps_extras() -> None:
         "tr_1",
         "0xcd",
         "success",
-        (),
+        ("no transfer_time",),
     )
 
 

@@ -78,9 +78,8 @@ def test_list_and_transfer_fields() -> None:
         "contract_address",
         "amount",
         "wallet_address",
-        "note",
     )
-    assert wire.TRANSFER_REQUEST_FIELDS[:4] == wire.TRANSFER_DOCUMENTED_REQUEST_FIELDS
+    assert wire.TRANSFER_REQUEST_FIELDS == wire.TRANSFER_DOCUMENTED_REQUEST_FIELDS
     assert wire.TRANSFER_RESULT_FIELDS == ("id", "tx_hash", "transfer_time")
     assert wire.TRANSFER_ID_FIELDS == ("id", "transfer_id")
     assert (wire.CODE_BALANCE_NOT_ENOUGH, wire.TRANSFER_INSUFFICIENT_AMOUNT) == (
