@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from withdrawals import transfer_audit  # bench/withdrawals.py (this directory is on sys.path)
 
 from gamepay.core.accounts import player_account
 from gamepay.core.assets import Token
@@ -274,19 +275,18 @@ async def _check(
                 held = 0
             double += max(0, held - expected[(player, asset)])
             lost += max(0, expected[(player, asset)] - held)
-    executed = Counter(
-        {note: count for note, count in sandbox.transfer_counts_by_note().items() if note}
-    )
-    records = {r.note: r for r in sandbox.transfers.records()}
+    records = sandbox.transfers.records()
+    executed_ids = {r.transfer_id for r in records}
     listed = await withdrawals.list()
+    twice, lost_on_chain = transfer_audit(listed, records)
+    lost += lost_on_chain
     for w in listed:
         hold = await ledger.get_hold(w.hold_id)
-        sent_at_api = w.reference in records
         status = str(w.status)
         if status == "sent":
-            ok = sent_at_api and str(hold.status) == "posted"
+            ok = w.transfer_id in executed_ids and str(hold.status) == "posted"
         elif status == "failed":
-            ok = not sent_at_api and str(hold.status) == "voided"
+            ok = str(hold.status) == "voided"  # paid anyway: counted by transfer_audit
         else:  # unknown / held / sending: the funds must still be held
             ok = str(hold.status) == "pending"
         if not ok:
@@ -302,7 +302,7 @@ async def _check(
         "orders_not_matching_api": mismatched,
         "withdrawals": len(listed),
         "withdrawals_sent": sum(1 for w in listed if str(w.status) == "sent"),
-        "transfers_executed_twice": sum(1 for c in executed.values() if c > 1),
+        "transfers_executed_twice": twice,
         "lost_units": lost,
         "ledger_verified": report.ok,
     }

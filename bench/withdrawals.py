@@ -4,9 +4,10 @@ Many players withdraw at once through ``Withdrawals`` against the sandbox over r
 faults on: transfers that commit and then lose their answer (HTTP 504), injected 429/500 answers,
 and crashes between persisted steps (followed by ``recover()``). Then every ``unknown``
 withdrawal is reconciled from the sandbox's record of executed transfers, and the figures are
-checked: no note executed twice, every player's funds = deposits - sent, sandbox executions =
-sent withdrawals, ledger verified. Baseline (same process, same sandbox): bare
-``KryptoGOClient.transfer`` calls, i.e. the HTTP cost without the service's transactions.
+checked (no note is sent, so by KryptoGO's transfer ids, ``transfer_audit``): no execution that
+no sent withdrawal accounts for, every player's funds = deposits - sent, ledger verified.
+Baseline (same process, same sandbox): bare ``KryptoGOClient.transfer`` calls, i.e. the HTTP
+cost without the service's transactions.
 
 Usage: ``python bench/withdrawals.py [--quick] [--db URL]``; the last line is one JSON object.
 
@@ -44,6 +45,8 @@ from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 ADDRESS = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"
+BARE_ADDRESS = "0x52908400098527886E0F7030069857D2E4169EE7"
+"""The baseline's bare transfers go elsewhere, so reconciliation never mistakes them."""
 CHAOS = Faults(
     seed=11,
     timeout_after_commit_rate=0.1,
@@ -52,6 +55,31 @@ CHAOS = Faults(
     api_error_statuses=(429, 500),
 )
 """The faults on during the chaos run."""
+
+
+def transfer_audit(withdrawals: list[Any], records: list[Any]) -> tuple[int, int]:
+    """``(unaccounted executions, lost units)`` of ``withdrawals`` against executed records.
+
+    A sent withdrawal claims the record with its transfer id (missing or of another amount:
+    lost); a record claimed twice, or executed to one of these withdrawals' wallets and claimed
+    by none while none of them is still unsettled, is an execution nobody accounts for (a double
+    send, or a voided withdrawal that was in fact paid): its amount is lost.
+    """
+    by_id = {r.transfer_id: r for r in records}
+    claimed = Counter(w.transfer_id for w in withdrawals if w.status is WithdrawalStatus.SENT)
+    twice = sum(1 for n in claimed.values() if n > 1)
+    lost = 0
+    for w in withdrawals:
+        if w.status is WithdrawalStatus.SENT:
+            record = by_id.get(w.transfer_id)
+            lost += w.amount if record is None else abs(record.amount - w.amount)
+    settled = all(w.status in (WithdrawalStatus.SENT, WithdrawalStatus.FAILED) for w in withdrawals)
+    wallets = {w.address for w in withdrawals}
+    for r in records:
+        if settled and r.wallet_address in wallets and r.transfer_id not in claimed:
+            twice += 1
+            lost += r.amount
+    return twice, lost
 
 
 class Crash(BaseException):
@@ -138,18 +166,13 @@ async def withdrawal_chaos(
     report = await service().reconcile_unknown(
         running.sandbox.transfers.records, absent_means_failed=True
     )
-    mine = {w.reference: w for w in await service().list() if w.player_id in deposited}
-    after = Counter(w.status for w in mine.values())
-    executed = Counter(r.note for r in running.sandbox.transfers.records() if r.note in mine)
-    executed_units = {r.note: r.amount for r in running.sandbox.transfers.records()}
+    mine = [w for w in await service().list() if w.player_id in deposited]
+    after = Counter(w.status for w in mine)
+    twice, lost = transfer_audit(mine, running.sandbox.transfers.records())
     sent_units: Counter[str] = Counter()
-    lost = 0
-    for reference, w in mine.items():
+    for w in mine:
         if w.status is WithdrawalStatus.SENT:
             sent_units[w.player_id] += w.amount
-            lost += abs(executed_units.get(reference, 0) - w.amount)
-        elif reference in executed:
-            lost += executed_units[reference]  # sent on chain but the hold was voided
     for name in names:
         balance = await ledger.balance(player_account(name), token.id)
         lost += abs(deposited[name] - sent_units[name] - balance.available - balance.held)
@@ -164,7 +187,7 @@ async def withdrawal_chaos(
         "unknown_after_reconcile": after[WithdrawalStatus.UNKNOWN],
         "crashes": crashes,
         "refused": refused,
-        "transfers_executed_twice": sum(1 for n in executed.values() if n > 1),
+        "transfers_executed_twice": twice,
         "lost_units": lost,
         "ledger_verified": verified,
         "withdrawals_per_s": round(count / elapsed, 1),
@@ -183,8 +206,8 @@ async def bare_transfers(client: KryptoGOClient, count: int, concurrency: int) -
                         token_address=USDT.address,
                         amount=1,
                         decimals=USDT.decimals,
-                        wallet_address=ADDRESS,
-                        note=f"bare-{offset + i}",
+                        wallet_address=BARE_ADDRESS,
+                        reference=f"bare-{offset + i}",
                     )
                 )
                 for i in range(min(concurrency, count - offset))
