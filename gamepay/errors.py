@@ -53,7 +53,8 @@ GamepayError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
 │       ├── WithdrawalNotFound
-│       └── WithdrawalConflict    a request id replayed with different content
+│       ├── WithdrawalConflict    a request id replayed with different content
+│       └── WithdrawalsUnavailable temporarily (the treasury is short): nothing moved
 ├── RewardError
 │   ├── PoolUnderfunded
 │   └── PeriodNotClosed
@@ -136,6 +137,7 @@ __all__ = [
     "WithdrawalConflict",
     "WithdrawalError",
     "WithdrawalNotFound",
+    "WithdrawalsUnavailable",
 ]
 
 
@@ -463,6 +465,16 @@ class WithdrawalConflict(WithdrawalError):
     """A withdrawal request id was replayed with a different asset, amount or address."""
 
     code = "withdrawal_conflict"
+
+
+class WithdrawalsUnavailable(WithdrawalError):
+    """Withdrawals are temporarily unavailable (KryptoGO's treasury is short, 4015): the hold was
+    voided, nothing moved; the player may try again later. Its message is safe to show."""
+
+    code = "withdrawals_unavailable"
+
+    def __init__(self, message: str = "withdrawals are temporarily unavailable; try later") -> None:
+        super().__init__(message)
 
 
 class RewardError(GamepayError):

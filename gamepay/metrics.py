@@ -14,6 +14,7 @@ calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 | ``gamepay_orders`` | gauge | ``kind``, ``status`` (intents by status, from the database) |
 | ``gamepay_withdrawal_states`` | gauge | ``status`` (from the database) |
 | ``gamepay_withdrawals_total`` | counter | ``outcome`` |
+| ``gamepay_treasury_insufficient_total`` | counter | ``chain_id`` (4015 refusals: refill it) |
 | ``gamepay_ws_connections`` | gauge | (open websocket connections) |
 | ``gamepay_ws_connections_accepted_total`` | counter | (connections accepted) |
 | ``gamepay_reward_payouts_total`` | counter | ``program`` (paid payouts, from the database) |
@@ -97,6 +98,13 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.treasury_insufficient = Counter(
+            "gamepay_treasury_insufficient",
+            "Withdrawals and on-chain rewards KryptoGO refused with 4015 (Balance not enough): "
+            "refill the organization's treasury.",
+            ["chain_id"],
+            registry=r,
+        )
         self.ws_connections = Gauge(
             "gamepay_ws_connections", "Open websocket connections.", registry=r
         )
@@ -155,6 +163,9 @@ class Metrics:
             self.intent_status.labels(status=status).inc()
         elif event.type is EventType.WITHDRAWAL_STATUS_CHANGED and isinstance(status, str):
             self.withdrawals.labels(outcome=status).inc()
+            if status == "failed" and event.payload.get("error") == "treasury_insufficient":
+                chain = event.payload.get("chain_id")
+                self.treasury_insufficient.labels(chain_id=str(chain)[:16]).inc()
 
     async def refresh_from_store(self, store: Store) -> None:
         """Re-read the figures the database holds (transfers by kind, orders by status...).

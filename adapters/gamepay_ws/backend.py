@@ -13,7 +13,7 @@ from typing import Any
 from gamepay.core.accounts import player_account
 from gamepay.core.events import Event
 from gamepay.core.money import format_amount, parse_amount
-from gamepay.errors import AccountNotFound, AssetError
+from gamepay.errors import AccountNotFound, AssetError, WithdrawalsUnavailable
 from gamepay.ledger import asset_code
 from gamepay_ws.protocol import (
     AssetAmount,
@@ -139,7 +139,11 @@ class GamepayBackend:
     async def withdraw(
         self, player_id: str, asset: str, amount: str, address: str, request_id: str
     ) -> dict[str, Any]:
-        """Withdraw a decimal amount of a withdrawable token; once per request id."""
+        """Withdraw a decimal amount of a withdrawable token; once per request id.
+
+        A withdrawal KryptoGO refused for a short treasury (4015) raises
+        ``WithdrawalsUnavailable`` (code ``withdrawals_unavailable``): its funds are back.
+        """
         withdrawals = self.withdrawals
         token = None if withdrawals is None else withdrawals.config.tokens.get(asset)
         if withdrawals is None or token is None:
@@ -148,6 +152,9 @@ class GamepayBackend:
         result = await withdrawals.withdraw(
             player_id, token.id, units, address, request_id=request_id
         )
+        if str(result.status) == "failed" and result.error_code == "treasury_insufficient":
+            # KryptoGO's treasury is short (4015): the hold is voided; say only "try later"
+            raise WithdrawalsUnavailable()
         return {
             "withdrawal_id": result.id,
             "status": str(result.status),

@@ -1,9 +1,15 @@
-"""`gamepay withdrawals list/resolve`: inspect withdrawals and settle those with unknown outcome."""
+"""`gamepay withdrawals list/resolve/reconcile/recover`: inspect withdrawals, settle unknown ones.
+
+``reconcile --from-export FILE`` reads the Studio's transfer export (CSV or JSON; the columns are
+in ``gamepay.withdrawals.export`` and ``docs/operations.md``) and settles every ``unknown`` (or
+stuck ``sending``) withdrawal it can match without guessing; ``--dry-run`` only shows the plan.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
@@ -24,10 +30,14 @@ from gamepay.core.money import format_amount
 from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.ledger import Ledger
 from gamepay.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
+from gamepay.withdrawals.export import read_export
+from gamepay.withdrawals.matching import DEFAULT_WINDOW
 
 __all__ = ["app", "withdrawal_view", "withdrawals_config"]
 
-app = typer.Typer(help="Withdrawals: list them, resolve unknown outcomes.", no_args_is_help=True)
+app = typer.Typer(
+    help="Withdrawals: list them, resolve or reconcile unknown outcomes.", no_args_is_help=True
+)
 
 
 def withdrawal_view(w: Withdrawal) -> dict[str, Any]:
@@ -146,6 +156,92 @@ def resolve(
         emit_json(view)
     else:
         console.print(f"withdrawal {view['withdrawal_id']} is now {view['status']}")
+
+
+def _record_view(record: Any) -> dict[str, Any]:
+    fields = ("transfer_id", "tx_hash", "wallet_address", "amount", "executed_at", "status")
+    return {name: getattr(record, name, None) for name in fields}
+
+
+async def _reconcile(
+    settings: Settings, path: str, dry_run: bool, absent_means_failed: bool, window: int
+) -> dict[str, Any]:
+    records = read_export(path)  # refused whole before anything is touched
+    async with _service(settings) as service:
+        report = await service.reconcile_unknown(
+            records,
+            absent_means_failed=absent_means_failed,
+            window=timedelta(minutes=window),
+            dry_run=dry_run,
+        )
+    rows = []
+    for action, items in (
+        ("sent", report.sent),
+        ("failed", report.failed),
+        ("ambiguous", report.ambiguous),
+        ("mismatched", report.mismatched),
+        ("no_record", report.still_unknown),
+    ):
+        for w in items:
+            view = withdrawal_view(w)
+            view["action"] = action
+            view["candidates"] = [_record_view(r) for r in report.candidates.get(w.id, ())]
+            rows.append(view)
+    return {"dry_run": dry_run, "records": len(records), "withdrawals": rows}
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    from_export: Annotated[
+        str, typer.Option("--from-export", help="The Studio's transfer export (CSV or JSON).")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
+    ] = False,
+    absent_means_failed: Annotated[
+        bool,
+        typer.Option(
+            "--absent-means-failed",
+            help="The export is complete for the period: an unknown withdrawal with no "
+            "matching transfer is failed (its funds returned).",
+        ),
+    ] = False,
+    window_minutes: Annotated[
+        int, typer.Option(min=1, help="How long after a withdrawal its transfer may appear.")
+    ] = int(DEFAULT_WINDOW.total_seconds() // 60),
+    as_json: JsonOption = False,
+) -> None:
+    """Settle unknown withdrawals from the Studio's transfer export, without guessing.
+
+    A withdrawal is matched by KryptoGO transfer id or tx hash, else by chain, token, wallet
+    and exact amount within the window: one candidate settles it as sent; several (or none,
+    unless --absent-means-failed) leave it for `resolve`, with the candidates listed.
+    """
+    data = run(
+        _reconcile(settings_of(ctx), from_export, dry_run, absent_means_failed, window_minutes),
+        as_json=as_json,
+    )
+    if as_json:
+        emit_json(data)
+        return
+    verb = "would be" if data["dry_run"] else "now"
+    table = Table("withdrawal", "player", "amount", "to", f"{verb}", "candidates")
+    for r in data["withdrawals"]:
+        candidates = ", ".join(c["transfer_id"] or c["tx_hash"] or "?" for c in r["candidates"])
+        table.add_row(
+            r["withdrawal_id"],
+            r["player_id"],
+            f"{r['amount']} ({r['chain_id']})",
+            r["address"],
+            r["action"],
+            candidates,
+        )
+    table.caption = (
+        f"{len(data['withdrawals'])} unsettled withdrawal(s) against {data['records']} "
+        f"exported transfer(s){' (dry run: nothing changed)' if data['dry_run'] else ''}"
+    )
+    console.print(table)
 
 
 async def _recover(settings: Settings) -> dict[str, Any]:

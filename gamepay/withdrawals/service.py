@@ -550,7 +550,7 @@ class Withdrawals:
             )
         elif verdict.outcome is MatchOutcome.FAILED:
             after, moved = await self._transition(
-                w.id, {_S.UNKNOWN}, _S.FAILED, error="reconciled: no executed transfer"
+                w.id, {_S.UNKNOWN}, _S.FAILED, error="reconciled as not sent (no executed transfer)"
             )
         else:
             return w
