@@ -43,6 +43,11 @@ class SentWithdrawal(Protocol):
         """The withdrawal status (``sent``, ``failed``, ``unknown``...)."""
         ...
 
+    @property
+    def error_code(self) -> str | None:
+        """Why it failed, as a stable code (``treasury_insufficient``...), if known."""
+        ...
+
 
 class WithdrawalSender(Protocol):
     """What the sender needs of ``gamepay.withdrawals.Withdrawals``: ``withdraw``."""
@@ -119,4 +124,11 @@ class PayoutSender:
         except (InvalidInput, LedgerError, PaymentError) as exc:
             log.warning("reward for %s not sent on-chain: %s", player_id, exc.code)
             return f"refused:{exc.code}"[:40], None
+        if str(withdrawal.status) == "failed" and withdrawal.error_code == "treasury_insufficient":
+            # 4015: the hold is already voided (the reward stays in the ledger); not retried
+            log.error(
+                "reward for %s not sent on-chain: KryptoGO's treasury is short; refill it",
+                player_id,
+            )
+            return "failed:treasury_insufficient", withdrawal.id
         return str(withdrawal.status), withdrawal.id

@@ -109,6 +109,25 @@ async def test_crash_while_sending_never_sends_twice(db_url: str, crash_step: st
         assert (await env.ledger.balance(player_account("bob"), USDT.id)).held == 0
 
 
+async def test_treasury_short_voids_at_once_and_keeps_the_reward_in_the_ledger(
+    db_url: str,
+) -> None:
+    """4015 on a payout: the withdrawal fails with its hold voided at once, the reward stays
+    in the player's ledger balance, the payout records why, and a rerun sends nothing."""
+    async with withdrawal_env(db_url, treasury=0) as env:
+        await seed(env)
+        [report] = await runner(env).run_due(LATER)
+        assert report.status == "paid"
+        assert report.sends == {"failed:treasury_insufficient": 2, "no_wallet": 1}
+        assert env.executed() == []
+        for player in ("alice", "bob", "carol"):
+            assert await env.balance(player) == (6_000_000, 0)  # deposit + reward, none held
+        failed = await env.service().list(status="failed")
+        assert [w.error_code for w in failed] == ["treasury_insufficient"] * 2
+        assert await runner(env).run_due(LATER) == []
+        assert (await env.ledger.verify()).ok
+
+
 async def test_onchain_program_needs_the_service_and_a_token() -> None:
     """An on-chain program refuses a currency asset, and a runner without withdrawals/wallets."""
     with pytest.raises(ConfigError):

@@ -51,6 +51,28 @@ async def test_publisher_counts_and_forwards() -> None:
     assert metrics.value("gamepay_events_total", {"type": "asset_granted"}) == 1
 
 
+async def test_treasury_refusals_are_counted_per_chain() -> None:
+    """A withdrawal failed with treasury_insufficient (4015) counts toward the refill alarm;
+    other failures do not."""
+    metrics = Metrics()
+    kind = EventType.WITHDRAWAL_STATUS_CHANGED
+
+    def event(n: int, status: str, error: str | None, chain: str = "arb") -> Event:
+        return Event(n, "p", kind, {"status": status, "error": error, "chain_id": chain})
+
+    await MetricsPublisher(metrics).publish(
+        [
+            event(1, "failed", "treasury_insufficient"),
+            event(2, "failed", "api_invalid_request"),
+            event(3, "failed", "treasury_insufficient"),
+            event(4, "sent", None, "tron"),
+        ]
+    )
+    assert metrics.value("gamepay_treasury_insufficient_total", {"chain_id": "arb"}) == 2
+    assert metrics.value("gamepay_treasury_insufficient_total", {"chain_id": "tron"}) == 0
+    assert b"gamepay_treasury_insufficient_total" in metrics.render()
+
+
 async def test_timed_callback_records_outcome_and_latency() -> None:
     """Each wrapped call lands in the histogram under its HTTP status class, errors included."""
     metrics = Metrics()
