@@ -1,8 +1,10 @@
 """KryptoGO callbacks, framework-neutral: raw body + headers in, status + body out.
 
-A callback is only ever a hint. ``handle_callback`` parses the body (``read_callback``:
-malformed -> 400), checks its signature when a secret is configured (bad or missing signature,
-or a timestamp outside the window -> 401), then fetches the intent named in it from the API and
+A callback is only ever a hint. ``handle_callback`` reads the body (``read_callback``): it
+decodes the JSON object, then, when a secret is configured, checks the signature and timestamp
+BEFORE any of the untrusted content is parsed into models (bad or missing signature, or a
+``timestamp`` more than ``PaymentsConfig.callback_window`` seconds, default 300, before or after
+our clock -> 401), then parses the intent (malformed -> 400), fetches it back from the API and
 applies what the API says. So a forged body claiming ``success`` for a pending intent grants
 nothing: the fetched intent says ``pending``. A signed body already processed (same signature)
 is a replay: acknowledged (200) and not processed again. Unknown intents are recorded and
@@ -93,11 +95,14 @@ def read_callback(
     now: int,
     window: int,
 ) -> ParsedCallback:
-    """Parse and (when ``secret`` is set) authenticate a callback body.
+    """Authenticate (when ``secret`` is set), then parse a callback body.
 
-    Raises ``CallbackRejected`` with a ``status`` attribute: 400 for a body that is not a JSON
-    object describing a payment intent, 401 for a missing or wrong signature or a ``timestamp``
-    more than ``window`` seconds from ``now``. ``headers`` are accepted for adapters' sake (the
+    The signature is checked on the decoded JSON object before anything is validated into a
+    model, so an unsigned or forged body never reaches the parser. Raises ``CallbackRejected``
+    with a ``status`` attribute: 400 for a body that is not a JSON object (or, once
+    authenticated, not a payment intent), 401 for a missing or wrong signature or a
+    ``timestamp`` more than ``window`` seconds before or after ``now`` (both inclusive bounds
+    accepted). ``headers`` are accepted for adapters' sake (the
     signature travels in the body, see ``gamepay.kryptogo.signing``).
     """
     del headers  # the signature and timestamp travel inside the body
@@ -109,6 +114,15 @@ def read_callback(
         raise _Rejected("callback body is not JSON", 400) from None
     if not isinstance(raw, dict):
         raise _Rejected("callback body is not a JSON object", 400)
+    signature = raw.get(SIGNATURE_FIELD)
+    timestamp = raw.get(TIMESTAMP_FIELD)
+    if secret is not None:  # authenticate first: nothing untrusted is parsed before this
+        if not isinstance(signature, str) or type(timestamp) is not int:
+            raise _Rejected("callback is not signed", 401)
+        if abs(now - timestamp) > window:
+            raise _Rejected("callback timestamp outside the accepted window", 401)
+        if not signature_matches(raw, secret):
+            raise _Rejected("callback signature does not match", 401)
     fields = {k: v for k, v in raw.items() if k not in (SIGNATURE_FIELD, TIMESTAMP_FIELD)}
     try:
         intent = PaymentIntent.model_validate(fields)
@@ -116,15 +130,6 @@ def read_callback(
         raise _Rejected(
             f"callback body is not a payment intent: {exc.error_count()} error(s)", 400
         ) from None
-    signature = raw.get(SIGNATURE_FIELD)
-    timestamp = raw.get(TIMESTAMP_FIELD)
-    if secret is not None:
-        if not isinstance(signature, str) or type(timestamp) is not int:
-            raise _Rejected("callback is not signed", 401)
-        if abs(now - timestamp) > window:
-            raise _Rejected("callback timestamp outside the accepted window", 401)
-        if not signature_matches(raw, secret):
-            raise _Rejected("callback signature does not match", 401)
     return ParsedCallback(
         intent=intent,
         raw=raw,

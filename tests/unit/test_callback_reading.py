@@ -70,6 +70,21 @@ def test_signed_body_checked_when_secret_set() -> None:
         assert getattr(info.value, "status", None) == 401
 
 
+def test_signature_is_checked_before_the_body_is_parsed() -> None:
+    """With a secret, an unsigned or forged body is 401 even when it is no intent at all (the
+    model parser, which would say 400, is never reached); a signed malformed body is then 400;
+    the window is inclusive (exactly 300 s old or ahead is accepted)."""
+    for forged in ({"payment_intent_id": "pi_1"}, sign_body({"x": 1}, "other", NOW), {}):
+        with pytest.raises(CallbackRejected) as info:
+            _read(forged, "s3cret")
+        assert getattr(info.value, "status", None) == 401
+    with pytest.raises(CallbackRejected) as info:
+        _read(sign_body({"payment_intent_id": "pi_1"}, "s3cret", NOW), "s3cret")
+    assert getattr(info.value, "status", None) == 400
+    for edge in (NOW - 300, NOW + 300):
+        assert _read(sign_body(INTENT, "s3cret", edge), "s3cret").payment_intent_id == "pi_1"
+
+
 def test_signature_ignored_without_secret() -> None:
     """Without a secret a signed body is read normally (it is only a hint anyway)."""
     signed = sign_body(INTENT, "whatever", NOW)
