@@ -51,6 +51,7 @@ from gamepay.kryptogo.errors_map import (
     redact,
 )
 from gamepay.kryptogo.inputs import check_fiat_amount, check_text, check_unix
+from gamepay.kryptogo.listing import IntentListing
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent, PaymentStatus
 from gamepay.kryptogo.retry import Outcome, RetryPolicy, parse_retry_after
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
@@ -250,14 +251,17 @@ class KryptoGOClient:
         created_after: int | datetime | None = None,
         created_before: int | datetime | None = None,
         page_size: int = wire.DEFAULT_PAGE_SIZE,
-    ) -> AsyncIterator[PaymentIntent]:
+        max_pages: int | None = None,
+    ) -> IntentListing:
         """Iterate over every intent matching the filters, page after page.
 
         Arguments are checked now (``InvalidInput``); requests start on the first iteration.
         Each page request keeps the same filters; the iteration ends after an empty page, a page
         shorter than the page size the server says it served (it may cap ``page_size``), or the
         page that reaches ``total_count``. An intent seen on an earlier page (the list
-        shifted while paging) is not yielded twice.
+        shifted while paging) is not yielded twice. At most ``max_pages`` pages are read; the
+        returned ``IntentListing`` says afterwards whether it was ``truncated``. The filters
+        are inferred (undocumented): a caller that depends on them matches client-side too.
         """
         params: dict[str, str | int] = {}
         if status is not None:
@@ -276,15 +280,23 @@ class KryptoGOClient:
         if type(page_size) is not int or not 1 <= page_size <= wire.MAX_PAGE_SIZE:
             raise InvalidInput(f"page_size must be an int in 1..{wire.MAX_PAGE_SIZE}")
         params[wire.PARAM_PAGE_SIZE] = page_size
-        return self._pages(params, page_size)
+        if max_pages is not None and (type(max_pages) is not int or max_pages < 1):
+            raise InvalidInput("max_pages must be a positive int")
+        listing = IntentListing()
+        return listing.attach(self._pages(params, page_size, max_pages, listing))
 
     async def _pages(
-        self, params: dict[str, str | int], page_size: int
+        self,
+        params: dict[str, str | int],
+        page_size: int,
+        max_pages: int | None,
+        listing: IntentListing,
     ) -> AsyncIterator[PaymentIntent]:
-        """Yield the intents of page 1, 2, ... until the list is exhausted."""
+        """Yield the intents of page 1, 2, ... until the list is exhausted (or the bound)."""
         seen: set[str] = set()
         page = 1
         while True:
+            listing.pages = page
             answer = await self._call(
                 "GET",
                 wire.PATH_LIST_INTENTS,
@@ -306,8 +318,12 @@ class KryptoGOClient:
                 return
             if fresh == 0:  # a server that ignores ``page`` would otherwise loop forever
                 logger.warning("kryptogo list page %d repeated earlier intents; stopping", page)
+                listing.truncated = True
                 return
             if total is not None and page * size >= total:
+                return
+            if max_pages is not None and page >= max_pages:
+                listing.truncated = True
                 return
             page += 1
 

@@ -3,15 +3,17 @@
 ``apply(ctx, intent, source)`` locks the order the intent names (``FOR UPDATE``), asks
 ``gamepay.payments.decide`` what the intent means, and executes the decision in the same
 transaction: the link to the intent, the ledger batches (deterministic ids), the order update,
-the status log and the outbox events; or the refusal (``gp_refused_transitions``); or, for an
-intent naming no local order, a row in ``gp_unknown_intents``. A crash can never grant without
-recording or record without granting, and concurrent updates of one order serialize. The events
-are published after the commit.
+the status log and the outbox events; or the refusal (``gp_refused_transitions``), with the
+money of a second intent for an already linked order credited once (``payments.twins``); or,
+for an intent naming no local order, a row in ``gp_unknown_intents``. A crash can never grant
+without recording or record without granting, and concurrent updates of one order serialize.
+The events are published after the commit.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +29,7 @@ from gamepay.payments.context import PaymentsContext
 from gamepay.payments.decide import LINK_NOTE, Decision, GrantSpec, decide, is_duplicate
 from gamepay.payments.events import balance_event, grant_event, status_event
 from gamepay.payments.records import ApplyOutcome, ApplyResult, Order
+from gamepay.payments.twins import credit_twin
 
 __all__ = [
     "apply",
@@ -169,7 +172,13 @@ async def _apply_in(
             note=LINK_NOTE,
         )
     if decision.outcome is ApplyOutcome.REFUSED:
-        return await _refuse(conn, decision, intent, source, now)
+        refused = await _refuse(conn, decision, intent, source, now)
+        if decision.reason != "other_intent":
+            return refused
+        # a second intent for this order: its money is credited once (gamepay.payments.twins)
+        credited, drafts = await credit_twin(ctx, conn, order, intent)
+        events = await record_events(conn, drafts, now) if drafts else []
+        return replace(refused, credited=credited, events=tuple(events))
     if decision.outcome is ApplyOutcome.DUPLICATE:
         before = decision.before
         return ApplyResult(ApplyOutcome.DUPLICATE, intent_id, order.id, before, before)

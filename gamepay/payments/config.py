@@ -42,6 +42,9 @@ class PaymentsConfig(BaseModel):
     """The longest wait between two polls of one order."""
     poll_batch: int = Field(default=100, ge=1)
     """The most orders one ``poll_due`` call polls."""
+    lookup_max_pages: int = Field(default=20, ge=1, le=1000)
+    """Pages of 100 the lookup of an unknown create reads at most (the list call is
+    undocumented: it may ignore our filters, so the order is matched on ``order_data``)."""
     creating_timeout: float = Field(default=3600.0, gt=0)
     """A ``creating`` order whose intent is still not found after this many seconds: failed."""
 

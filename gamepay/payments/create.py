@@ -2,8 +2,11 @@
 
 - **Orders first.** The local order is written (``creating``) before the intent is created, and
   the intent's ``order_data`` carries ``{"order_id": ...}``. A create whose outcome is unknown
-  is resolved by finding the intent through its ``order_data`` (``lookup_intent``: the list
-  filtered by the group key) before any retry, so an order never gets two intents. A create the
+  is resolved by finding the intent through its ``order_data`` (``lookup_intent``: the list,
+  filtered by group key and time as a hint only, matched client-side on ``order_data`` over at
+  most ``lookup_max_pages`` pages) before any retry; a scan cut short proves no absence, so it
+  never leads to a second create. Should an order still get two intents, the second one's money
+  is credited once (``gamepay.payments.twins``). A create the
   API refuses makes the order ``failed`` (``fail_order``, also used by the poller when no intent
   appears within ``creating_timeout``).
 - **Buy with a balance**: the order (``completed``), one ledger batch (price player -> revenue,
@@ -34,6 +37,7 @@ from gamepay.errors import (
     RateLimitError,
     TransportError,
 )
+from gamepay.kryptogo import wire
 from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
 from gamepay.payments import repository as q
@@ -42,7 +46,7 @@ from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.context import PaymentsContext
 from gamepay.payments.decide import GrantSpec, same_decimal
 from gamepay.payments.events import balance_event, grant_event, status_event
-from gamepay.payments.records import Order, PaymentInstructions
+from gamepay.payments.records import Lookup, Order, PaymentInstructions
 
 __all__ = [
     "buy_with_balance",
@@ -223,9 +227,11 @@ async def _ensure_intent(ctx: PaymentsContext, order: Order) -> PaymentInstructi
             raise PaymentError(f"order {order.id} is {order.status}, not a crypto order")
         if order.create_attempts > 0:
             found = await lookup_intent(ctx, order)
-            if found is not None:
-                order = await _link(ctx, found, order, source="lookup")
+            if found.intent is not None:
+                order = await _link(ctx, found.intent, order, source="lookup")
                 continue
+            if not found.complete:
+                break  # the list was cut short: absence is unproven, never create again
             theirs = order.create_attempts > mine
             age = (ctx.now() - order.updated_at).total_seconds()
             if theirs and age < config.create_grace:
@@ -330,13 +336,22 @@ async def fail_order(
     return failed
 
 
-async def lookup_intent(ctx: PaymentsContext, order: Order) -> PaymentIntent | None:
-    """The intent whose ``order_data`` names ``order`` (the list filtered by group key)."""
+async def lookup_intent(ctx: PaymentsContext, order: Order) -> Lookup:
+    """The intent whose ``order_data`` names ``order``, and whether the scan was complete.
+
+    The filters (group key, creation time) only narrow what a server that honours them sends;
+    every intent read is matched on ``order_data`` here, over at most ``lookup_max_pages``
+    pages. ``complete`` is False when the listing was cut short: then "not found" proves nothing.
+    """
     after = int(order.created_at.timestamp()) - ctx.config.clock_skew
     found: PaymentIntent | None = None
-    async for intent in ctx.client.list_intents(
-        group_key=order.group_key, created_after=max(after, 0)
-    ):
+    listing = ctx.client.list_intents(
+        group_key=order.group_key,
+        created_after=max(after, 0),
+        page_size=wire.MAX_PAGE_SIZE,
+        max_pages=ctx.config.lookup_max_pages,
+    )
+    async for intent in listing:
         if intent.order_id == order.id:
             if found is not None and found.payment_intent_id != intent.payment_intent_id:
                 log.error(
@@ -347,7 +362,7 @@ async def lookup_intent(ctx: PaymentsContext, order: Order) -> PaymentIntent | N
                 )
                 continue
             found = intent
-    return found
+    return Lookup(found, not listing.truncated)
 
 
 async def buy_with_balance(

@@ -85,8 +85,8 @@ async def _reschedule(ctx: PaymentsContext, order: Order, now: datetime) -> None
 async def _poll_one(ctx: PaymentsContext, order: Order, now: datetime, report: PollReport) -> None:
     if order.status is OrderStatus.CREATING:
         found = await lookup_intent(ctx, order)
-        if found is not None:
-            await apply(ctx, found, "poll")
+        if found.intent is not None:
+            await apply(ctx, found.intent, "poll")
             report.resolved += 1
             return
         if creating_is_stuck(order, now, ctx.config):

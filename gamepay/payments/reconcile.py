@@ -162,6 +162,8 @@ async def reconcile(
     async for intent in ctx.client.list_intents(
         group_key=ctx.config.group_key, created_after=start, created_before=end
     ):
+        if intent.group_key != ctx.config.group_key:
+            continue  # the list's filters are inferred: a server may ignore them
         report.listed += 1
         seen.add(intent.payment_intent_id)
         try:
@@ -187,8 +189,8 @@ async def _check_order(ctx: PaymentsContext, order: Order, report: ReconcileRepo
         if order.status is not OrderStatus.CREATING:
             return  # failed orders never had an intent
         found = await lookup_intent(ctx, order)
-        if found is not None:
-            await _check(ctx, found, report)
+        if found.intent is not None:
+            await _check(ctx, found.intent, report)
             return
         stuck = await _stuck(ctx, order, "reconcile")
         report.repaired += stuck.repaired
@@ -340,7 +342,8 @@ async def close_stuck(
 
 
 async def _resolve(ctx: PaymentsContext, order: Order, dry_run: bool) -> tuple[str, str | None]:
-    found = await lookup_intent(ctx, order)
+    lookup = await lookup_intent(ctx, order)
+    found = lookup.intent
     if found is not None:
         if dry_run:
             return "linked", found.payment_intent_id

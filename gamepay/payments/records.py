@@ -13,8 +13,9 @@ from gamepay.core.events import Event
 from gamepay.core.intents import OrderKind, OrderStatus
 from gamepay.core.money import format_amount
 from gamepay.errors import PaymentError
+from gamepay.kryptogo.models import PaymentIntent
 
-__all__ = ["ApplyOutcome", "ApplyResult", "Order", "PaymentInstructions"]
+__all__ = ["ApplyOutcome", "ApplyResult", "Lookup", "Order", "PaymentInstructions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,15 @@ class ApplyOutcome(StrEnum):
     """Stale, illegal or not matching the order: recorded in gp_refused_transitions, a no-op."""
     UNKNOWN = "unknown"
     """No local order for this intent: recorded in gp_unknown_intents."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What looking an order's intent up found: the intent (or None), and whether the scan
+    read the whole list (False: it was cut short, so None proves no absence)."""
+
+    intent: PaymentIntent | None
+    complete: bool
 
 
 @dataclass(frozen=True, slots=True)

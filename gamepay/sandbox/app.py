@@ -308,6 +308,8 @@ def create_app(sandbox: Sandbox, *, manage_lifecycle: bool = True) -> Starlette:
         page = _query_uint(request, wire.PARAM_PAGE, low=1) or 1
         asked = _query_uint(request, wire.PARAM_PAGE_SIZE, low=1) or DEFAULT_PAGE_SIZE
         page_size = min(asked, MAX_PAGE_SIZE)
+        if config.list_ignores_filters:  # it pages its own way and says so
+            page_size = config.list_page_size
         items, total = sandbox.list_intents(
             status=status,
             group_key=query.get(wire.PARAM_GROUP_KEY) or None,

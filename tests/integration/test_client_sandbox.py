@@ -17,6 +17,7 @@ import pytest
 
 from gamepay.errors import (
     AuthenticationError,
+    InvalidInput,
     InvalidRequestError,
     NotFoundError,
     OutcomeUnknownError,
@@ -183,6 +184,22 @@ async def test_bad_requests_are_definite(sb: RunningSandbox) -> None:
     assert (short.value.status, short.value.api_code) == (400, 4015)
     assert (short.value.shortfall, short.value.shortfall_text) == (2_500_000, "2.5")
     assert len(sandbox.transfers) == 0
+
+
+async def test_max_pages_bounds_the_listing_and_says_it_was_cut(sb: RunningSandbox) -> None:
+    """max_pages stops the pages early and marks the listing truncated; a listing that reaches
+    the end is not truncated."""
+    async with client_for(sb) as client:
+        for n in range(5):
+            await client.create_intent(fiat_amount=f"{n + 1}", fiat_currency="USD")
+        cut = client.list_intents(page_size=2, max_pages=2)
+        assert len([i async for i in cut]) == 4
+        assert (cut.pages, cut.truncated) == (2, True)
+        whole = client.list_intents(page_size=2, max_pages=3)
+        assert len([i async for i in whole]) == 5
+        assert (whole.pages, whole.truncated) == (3, False)
+        with pytest.raises(InvalidInput):  # refused before any call
+            client.list_intents(max_pages=0)
 
 
 async def test_pagination_keeps_filters(sb: RunningSandbox) -> None:
