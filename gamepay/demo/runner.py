@@ -253,7 +253,9 @@ async def running_demo(
             else None
         )
         sandbox = await stack.enter_async_context(
-            running_sandbox(SandboxConfig(seed=options.seed, callback_retry_base=0.05), faults)
+            running_sandbox(
+                SandboxConfig(seed=options.seed, callback_retry_base=0.05, strict=True), faults
+            )
         )
         secret = secrets.token_hex(32)
         settings = Settings(

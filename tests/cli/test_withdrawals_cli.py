@@ -16,7 +16,7 @@ from gamepay.core.assets import Token
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
-from gamepay.sandbox import Faults
+from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.store import Store
 from gamepay.testing import running_sandbox, sqlite_url
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
@@ -42,7 +42,7 @@ async def _withdraw_twice(url: str) -> tuple[str, str]:
     ledger = Ledger(store)
     config = WithdrawalsConfig(tokens={USDT.id: USDT})
     try:
-        async with running_sandbox() as sb:
+        async with running_sandbox(SandboxConfig(strict=True)) as sb:
             sb.sandbox.fund("arb", "USDT", "100")
             async with KryptoGOClient(
                 client_id=sb.client_id,
