@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import csv
 import json
+import os
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -33,7 +34,7 @@ def invoke(url: str, *args: str) -> tuple[int, str]:
     """Run the CLI against the database at ``url``; exit code and stdout."""
     result = CliRunner().invoke(
         app,
-        ["--env-file", "/nonexistent.env", *args],
+        ["--env-file", os.devnull, *args],
         env={"GAMEPAY_DATABASE_URL": url, "GAMEPAY_LOG_LEVEL": "ERROR", "COLUMNS": "200"},
     )
     return result.exit_code, result.stdout
@@ -129,7 +130,7 @@ async def test_reconcile_leaves_lookalikes_to_an_operator_and_refuses_a_bad_expo
     db_url: str, tmp_path: Path
 ) -> None:
     """Two unknown withdrawals of the same amount to the same wallet: the table lists both
-    candidates and settles neither; an unreadable export changes nothing (exit 1)."""
+    candidates and settles neither; an unreadable export changes nothing (exit 2)."""
     async with withdrawal_env(db_url, client_timeout=0.5) as env:
         await env.deposit("alice", 10**9)
         for request in ("a", "b"):
@@ -154,6 +155,6 @@ async def test_reconcile_leaves_lookalikes_to_an_operator_and_refuses_a_bad_expo
         code, out = await asyncio.to_thread(
             invoke, db_url, "withdrawals", "reconcile", "--from-export", str(bad), "--json"
         )
-        assert code == 1
+        assert code == 2  # bad input (gamepay.cli._common.exit_code_for)
         assert json.loads(out)["error"] == "invalid_export"
         assert {w.status for w in await env.service().list()} == {S.UNKNOWN}
