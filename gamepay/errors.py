@@ -18,6 +18,7 @@ GamepayError
 │   ├── AccountError                  malformed account id, or properties a player may not have
 │   ├── AddressError                  not a valid address for the chain
 │   └── ConfigError                   missing or malformed configuration
+│       └── CatalogError              a catalog that cannot be used (``problems``: one line each)
 ├── LedgerError
 │   ├── AccountNotFound
 │   ├── AssetNotFound
@@ -95,6 +96,7 @@ __all__ = [
     "BalancePriceMissing",
     "BelowMinimum",
     "CallbackRejected",
+    "CatalogError",
     "ConcurrencyError",
     "ConfigError",
     "GamepayError",
@@ -215,6 +217,18 @@ class ConfigError(InvalidInput):
     """Configuration is missing or malformed."""
 
     code = "invalid_config"
+
+
+class CatalogError(ConfigError):
+    """A catalog that cannot be used; ``problems`` has one line per problem (naming the item
+    and the field), and the message is those lines, each prefixed by ``source``."""
+
+    code = "invalid_catalog"
+
+    def __init__(self, problems: list[str], *, source: str = "catalog") -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
 
 
 class LedgerError(GamepayError):

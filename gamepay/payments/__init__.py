@@ -12,11 +12,11 @@ from gamepay.payments import Payments, PaymentsConfig, Catalog, CatalogItem, Gra
 
 from gamepay.core.intents import OrderKind, OrderStatus
 from gamepay.payments.callbacks import CallbackResponse
-from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
+from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant, load_catalog
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.decide import MoneyPolicy
 from gamepay.payments.poller import PollReport
-from gamepay.payments.reconcile import Mismatch, ReconcileReport
+from gamepay.payments.reconcile import Mismatch, MismatchOutcome, ReconcileReport, StuckReport
 from gamepay.payments.records import ApplyOutcome, ApplyResult, Order, PaymentInstructions
 from gamepay.payments.service import Payments
 
@@ -29,6 +29,7 @@ __all__ = [
     "CatalogItem",
     "Grant",
     "Mismatch",
+    "MismatchOutcome",
     "MoneyPolicy",
     "Order",
     "OrderKind",
@@ -38,4 +39,6 @@ __all__ = [
     "PaymentsConfig",
     "PollReport",
     "ReconcileReport",
+    "StuckReport",
+    "load_catalog",
 ]

@@ -38,7 +38,7 @@ from pydantic import (
 
 from gamepay.core.assets import Asset, Currency, Item, normalize_asset_id
 from gamepay.core.money import MAX_DECIMALS, check_amount
-from gamepay.errors import AmountError, AssetError, ConfigError, InvalidInput, UnknownSku
+from gamepay.errors import AmountError, AssetError, CatalogError, InvalidInput, UnknownSku
 from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency
 
@@ -234,17 +234,6 @@ class Catalog(BaseModel):
     def __len__(self) -> int:
         """How many items are for sale."""
         return len(self.items)
-
-
-class CatalogError(ConfigError):
-    """A catalog that cannot be used; ``problems`` has one line per problem."""
-
-    code = "invalid_catalog"
-
-    def __init__(self, problems: list[str], *, source: str = "catalog") -> None:
-        self.problems = list(problems)
-        self.source = source
-        super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
 
 
 def _where(loc: tuple[int | str, ...], raw: object) -> str:

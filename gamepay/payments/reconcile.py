@@ -15,7 +15,7 @@ every mismatch (``Mismatch.kind``):
 - ``error``: the order or intent could not be checked (the API failed, ...): run again.
 
 Then it repairs through ``gamepay.payments.apply`` (the only way an order moves) and gives each
-mismatch an ``Outcome``: ``repaired`` (the order now agrees with the API, or was closed),
+mismatch a ``MismatchOutcome``: ``repaired`` (the order now agrees with the API, or was closed),
 ``operator`` (needs a person: docs/operations.md says what to do), ``error`` (could not be
 checked) or ``waiting`` (nothing to do yet). ``ReconcileReport.ok`` is False when anything needs
 an operator or failed.
@@ -42,7 +42,7 @@ from gamepay.payments.records import ApplyOutcome, Order
 
 __all__ = [
     "Mismatch",
-    "Outcome",
+    "MismatchOutcome",
     "ReconcileReport",
     "StuckOrder",
     "StuckReport",
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 
-class Outcome(StrEnum):
+class MismatchOutcome(StrEnum):
     """What became of a mismatch."""
 
     REPAIRED = "repaired"
@@ -74,13 +74,13 @@ class Mismatch:
     order_id: str | None
     local: str | None
     remote: str | None
-    outcome: Outcome
+    outcome: MismatchOutcome
     detail: str | None = None
 
     @property
     def repaired(self) -> bool:
         """True when the order now agrees with the API (or was closed)."""
-        return self.outcome is Outcome.REPAIRED
+        return self.outcome is MismatchOutcome.REPAIRED
 
 
 @dataclass
@@ -100,15 +100,17 @@ class ReconcileReport:
     @property
     def ok(self) -> bool:
         """True when nothing needs an operator and nothing failed."""
-        return not any(m.outcome in (Outcome.OPERATOR, Outcome.ERROR) for m in self.mismatches)
+        return not any(
+            m.outcome in (MismatchOutcome.OPERATOR, MismatchOutcome.ERROR) for m in self.mismatches
+        )
 
     def count(self, kind: str) -> int:
         """How many mismatches of ``kind`` were found."""
         return sum(1 for m in self.mismatches if m.kind == kind)
 
     def outcomes(self) -> dict[str, int]:
-        """How many mismatches ended in each ``Outcome`` (every outcome present, 0 or more)."""
-        counts = {str(o): 0 for o in Outcome}
+        """How many mismatches ended in each ``MismatchOutcome`` (every one present, maybe 0)."""
+        counts = {str(o): 0 for o in MismatchOutcome}
         for m in self.mismatches:
             counts[str(m.outcome)] += 1
         return counts
@@ -142,7 +144,7 @@ def compare(order: Order, intent: PaymentIntent) -> list[tuple[str, str, str, st
 
 
 def _error(intent_id: str | None, order_id: str | None, exc: GamepayError) -> Mismatch:
-    return Mismatch("error", intent_id, order_id, None, None, Outcome.ERROR, _why(exc))
+    return Mismatch("error", intent_id, order_id, None, None, MismatchOutcome.ERROR, _why(exc))
 
 
 def _why(exc: GamepayError) -> str:
@@ -207,7 +209,7 @@ async def _check_order(ctx: PaymentsContext, order: Order, report: ReconcileRepo
                 order.id,
                 str(order.status),
                 None,
-                Outcome.OPERATOR,
+                MismatchOutcome.OPERATOR,
             )
         )
         return
@@ -226,7 +228,7 @@ async def _stuck(ctx: PaymentsContext, order: Order, source: str) -> Mismatch:
                 order.id,
                 "creating",
                 None,
-                Outcome.REPAIRED,
+                MismatchOutcome.REPAIRED,
                 f"closed as failed: {why}",
             )
     return Mismatch(
@@ -235,7 +237,7 @@ async def _stuck(ctx: PaymentsContext, order: Order, source: str) -> Mismatch:
         order.id,
         "creating",
         None,
-        Outcome.WAITING,
+        MismatchOutcome.WAITING,
         f"no intent yet; closed once {timeout:.0f}s old",
     )
 
@@ -251,7 +253,7 @@ async def _check(ctx: PaymentsContext, intent: PaymentIntent, report: ReconcileR
                 intent.order_id,
                 None,
                 str(intent.status),
-                Outcome.OPERATOR,
+                MismatchOutcome.OPERATOR,
             )
         )
         return
@@ -268,7 +270,7 @@ async def _check(ctx: PaymentsContext, intent: PaymentIntent, report: ReconcileR
                 order.id,
                 str(order.status),
                 str(intent.status),
-                Outcome.OPERATOR,
+                MismatchOutcome.OPERATOR,
                 result.reason,
             )
         )
@@ -283,7 +285,7 @@ async def _check(ctx: PaymentsContext, intent: PaymentIntent, report: ReconcileR
                 order.id,
                 local,
                 remote,
-                Outcome.REPAIRED if fixed else Outcome.OPERATOR,
+                MismatchOutcome.REPAIRED if fixed else MismatchOutcome.OPERATOR,
                 detail,
             )
         )

@@ -10,7 +10,7 @@ import pytest
 
 from gamepay.payments import OrderStatus, PaymentsConfig
 from gamepay.payments import repository as q
-from gamepay.payments.reconcile import Outcome
+from gamepay.payments.reconcile import MismatchOutcome
 from tests.support.payments import payments_env
 
 TIMEOUT = 600.0
@@ -69,7 +69,7 @@ async def test_reconcile_closes_a_stuck_creating_order_after_the_timeout(db_url:
         assert (young.kind, young.order_id, young.outcome) == (
             "stuck_creating",
             order.id,
-            Outcome.WAITING,
+            MismatchOutcome.WAITING,
         )
         assert report.ok
         assert (await env.order(order.id)).status is OrderStatus.CREATING
@@ -77,7 +77,7 @@ async def test_reconcile_closes_a_stuck_creating_order_after_the_timeout(db_url:
         clock.advance(TIMEOUT + 1)
         report = await env.payments.reconcile(*window(clock))
         (closed,) = report.mismatches
-        assert (closed.kind, closed.outcome) == ("stuck_creating", Outcome.REPAIRED)
+        assert (closed.kind, closed.outcome) == ("stuck_creating", MismatchOutcome.REPAIRED)
         assert report.ok
         assert report.repaired == 1
         assert report.outcomes() == {"repaired": 1, "operator": 0, "error": 0, "waiting": 0}
