@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
 from gamepay.kryptogo.models import PaymentIntent
 from gamepay.kryptogo.signing import sign_body
 from gamepay.sandbox import Faults, RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
@@ -60,6 +58,8 @@ def _plain(url: str) -> str:
 async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
     """Create an empty database on the server of ``server_url``, yield its URL, then drop it."""
     name = f"gp_{secrets.token_hex(6)}"
+    import asyncpg  # the postgres extra
+
     admin = await asyncpg.connect(_plain(server_url))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')

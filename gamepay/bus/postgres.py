@@ -28,8 +28,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
 from gamepay.bus.base import EventHandler, EventSource, deliver
 from gamepay.core.events import Event
 from gamepay.errors import ConfigError
@@ -245,6 +243,8 @@ class PostgresBus:
                 )
 
     async def _connect(self) -> None:
+        import asyncpg  # the postgres extra; not needed to import gamepay
+
         conn = await asyncpg.connect(self._url)
         try:
             await conn.add_listener(self._channel, self._on_notify)

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
-from eth_utils.address import to_checksum_address
+from gamepay.core.addresses import checksum_evm_address
 
 __all__ = ["Behaviour", "PlayerPlan", "Step", "plan_players"]
 
@@ -113,7 +113,7 @@ def plan_players(
     plans = []
     for index in range(count):
         first = openings[index] if index < len(openings) else rng.choices(population, weights)[0]
-        wallet = to_checksum_address(rng.randbytes(20))
+        wallet = checksum_evm_address(rng.randbytes(20))
         plans.append(
             PlayerPlan(f"player-{index + 1:03d}", wallet, _steps(first, skus, top_ups, rng))
         )

@@ -11,8 +11,8 @@ import re
 from fractions import Fraction
 
 import base58
-from eth_utils.address import is_checksum_address, to_checksum_address
 
+from gamepay.core.addresses import checksum_evm_address
 from gamepay.sandbox.config import ChainFamily, TokenConfig
 
 __all__ = [
@@ -39,7 +39,7 @@ def derive_address(family: ChainFamily, seed: int, label: str) -> str:
     """
     digest = bytes.fromhex(derive_hex(seed, label))
     if family == "evm":
-        return str(to_checksum_address("0x" + digest[-20:].hex()))
+        return checksum_evm_address(digest[-20:])
     if family == "tron":
         return str(base58.b58encode_check(b"\x41" + digest[-20:]).decode())
     return str(base58.b58encode(digest).decode())
@@ -71,7 +71,7 @@ def address_error(family: ChainFamily, address: object) -> str | None:
             return "EVM address must be 0x followed by 40 hex digits"
         body = address[2:]
         mixed = body != body.lower() and body != body.upper()
-        if mixed and not is_checksum_address(address):
+        if mixed and address != checksum_evm_address(address):
             return "EVM address fails its EIP-55 checksum"
         return None
     try:
@@ -91,7 +91,7 @@ def address_error(family: ChainFamily, address: object) -> str | None:
 def normalize_address(family: ChainFamily, address: str) -> str:
     """The canonical form of a valid address: EIP-55 checksummed on EVM, unchanged otherwise."""
     if family == "evm":
-        return str(to_checksum_address(address))
+        return checksum_evm_address(address)
     return address
 
 

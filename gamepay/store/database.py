@@ -21,6 +21,7 @@ them covers (an operator's ad-hoc query). The retry rule itself is ``gamepay.sto
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -105,6 +106,8 @@ def _driver_url(url: str) -> tuple[URL, Dialect]:
             raise ConfigError("a SQLite store needs a file path: sqlite:///abs/path.db")
         return parsed.set(drivername="sqlite+aiosqlite"), "sqlite"
     if backend in ("postgresql", "postgres"):
+        if importlib.util.find_spec("asyncpg") is None:
+            raise ConfigError("PostgreSQL needs asyncpg: pip install 'gamepay[postgres]'")
         return parsed.set(drivername="postgresql+asyncpg"), "postgresql"
     raise ConfigError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 

@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from gamepay.core.addresses import (
+    checksum_evm_address,
     encode_solana_address,
     encode_tron_address,
     normalize_evm_address,
@@ -19,6 +20,15 @@ from gamepay.errors import AddressError
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 nonzero20 = st.binary(min_size=20, max_size=20).filter(lambda b: any(b))
+
+
+@given(st.binary(min_size=20, max_size=20), st.booleans())
+def test_our_eip55_matches_eth_utils(body: bytes, upper: bool) -> None:
+    """Our keccak EIP-55 (no eth-utils at run time) agrees with eth-utils on any address."""
+    digits = body.hex().upper() if upper else body.hex()
+    expected = to_checksum_address("0x" + body.hex())
+    assert checksum_evm_address(body) == expected
+    assert checksum_evm_address("0x" + digits) == expected
 
 
 @given(nonzero20)
