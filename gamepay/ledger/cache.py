@@ -55,12 +55,12 @@ class LedgerCache:
 
     async def require(
         self, conn: AsyncConnection, accounts: Iterable[str], assets: Iterable[str]
-    ) -> dict[str, bool]:
-        """Check that ``accounts`` and ``assets`` exist; each account's ``allow_negative``.
+    ) -> dict[str, Account]:
+        """Check that ``accounts`` and ``assets`` exist; the accounts by id.
 
         AccountNotFound / AssetNotFound name the first missing one (in sorted order).
         """
-        negative: dict[str, bool] = {}
+        found_accounts: dict[str, Account] = {}
         missing_accounts: set[str] = set()
         known = self.accounts
         for account_id in accounts:
@@ -68,14 +68,14 @@ class LedgerCache:
             if account is None:
                 missing_accounts.add(account_id)
             else:
-                negative[account_id] = account.allow_negative
+                found_accounts[account_id] = account
         if missing_accounts:
             rows = await conn.execute(select(accounts_table).where(_C.id.in_(missing_accounts)))
             for row in rows:
                 found = account_from_row(row)
-                negative[found.id] = found.allow_negative
+                found_accounts[found.id] = found
                 self.remember_account(found)
-            still = sorted(a for a in missing_accounts if a not in negative)
+            still = sorted(a for a in missing_accounts if a not in found_accounts)
             if still:
                 raise AccountNotFound(f"no account {still[0]!r}")
         missing_assets = [a for a in assets if a not in self.assets]
@@ -84,4 +84,4 @@ class LedgerCache:
             still = sorted(a for a in missing_assets if a not in self.assets)
             if still:
                 raise AssetNotFound(f"no asset {still[0]!r} is registered")
-        return negative
+        return found_accounts

@@ -8,13 +8,10 @@ the lock that serializes its resolution (``SELECT ... FOR UPDATE`` on PostgreSQL
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
 
 from gamepay.core.holds import (
     OPEN,
@@ -26,6 +23,7 @@ from gamepay.core.holds import (
 )
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.errors import HoldNotFound, IdempotencyConflict
+from gamepay.ledger.ops import Claim
 from gamepay.ledger.postings import Applied, Posting, Postings, RowDraft
 from gamepay.ledger.records import HoldRecord
 from gamepay.ledger.rows import HOLD_COLUMNS, hold_record
@@ -61,12 +59,8 @@ def _draft(
 class Holds:
     """Hold, post and void on the posting skeleton."""
 
-    def __init__(self, postings: Postings, dialect: str) -> None:
+    def __init__(self, postings: Postings) -> None:
         self.postings = postings
-        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._insert: Insert = (
-            insert(holds_table).on_conflict_do_nothing(index_elements=[_H.id]).returning(_H.id)
-        )
 
     @staticmethod
     async def row(conn: AsyncConnection, hold_id: str, *, lock: bool = False) -> Any:
@@ -103,22 +97,6 @@ class Holds:
                 raise IdempotencyConflict(f"hold id {hold_id!r} was used for another hold")
             return record
 
-        async def claim(c: AsyncConnection, now: datetime) -> bool:
-            values = {
-                "id": hold_id,
-                "debit": spec.debit,
-                "credit": spec.credit,
-                "asset": spec.asset,
-                "amount": amount,
-                "posted_amount": None,
-                "status": str(OPEN.target),
-                "kind": str(spec.kind),
-                "memo": spec.memo,
-                "created_at": now,
-                "resolved_at": None,
-            }
-            return (await c.execute(self._insert, values)).first() is not None
-
         def done(applied: Applied) -> HoldRecord:
             return HoldRecord(
                 id=hold_id,
@@ -132,7 +110,7 @@ class Holds:
                 created_at=applied.at,
             )
 
-        return await self.postings.apply(conn, posting, replay, done, claim)
+        return await self.postings.apply(conn, posting, replay, done, Claim("hold", hold_id))
 
     async def resolve(
         self, conn: AsyncConnection, hold_id: str, target: HoldStatus, amount: int | None
@@ -163,14 +141,6 @@ class Holds:
         async def replay() -> HoldRecord | None:
             return None  # the locked row was pending: nothing to replay
 
-        async def claim(c: AsyncConnection, now: datetime) -> bool:
-            result = await c.execute(
-                update(holds_table)
-                .where(_H.id == hold_id, _H.status == str(HoldStatus.PENDING))
-                .values(status=str(target), posted_amount=posted, resolved_at=now)
-            )
-            return bool(result.rowcount == 1)
-
         def done(applied: Applied) -> HoldRecord:
             return HoldRecord(
                 id=hold.id,
@@ -186,4 +156,5 @@ class Holds:
                 resolved_at=applied.at,
             )
 
+        claim = Claim("resolve", hold_id, str(target), posted)
         return await self.postings.apply(conn, posting, replay, done, claim)

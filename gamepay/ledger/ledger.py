@@ -35,11 +35,11 @@ from gamepay.errors import (
 )
 from gamepay.ledger.cache import LedgerCache
 from gamepay.ledger.holds import Holds, hold_transfer_id
-from gamepay.ledger.ops import ops_for
-from gamepay.ledger.postings import Postings
+from gamepay.ledger.ops import LedgerOps, SqliteOps
+from gamepay.ledger.pg import PostgresOps
+from gamepay.ledger.postings import Postings, mode_of
 from gamepay.ledger.reads import (
     MAX_HISTORY,
-    available_for_update,
     count_transfers,
     parse_cursor,
     read_balance,
@@ -92,8 +92,10 @@ class Ledger:
         self.store = store
         self._clock: Clock = clock or _utc_now
         self._cache = LedgerCache()
-        self._postings = Postings(ops_for(store.dialect), self._cache, self._now)
-        self._holds = Holds(self._postings, store.dialect)
+        ops: LedgerOps = SqliteOps() if store.dialect == "sqlite" else PostgresOps()
+        self._ops = ops
+        self._postings = Postings(ops, self._cache, self._now)
+        self._holds = Holds(self._postings)
         self._insert_account = RowInsert(
             accounts_table, ("id", "kind", "allow_negative", "created_at"), conflict=("id",)
         )
@@ -110,7 +112,9 @@ class Ledger:
     ) -> Any:
         if conn is not None:
             return await fn(conn)
-        return await self.store.run(fn)
+        # On PostgreSQL a posting is one gp_post statement: run alone, it is its own
+        # transaction (one round trip); SQLite queues it like any write
+        return await self.store.run_single(fn)
 
     async def _in_read(
         self, conn: AsyncConnection | None, fn: Callable[[AsyncConnection], Awaitable[Any]]
@@ -380,11 +384,13 @@ class Ledger:
     async def available_for_update(
         self, account_id: str, asset_id: str, *, conn: AsyncConnection
     ) -> int:
-        """The available balance of an account in one asset (0 if never touched), its row locked
-        until ``conn``'s transaction ends (``FOR UPDATE`` on PostgreSQL; SQLite writers are
-        serialized already), for a caller that decides how much it may spend."""
-        lock = self.store.dialect == "postgresql"
-        return await available_for_update(conn, account_id, asset_id, lock=lock)
+        """The available balance of an account in one asset (0 if never touched), locked whole
+        until ``conn``'s transaction ends (on PostgreSQL a player's row, or every slot of a
+        system account's balance, ``FOR UPDATE``; SQLite writers are serialized already), for
+        a caller that decides how much it may spend."""
+        accounts = await self._cache.require(conn, (account_id,), (asset_id,))
+        mode = mode_of(accounts[account_id])
+        return await self._ops.available_for_update(conn, (account_id, asset_id), mode)
 
     async def count_transfers(self, *, conn: AsyncConnection | None = None) -> int:
         """How many transfers the log holds (of every phase)."""

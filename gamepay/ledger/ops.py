@@ -1,38 +1,45 @@
-"""The ledger's hot statements, per backend: lock balances, insert transfers, write balances.
+"""The ledger's backends: how one posting is locked, checked, claimed and written.
 
-``PostgresOps`` runs SQLAlchemy Core statements on PostgreSQL: ``SELECT ... FOR UPDATE`` ordered
-by account and asset, ``INSERT ... ON CONFLICT DO NOTHING``, and for many rows one statement over
-``unnest`` of arrays (one round trip, one prepared statement, whatever the batch size).
-``SqliteOps`` runs the same SQL on the aiosqlite connection underneath the caller's
-``AsyncConnection`` (same transaction): one thread hop per statement instead of SQLAlchemy's
-three or four, which is most of the cost of a small transaction on SQLite. It encodes values
-exactly as the ``Amount`` and ``UTCDateTime`` column types do (decimal text, naive UTC text).
+A posting reaches a backend as its balance keys (sorted, each with its ``Mode`` and its
+[available, held] deltas), the transfer rows it appends and the ``Claim`` that takes its
+idempotency key. The backend answers an ``Outcome``: written (with the balances it can vouch
+for), or refused before anything was written (``funds``, ``range``, ``taken``).
+
+- ``PostgresOps`` (``gamepay.ledger.pg``): one call of the ``gp_post`` function (revision
+  ``0007_balance_slots``) on the asyncpg connection under the caller's ``AsyncConnection``:
+  BEGIN, one statement, COMMIT for a transfer. System accounts' balances are spread over slots
+  there (no hot rows).
+- ``SqliteOps`` (here): the same steps as statements on the aiosqlite connection under the
+  caller's ``AsyncConnection`` (same transaction, one thread hop each); writers are serialized by
+  ``BEGIN IMMEDIATE``, so a plain SELECT is a lock and every balance is one row (slot 0). It
+  encodes values exactly as the ``Amount`` and ``UTCDateTime`` column types do.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from enum import IntEnum
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gamepay.core.money import MAX_AMOUNT
 from gamepay.errors import IdempotencyConflict
 from gamepay.store.rows import sqlite_driver
-from gamepay.store.schema.ledger import batches_table, transfers_table
 
 __all__ = [
     "TRANSFER_FIELDS",
     "BalanceKey",
+    "Claim",
+    "KeyChange",
     "LedgerOps",
-    "PostgresOps",
+    "Mode",
+    "Outcome",
     "SqliteOps",
     "TransferRow",
-    "ops_for",
 ]
 
 BalanceKey = tuple[str, str]
@@ -59,147 +66,68 @@ TRANSFER_FIELDS = (
 """The columns a transfer insert writes, in order."""
 
 _CHUNK = 400
-_T = transfers_table.c
+
+
+class Mode(IntEnum):
+    """How a balance is kept: a player's in one locked row; a system account's (PostgreSQL) in
+    slots, ``NEGATIVE`` never checked for funds, ``GUARDED`` checked on every debit."""
+
+    PLAYER = 0
+    NEGATIVE = 1
+    GUARDED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """One balance a posting changes (or only locks: zero deltas on a player's balance)."""
+
+    key: BalanceKey
+    mode: Mode
+    available: int
+    held: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """How a posting takes its idempotency key: the first transfer row's id (``transfer``), a
+    ``gp_batches`` row (``batch``: ``arg`` is the content hash), a ``gp_holds`` row from the
+    first transfer row (``hold``), or a pending hold moved to ``arg`` (``resolve``, with the
+    ``posted`` amount or None)."""
+
+    kind: Literal["transfer", "batch", "hold", "resolve"]
+    id: str = ""
+    arg: str | None = None
+    posted: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A written posting (``refused`` None) with the balances the backend can vouch for
+    (players' and every balance it locked whole), or why it was refused before writing:
+    ``funds``/``range`` name the ``key``; ``taken`` means the claim's key exists."""
+
+    refused: Literal["funds", "range", "taken"] | None = None
+    key: BalanceKey | None = None
+    balances: dict[BalanceKey, tuple[int, int]] = field(default_factory=dict)
 
 
 class LedgerOps(Protocol):
     """What the ledger needs from a backend for its writes."""
 
-    async def lock(
-        self, conn: AsyncConnection, keys: Sequence[BalanceKey]
-    ) -> dict[BalanceKey, list[int]]:
-        """Lock (creating at zero when missing) the sorted ``keys``; return [available, held]."""
+    async def post(
+        self,
+        conn: AsyncConnection,
+        changes: Sequence[KeyChange],
+        rows: list[TransferRow],
+        claim: Claim,
+    ) -> Outcome:
+        """Lock -> check -> claim -> insert -> write, in the caller's transaction; ``changes``
+        sorted by key. Nothing is written when the outcome is refused."""
         ...
 
-    async def insert_transfer(self, conn: AsyncConnection, row: TransferRow) -> bool:
-        """Insert one transfer unless its id exists; True when inserted."""
+    async def available_for_update(self, conn: AsyncConnection, key: BalanceKey, mode: Mode) -> int:
+        """The available balance of ``key``, locked whole until the transaction ends."""
         ...
-
-    async def insert_transfers(self, conn: AsyncConnection, rows: list[TransferRow]) -> None:
-        """Insert many transfers (executemany); IdempotencyConflict if an id is taken."""
-        ...
-
-    async def insert_batch(
-        self, conn: AsyncConnection, batch_id: str, digest: str, now: datetime
-    ) -> bool:
-        """Insert a gp_batches row unless its id exists; True when inserted."""
-        ...
-
-    async def write_balances(
-        self, conn: AsyncConnection, rows: list[tuple[str, str, int, int]]
-    ) -> None:
-        """Set (account, asset, available, held) for rows locked by ``lock``."""
-        ...
-
-
-def _chunks(keys: Sequence[BalanceKey]) -> list[Sequence[BalanceKey]]:
-    return [keys[i : i + _CHUNK] for i in range(0, len(keys), _CHUNK)]
-
-
-_PG_LOCK = text(
-    "SELECT b.account_id, b.asset, b.available, b.held FROM gp_balances AS b"
-    " JOIN unnest(CAST(:accounts AS text[]), CAST(:assets AS text[])) AS k(account_id, asset)"
-    " ON b.account_id = k.account_id AND b.asset = k.asset"
-    " ORDER BY b.account_id, b.asset FOR UPDATE OF b"
-)
-_PG_CREATE = text(
-    "INSERT INTO gp_balances (account_id, asset, available, held)"
-    " SELECT k.account_id, k.asset, 0, 0"
-    " FROM unnest(CAST(:accounts AS text[]), CAST(:assets AS text[])) AS k(account_id, asset)"
-    " ORDER BY k.account_id, k.asset ON CONFLICT (account_id, asset) DO NOTHING"
-)
-_PG_INSERT_MANY = text(
-    f"INSERT INTO gp_transfers ({', '.join(TRANSFER_FIELDS)})"
-    " SELECT r.id, r.batch_id, r.hold_id, r.phase, r.debit, r.credit, r.asset, r.amount, r.kind,"
-    " r.memo, r.created_at FROM unnest("
-    "CAST(:id AS text[]), CAST(:batch_id AS text[]), CAST(:hold_id AS text[]),"
-    " CAST(:phase AS text[]),"
-    " CAST(:debit AS text[]), CAST(:credit AS text[]), CAST(:asset AS text[]),"
-    " CAST(:amount AS numeric[]), CAST(:kind AS text[]), CAST(:memo AS text[]),"
-    " CAST(:created_at AS timestamptz[])) WITH ORDINALITY"
-    f" AS r({', '.join(TRANSFER_FIELDS)}, ord) ORDER BY r.ord"
-)
-_PG_UPDATE = text(
-    "UPDATE gp_balances AS b SET available = v.available, held = v.held"
-    " FROM unnest(CAST(:accounts AS text[]), CAST(:assets AS text[]),"
-    " CAST(:available AS numeric[]), CAST(:held AS numeric[]))"
-    " AS v(account_id, asset, available, held)"
-    " WHERE b.account_id = v.account_id AND b.asset = v.asset"
-)
-
-
-class PostgresOps:
-    """PostgreSQL: each step is one statement whatever the number of rows, its rows passed as
-    arrays through ``unnest`` (fixed SQL text, so asyncpg prepares it once per connection);
-    balance rows are locked with ``SELECT ... FOR UPDATE`` in (account, asset) order."""
-
-    def __init__(self) -> None:
-        self._insert_one = postgresql.insert(transfers_table).on_conflict_do_nothing(
-            index_elements=[_T.id]
-        )
-        self._insert_batch = postgresql.insert(batches_table).on_conflict_do_nothing(
-            index_elements=[batches_table.c.id]
-        )
-
-    @staticmethod
-    async def _select(
-        conn: AsyncConnection, keys: Sequence[BalanceKey], into: dict[BalanceKey, list[int]]
-    ) -> None:
-        params = {"accounts": [k[0] for k in keys], "assets": [k[1] for k in keys]}
-        for account, asset, available, held in await conn.execute(_PG_LOCK, params):
-            into[(account, asset)] = [int(available), int(held)]
-
-    async def lock(
-        self, conn: AsyncConnection, keys: Sequence[BalanceKey]
-    ) -> dict[BalanceKey, list[int]]:
-        """Lock in (account, asset) order; missing rows are created, then locked."""
-        found: dict[BalanceKey, list[int]] = {}
-        await self._select(conn, keys, found)
-        missing = [k for k in keys if k not in found]
-        if missing:
-            await conn.execute(
-                _PG_CREATE,
-                {"accounts": [k[0] for k in missing], "assets": [k[1] for k in missing]},
-            )
-            await self._select(conn, missing, found)
-        return found
-
-    async def insert_transfer(self, conn: AsyncConnection, row: TransferRow) -> bool:
-        """INSERT ... ON CONFLICT (id) DO NOTHING; the rowcount says whether it went in."""
-        result = await conn.execute(self._insert_one, dict(zip(TRANSFER_FIELDS, row, strict=True)))
-        return bool(result.rowcount == 1)
-
-    async def insert_transfers(self, conn: AsyncConnection, rows: list[TransferRow]) -> None:
-        """One INSERT ... SELECT FROM unnest(...) for every row, in order."""
-        columns = list(zip(*rows, strict=True))
-        params = {name: list(values) for name, values in zip(TRANSFER_FIELDS, columns, strict=True)}
-        try:
-            await conn.execute(_PG_INSERT_MANY, params)
-        except IntegrityError as exc:
-            raise IdempotencyConflict("a transfer id of the batch is already taken") from exc
-
-    async def insert_batch(
-        self, conn: AsyncConnection, batch_id: str, digest: str, now: datetime
-    ) -> bool:
-        """INSERT ... ON CONFLICT (id) DO NOTHING into gp_batches."""
-        result = await conn.execute(
-            self._insert_batch, {"id": batch_id, "content_hash": digest, "created_at": now}
-        )
-        return bool(result.rowcount == 1)
-
-    async def write_balances(
-        self, conn: AsyncConnection, rows: list[tuple[str, str, int, int]]
-    ) -> None:
-        """One UPDATE ... FROM unnest(...)."""
-        await conn.execute(
-            _PG_UPDATE,
-            {
-                "accounts": [r[0] for r in rows],
-                "assets": [r[1] for r in rows],
-                "available": [r[2] for r in rows],
-                "held": [r[3] for r in rows],
-            },
-        )
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -207,21 +135,18 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def _encode(row: TransferRow) -> tuple[Any, ...]:
-    tid, batch_id, hold_id, phase, debit, credit, asset, amount, kind, memo, created = row
-    return (
-        tid,
-        batch_id,
-        hold_id,
-        phase,
-        debit,
-        credit,
-        asset,
-        str(amount),
-        kind,
-        memo,
-        _sqlite_time(created),
-    )
+def refusal(balances: dict[BalanceKey, list[int]], changes: Sequence[KeyChange]) -> Outcome | None:
+    """``funds`` for the first key spending below zero that may not, else ``range`` for the
+    first balance leaving +-(2**256-1), else None (``balances`` already hold the deltas)."""
+    for change in changes:
+        spends = change.available < 0 and change.mode is not Mode.NEGATIVE
+        if spends and balances[change.key][0] < 0:
+            return Outcome("funds", change.key)
+    for change in changes:
+        available, held = balances[change.key]
+        if abs(available) > MAX_AMOUNT or abs(held) > MAX_AMOUNT:
+            return Outcome("range", change.key)
+    return None
 
 
 _INSERT = (
@@ -231,26 +156,28 @@ _INSERT = (
 
 
 class SqliteOps:
-    """The same statements on the aiosqlite connection (writers are serialized by BEGIN
-    IMMEDIATE, so a plain SELECT is a lock)."""
+    """The posting steps as statements on the aiosqlite connection (writers are serialized by
+    BEGIN IMMEDIATE, so a plain SELECT is a lock); every balance is one row, slot 0."""
 
-    _update = "UPDATE gp_balances SET available = ?, held = ? WHERE account_id = ? AND asset = ?"
+    _update = (
+        "UPDATE gp_balances SET available = ?, held = ? "
+        "WHERE account_id = ? AND asset = ? AND slot = 0"
+    )
     _create = (
-        "INSERT INTO gp_balances (account_id, asset, available, held) VALUES (?, ?, '0', '0') "
-        "ON CONFLICT (account_id, asset) DO NOTHING"
+        "INSERT INTO gp_balances (account_id, asset, slot, available, held) "
+        "VALUES (?, ?, 0, '0', '0') ON CONFLICT (account_id, asset, slot) DO NOTHING"
     )
 
-    async def lock(
-        self, conn: AsyncConnection, keys: Sequence[BalanceKey]
-    ) -> dict[BalanceKey, list[int]]:
+    async def _lock(self, driver: Any, keys: Sequence[BalanceKey]) -> dict[BalanceKey, list[int]]:
         """Read the rows (the write lock is already held); create missing ones at zero."""
-        driver = await sqlite_driver(conn)
         found: dict[BalanceKey, list[int]] = {}
-        for chunk in _chunks(keys):
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
             where = " OR ".join(["(account_id = ? AND asset = ?)"] * len(chunk))
             params = [v for key in chunk for v in key]
             rows = await driver.execute_fetchall(
-                f"SELECT account_id, asset, available, held FROM gp_balances WHERE {where}",
+                "SELECT account_id, asset, available, held FROM gp_balances "
+                f"WHERE slot = 0 AND ({where})",
                 params,
             )
             for account, asset, available, held in rows:
@@ -262,51 +189,79 @@ class SqliteOps:
                 found[key] = [0, 0]
         return found
 
-    async def insert_transfer(self, conn: AsyncConnection, row: TransferRow) -> bool:
-        """INSERT ... ON CONFLICT (id) DO NOTHING; the rowcount says whether it went in."""
-        driver = await sqlite_driver(conn)
-        cursor = await driver.execute(_INSERT + " ON CONFLICT (id) DO NOTHING", _encode(row))
-        return bool(cursor.rowcount == 1)
-
-    async def insert_transfers(self, conn: AsyncConnection, rows: list[TransferRow]) -> None:
-        """One executemany INSERT for every row."""
-        driver = await sqlite_driver(conn)
-        stamps: dict[datetime, str] = {}
-        encoded = []
-        for tid, batch_id, hold_id, phase, debit, credit, asset, amount, kind, memo, at in rows:
-            at_ = stamps.get(at)
-            if at_ is None:
-                at_ = stamps[at] = _sqlite_time(at)
-            encoded.append(
-                (tid, batch_id, hold_id, phase, debit, credit, asset, str(amount), kind, memo, at_)
+    async def _claim(self, driver: Any, claim: Claim, first: TransferRow, at: str) -> bool:
+        if claim.kind == "transfer":
+            cursor = await driver.execute(
+                _INSERT + " ON CONFLICT (id) DO NOTHING", _encode(first, at)
             )
-        try:
-            await driver.executemany(_INSERT, encoded)
-        except sqlite3.IntegrityError as exc:
-            raise IdempotencyConflict("a transfer id of the batch is already taken") from exc
-
-    async def insert_batch(
-        self, conn: AsyncConnection, batch_id: str, digest: str, now: datetime
-    ) -> bool:
-        """INSERT ... ON CONFLICT (id) DO NOTHING into gp_batches."""
-        driver = await sqlite_driver(conn)
-        cursor = await driver.execute(
-            "INSERT INTO gp_batches (id, content_hash, created_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (id) DO NOTHING",
-            (batch_id, digest, _sqlite_time(now)),
-        )
+        elif claim.kind == "batch":
+            cursor = await driver.execute(
+                "INSERT INTO gp_batches (id, content_hash, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (claim.id, claim.arg, at),
+            )
+        elif claim.kind == "hold":
+            _, _, _, _, debit, credit, asset, amount, kind, memo, _ = first
+            cursor = await driver.execute(
+                "INSERT INTO gp_holds (id, debit, credit, asset, amount, posted_amount, status,"
+                " kind, memo, created_at, resolved_at)"
+                " VALUES (?, ?, ?, ?, ?, NULL, 'pending', ?, ?, ?, NULL)"
+                " ON CONFLICT (id) DO NOTHING",
+                (claim.id, debit, credit, asset, str(amount), kind, memo, at),
+            )
+        else:
+            posted = None if claim.posted is None else str(claim.posted)
+            cursor = await driver.execute(
+                "UPDATE gp_holds SET status = ?, posted_amount = ?, resolved_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (claim.arg, posted, at, claim.id),
+            )
         return bool(cursor.rowcount == 1)
 
-    async def write_balances(
-        self, conn: AsyncConnection, rows: list[tuple[str, str, int, int]]
-    ) -> None:
-        """One executemany UPDATE."""
+    async def post(
+        self,
+        conn: AsyncConnection,
+        changes: Sequence[KeyChange],
+        rows: list[TransferRow],
+        claim: Claim,
+    ) -> Outcome:
+        """Lock -> check -> claim -> insert -> write, each a statement on the driver."""
         driver = await sqlite_driver(conn)
-        await driver.executemany(self._update, [(str(av), str(h), a, s) for a, s, av, h in rows])
+        balances = await self._lock(driver, [c.key for c in changes])
+        for change in changes:
+            balance = balances[change.key]
+            balance[0] += change.available
+            balance[1] += change.held
+        refused = refusal(balances, changes)
+        if refused is not None:
+            return refused
+        at = _sqlite_time(rows[0][-1])
+        if not await self._claim(driver, claim, rows[0], at):
+            return Outcome("taken")
+        rest = rows[1:] if claim.kind == "transfer" else rows
+        try:
+            if len(rest) == 1:
+                await driver.execute(_INSERT, _encode(rest[0], at))
+            elif rest:
+                await driver.executemany(_INSERT, [_encode(row, at) for row in rest])
+        except sqlite3.IntegrityError as exc:
+            raise IdempotencyConflict("a transfer id of this posting is already taken") from exc
+        changed = [c.key for c in changes if c.available or c.held]
+        await driver.executemany(
+            self._update, [(str(balances[k][0]), str(balances[k][1]), *k) for k in changed]
+        )
+        return Outcome(balances={k: (balances[k][0], balances[k][1]) for k in changed})
+
+    async def available_for_update(self, conn: AsyncConnection, key: BalanceKey, mode: Mode) -> int:
+        """The one row's available balance (the write lock is already held)."""
+        driver = await sqlite_driver(conn)
+        rows = await driver.execute_fetchall(
+            "SELECT available FROM gp_balances WHERE account_id = ? AND asset = ? AND slot = 0",
+            key,
+        )
+        return int(rows[0][0]) if rows else 0
 
 
-def ops_for(dialect: str) -> LedgerOps:
-    """The ops of a store's dialect."""
-    if dialect == "sqlite":
-        return SqliteOps()
-    return PostgresOps()
+def _encode(row: TransferRow, at: str) -> tuple[Any, ...]:
+    tid, batch_id, hold_id, phase, debit, credit, asset, amount, kind, memo, _ = row
+    return (tid, batch_id, hold_id, phase, debit, credit, asset, str(amount), kind, memo, at)

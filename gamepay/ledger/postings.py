@@ -12,8 +12,9 @@ transfer rows it appends) in the caller's transaction, always in the same steps:
    taken, the replay answers (or IdempotencyConflict for other content);
 5. **insert** the transfer rows and **write** the changed balances.
 
-Nothing is written before step 4, so a refused posting leaves the transaction untouched. The
-backend statements are ``gamepay.ledger.ops`` (SQLite on the driver, PostgreSQL over ``unnest``).
+Steps 2-5 are the backend's (``gamepay.ledger.ops``): statements on the driver on SQLite, one
+``gp_post`` call on PostgreSQL (``gamepay.ledger.pg``). Nothing is written before step 4, so a
+refused posting leaves the transaction untouched.
 """
 
 from __future__ import annotations
@@ -27,16 +28,16 @@ from typing import TypeVar, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gamepay.core.money import MAX_AMOUNT
+from gamepay.core.accounts import Account, AccountKind
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.errors import AmountRangeError, IdempotencyConflict, InsufficientFunds
 from gamepay.ledger.cache import LedgerCache
-from gamepay.ledger.ops import LedgerOps, TransferRow
+from gamepay.ledger.ops import Claim, KeyChange, LedgerOps, Mode, TransferRow
 from gamepay.ledger.records import Balance, BatchRecord, TransferRecord
 from gamepay.ledger.rows import TRANSFER_COLUMNS, transfer_record
 from gamepay.store.schema.ledger import batches_table, transfers_table
 
-__all__ = ["Applied", "Key", "Posting", "Postings", "RowDraft", "check_funds"]
+__all__ = ["Applied", "Key", "Posting", "Postings", "RowDraft", "mode_of"]
 
 Key = tuple[str, str]
 """(account id, asset id)."""
@@ -45,10 +46,16 @@ RowDraft = tuple[str, str | None, str | None, str | None, str, str, str, int, st
 """A transfer row without its ``created_at`` (``TRANSFER_FIELDS`` order)."""
 
 R = TypeVar("R")
-Claim = Callable[[AsyncConnection, datetime], Awaitable[bool]]
 
 _T = transfers_table.c
 _BT = batches_table.c
+
+
+def mode_of(account: Account) -> Mode:
+    """How the backend keeps an account's balances (``gamepay.ledger.ops.Mode``)."""
+    if account.kind is AccountKind.PLAYER:
+        return Mode.PLAYER
+    return Mode.NEGATIVE if account.allow_negative else Mode.GUARDED
 
 
 @dataclass(slots=True)
@@ -64,28 +71,11 @@ class Posting:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What a fresh posting did: when, and the balances it changed as it left them."""
+    """What a fresh posting did: when, and the balances it changed as it left them (those the
+    backend vouches for: every player's; a system account's spread over slots is left out)."""
 
     at: datetime
     balances: dict[Key, Balance]
-
-
-def check_funds(
-    balances: Mapping[Key, list[int]],
-    spent: Iterable[Key],
-    touched: Iterable[Key],
-    negative: Mapping[str, bool],
-) -> None:
-    """InsufficientFunds if a ``spent`` account that may not go negative is below zero;
-    AmountRangeError if any ``touched`` balance left -(2**256-1)..2**256-1."""
-    for key in spent:
-        account, asset = key
-        if balances[key][0] < 0 and not negative[account]:
-            raise InsufficientFunds(f"{account!r} cannot cover this {asset} transfer")
-    for key in touched:
-        available, held = balances[key]
-        if abs(available) > MAX_AMOUNT or abs(held) > MAX_AMOUNT:
-            raise AmountRangeError(f"the {key[1]} balance of {key[0]!r} would leave 2**256")
 
 
 class Postings:
@@ -102,50 +92,36 @@ class Postings:
         posting: Posting,
         replay: Callable[[], Awaitable[R | None]],
         done: Callable[[Applied], R],
-        claim: Claim | None = None,
+        claim: Claim,
     ) -> R:
         """Run ``posting``: require -> lock -> check -> replay -> claim -> insert -> write.
 
-        ``claim`` takes the idempotency key (None: the first row's transfer id is the key);
-        ``replay`` returns the earlier result of this id (None if there is none) or raises
-        IdempotencyConflict; ``done`` builds the result of a fresh posting.
+        ``claim`` takes the idempotency key; ``replay`` returns the earlier result of this id
+        (None if there is none) or raises IdempotencyConflict; ``done`` builds the result of a
+        fresh posting.
         """
-        negative = await self.cache.require(conn, posting.accounts, posting.assets)
-        deltas = posting.deltas
-        balances = await self.ops.lock(conn, sorted(deltas))
-        for key, (available, held) in deltas.items():
-            balance = balances[key]
-            balance[0] += available
-            balance[1] += held
-        try:
-            check_funds(balances, (k for k, d in deltas.items() if d[0] < 0), deltas, negative)
-        except (InsufficientFunds, AmountRangeError):
+        accounts = await self.cache.require(conn, posting.accounts, posting.assets)
+        changes = [
+            KeyChange(key, mode_of(accounts[key[0]]), available, held)
+            for key, (available, held) in sorted(posting.deltas.items())
+        ]
+        now = self.now()
+        rows: list[TransferRow] = [(*draft, now) for draft in posting.rows]
+        outcome = await self.ops.post(conn, changes, rows, claim)
+        if outcome.refused is not None:
             earlier = await replay()
             if earlier is not None:
                 return earlier
-            raise
-        now = self.now()
-        rows: list[TransferRow] = [(*draft, now) for draft in posting.rows]
-        if claim is None:
-            claimed = await self.ops.insert_transfer(conn, rows[0])
-            rows = rows[1:]
-        else:
-            claimed = await claim(conn, now)
-        if not claimed:
-            earlier = await replay()
-            if earlier is None:  # pragma: no cover - the id was taken and then vanished
+            if outcome.refused == "taken":  # pragma: no cover - the id was taken, then vanished
                 raise IdempotencyConflict("the id of this posting is taken")
-            return earlier
-        if len(rows) == 1:
-            if not await self.ops.insert_transfer(conn, rows[0]):
-                raise IdempotencyConflict(f"transfer id {rows[0][0]!r} is already taken")
-        elif rows:
-            await self.ops.insert_transfers(conn, rows)
-        changed = [k for k, d in deltas.items() if d != (0, 0)]
-        await self.ops.write_balances(
-            conn, [(k[0], k[1], balances[k][0], balances[k][1]) for k in changed]
-        )
-        return done(Applied(now, {k: Balance(*balances[k]) for k in changed}))
+            assert outcome.key is not None
+            account, asset = outcome.key
+            if outcome.refused == "funds":
+                raise InsufficientFunds(f"{account!r} cannot cover this {asset} transfer")
+            raise AmountRangeError(f"the {asset} balance of {account!r} would leave 2**256")
+        deltas = posting.deltas
+        balances = {k: Balance(*v) for k, v in outcome.balances.items() if deltas[k] != (0, 0)}
+        return done(Applied(now, balances))
 
     # ---------------------------------------------------------------- transfers
 
@@ -211,7 +187,7 @@ class Postings:
                 created_at=applied.at,
             )
 
-        return await self.apply(conn, posting, replay, done)
+        return await self.apply(conn, posting, replay, done, Claim("transfer", transfer_id))
 
     # ---------------------------------------------------------------- batches
 
@@ -264,9 +240,6 @@ class Postings:
                 created_at=row.created_at,
             )
 
-        async def claim(c: AsyncConnection, now: datetime) -> bool:
-            return await self.ops.insert_batch(c, batch_id, digest, now)
-
         def done(applied: Applied) -> BatchRecord:
             now = applied.at
             records = tuple(
@@ -287,4 +260,4 @@ class Postings:
                 id=batch_id, transfers=records, created_at=now, balances=applied.balances
             )
 
-        return await self.apply(conn, posting, replay, done, claim)
+        return await self.apply(conn, posting, replay, done, Claim("batch", batch_id, digest))

@@ -24,13 +24,13 @@ from gamepay.store.types import Amount
 __all__ = [
     "MAX_HISTORY",
     "SETTLED",
-    "available_for_update",
     "count_transfers",
     "parse_cursor",
     "player_activity",
     "read_balance",
     "read_balances",
     "read_history",
+    "stored_balances",
     "transfers_by_kind",
 ]
 
@@ -44,13 +44,24 @@ SETTLED = sa.or_(_T.phase.is_(None), _T.phase == TransferPhase.POST.value)
 """The transfers that moved value between accounts (plain ones and hold posts)."""
 
 
+def stored_balances() -> sa.Select[tuple[str, str, int, int]]:
+    """``account_id, asset, available, held`` of every stored balance: the exact sums of its
+    rows (one for a player; up to ``BALANCE_SLOTS`` for a system account on PostgreSQL).
+    Narrow it with ``.where(...)`` on ``gp_balances`` columns."""
+    query: sa.Select[tuple[str, str, int, int]] = sa.select(
+        _B.account_id,
+        _B.asset,
+        big_sum(_B.available).label("available"),
+        big_sum(_B.held).label("held"),
+    ).group_by(_B.account_id, _B.asset)
+    return query
+
+
 async def read_balance(conn: AsyncConnection, account_id: str, asset_id: str) -> Balance:
     """The stored balance (zero if never touched)."""
     row = (
         await conn.execute(
-            sa.select(_B.available, _B.held).where(
-                _B.account_id == account_id, _B.asset == asset_id
-            )
+            stored_balances().where(_B.account_id == account_id, _B.asset == asset_id)
         )
     ).first()
     return Balance() if row is None else Balance(row.available, row.held)
@@ -59,22 +70,9 @@ async def read_balance(conn: AsyncConnection, account_id: str, asset_id: str) ->
 async def read_balances(conn: AsyncConnection, account_id: str) -> dict[str, Balance]:
     """Every asset an account has touched, with its balance, by asset id."""
     rows = await conn.execute(
-        sa.select(_B.asset, _B.available, _B.held)
-        .where(_B.account_id == account_id)
-        .order_by(_B.asset)
+        stored_balances().where(_B.account_id == account_id).order_by(_B.asset)
     )
     return {row.asset: Balance(row.available, row.held) for row in rows}
-
-
-async def available_for_update(
-    conn: AsyncConnection, account_id: str, asset_id: str, *, lock: bool
-) -> int:
-    """The available balance (0 if never touched), its row locked (FOR UPDATE) when ``lock``."""
-    query = sa.select(_B.available).where(_B.account_id == account_id, _B.asset == asset_id)
-    if lock:
-        query = query.with_for_update()
-    value = (await conn.execute(query)).scalar_one_or_none()
-    return 0 if value is None else int(value)
 
 
 def parse_cursor(cursor: str | None) -> int | None:

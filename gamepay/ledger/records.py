@@ -59,8 +59,10 @@ class TransferRecord:
 class BatchRecord:
     """An atomic batch: its transfers in order (ids ``<batch id>/<index>``).
 
-    ``balances`` holds every (account, asset) balance the batch changed, as the batch left it,
-    when this call applied the batch; it is empty for a replay (read balances afresh then).
+    ``balances`` holds the (account, asset) balances the batch changed, as the batch left them,
+    when this call applied the batch: every player's (and on PostgreSQL every balance it locked
+    whole; a system account's spread over slots is left out); it is empty for a replay (read
+    balances afresh then).
     """
 
     id: str

@@ -17,11 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.holds import HoldStatus, TransferPhase, status_of
 from gamepay.errors import HoldStateError
-from gamepay.ledger.reads import SETTLED, count_transfers
+from gamepay.ledger.reads import SETTLED, count_transfers, stored_balances
 from gamepay.ledger.records import VerifyReport
 from gamepay.store.schema.ledger import (
     accounts_table,
-    balances_table,
     holds_table,
     transfers_table,
 )
@@ -31,7 +30,6 @@ __all__ = ["verify"]
 
 log = logging.getLogger("gamepay.ledger")
 
-_B = balances_table.c
 _C = accounts_table.c
 _H = holds_table.c
 _T = transfers_table.c
@@ -101,7 +99,7 @@ async def verify(conn: AsyncConnection) -> VerifyReport:
     }
     stored = {
         (row.account_id, row.asset): (row.available, row.held)
-        for row in await conn.execute(sa.select(_B.account_id, _B.asset, _B.available, _B.held))
+        for row in await conn.execute(stored_balances())
     }
     problems: list[str] = []
     sums: dict[str, int] = defaultdict(int)

@@ -12,7 +12,8 @@ of failing on lock upgrades; this process's writers queue and commit in groups
 ``gp_big_sum`` aggregate (see ``gamepay.store.sql``) is registered on each connection.
 PostgreSQL: asyncpg, READ COMMITTED; the ledger locks balance rows in a fixed order.
 
-Three ways to a connection, no more: ``run`` (a write, retried), ``read`` (a snapshot read,
+Three ways to a connection, no more: ``run`` (a write, retried; ``run_single`` for a write that
+is one driver statement on PostgreSQL, its own transaction), ``read`` (a snapshot read,
 retried) and ``transaction()`` (one unit the caller manages: no retries, for admin commands,
 streamed reads with ``read_only=True``, and tests). ``engine`` stays visible for what none of
 them covers (an operator's ad-hoc query). The retry rule itself is ``gamepay.store.retries``.
@@ -41,6 +42,7 @@ from sqlalchemy.util import await_
 from gamepay.errors import ConfigError, MigrationError, SchemaNotCurrent, StoreError
 from gamepay.store.group_commit import SAFETY_CHECKPOINT_PAGES, GroupCommit
 from gamepay.store.retries import Retrier
+from gamepay.store.rows import SINGLE_OPTION
 from gamepay.store.sql import SQLITE_BIG_SUM, BigSumAggregate
 
 __all__ = ["VERSION_TABLE", "Dialect", "SchemaStatus", "Store"]
@@ -253,6 +255,27 @@ class Store:
         async def attempt() -> T:
             async with self.engine.begin() as conn:
                 return await fn(conn)
+
+        return await self._retrying(attempt, "transaction")
+
+    async def run_single(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``run`` for work that is usually ONE statement on the driver (PostgreSQL): ``fn``
+        gets a connection that sends no BEGIN of its own, so a statement it runs through
+        ``gamepay.store.rows.postgres_driver`` is its own transaction: one round trip instead
+        of three. A SQLAlchemy statement ``fn`` runs begins a transaction as usual (then the
+        driver's statements join it), committed when ``fn`` returns. Retried like ``run``; on
+        SQLite it is ``run``.
+        """
+        if self.dialect != "postgresql":
+            return await self.run(fn)
+
+        async def attempt() -> T:
+            async with self.engine.connect() as conn:
+                single = await conn.execution_options(**{SINGLE_OPTION: True})
+                result = await fn(single)
+                if single.in_transaction():
+                    await single.commit()
+                return result
 
         return await self._retrying(attempt, "transaction")
 

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError
 
 from gamepay.errors import ConcurrencyError
@@ -32,12 +33,12 @@ _SQLITE_BUSY = ("database is locked", "database table is locked", "database is b
 def is_retryable(exc: BaseException) -> bool:
     """True for serialization failures, deadlocks and a busy SQLite database.
 
-    Takes SQLAlchemy's wrapped errors and the drivers' own (the ledger's SQLite fast path
-    talks to aiosqlite directly).
+    Takes SQLAlchemy's wrapped errors and the drivers' own (the ledger's hot paths talk to
+    aiosqlite and asyncpg directly).
     """
     if isinstance(exc, DBAPIError):
         orig: object = exc.orig
-    elif isinstance(exc, sqlite3.OperationalError):
+    elif isinstance(exc, (sqlite3.OperationalError, asyncpg.PostgresError)):
         orig = exc
     else:
         return False
@@ -71,7 +72,7 @@ class Retrier:
         while True:
             try:
                 return await attempt()
-            except (DBAPIError, sqlite3.OperationalError) as exc:
+            except (DBAPIError, sqlite3.OperationalError, asyncpg.PostgresError) as exc:
                 if not is_retryable(exc):
                     raise
                 tries += 1

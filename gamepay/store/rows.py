@@ -19,7 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.errors import InvalidInput
 
-__all__ = ["RowInsert", "sqlite_driver"]
+__all__ = ["SINGLE_OPTION", "RowInsert", "postgres_driver", "sqlite_driver"]
+
+SINGLE_OPTION = "gamepay_single"
+"""The execution option ``Store.run_single`` marks its connections with."""
 
 _Processor = Callable[[Any], Any] | None
 _MAX_PARAMS = 30_000  # both SQLite (32,766) and asyncpg (32,767) cap the parameters of a statement
@@ -34,6 +37,30 @@ async def sqlite_driver(conn: AsyncConnection) -> Any:
     if not conn.in_transaction():
         await conn.begin()
     raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def postgres_driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, inside the transaction ``conn`` has begun.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, on its first statement; this sends it
+    now (as that first statement would), so what the caller runs on the driver is inside the
+    transaction that ``conn`` commits or rolls back. On a connection of ``Store.run_single``
+    that has not begun, nothing is sent: each statement on the driver is its own transaction
+    (one round trip). Errors raised by the driver are asyncpg's own (``gamepay.store.retries``
+    knows them).
+    """
+    raw = await conn.get_raw_connection()
+    single = conn.sync_connection is not None and bool(
+        conn.sync_connection.get_execution_options().get(SINGLE_OPTION, False)
+    )
+    if single and not conn.in_transaction():
+        return raw.driver_connection
+    if not conn.in_transaction():
+        await conn.begin()
+    adapted: Any = raw.dbapi_connection
+    if getattr(adapted, "_transaction", None) is None:
+        await adapted._start_transaction()
     return raw.driver_connection
 
 

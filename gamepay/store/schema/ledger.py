@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 from gamepay.store.schema.base import SEQ, metadata
 from gamepay.store.types import Amount, UTCDateTime
 
 __all__ = [
+    "BALANCE_SLOTS",
     "accounts_table",
     "assets_table",
     "balances_table",
@@ -38,6 +50,11 @@ accounts_table = Table(
 )
 """An opened account; ``allow_negative`` only for system accounts that create value."""
 
+BALANCE_SLOTS = 51
+"""How many rows (slots) a system account's balance in one asset may be spread over on
+PostgreSQL (revision ``0007_balance_slots``): 51 divides 2**256-1, so slots each within
++-(2**256-1)/51 keep the sum within +-(2**256-1)."""
+
 balances_table = Table(
     "gp_balances",
     metadata,
@@ -45,8 +62,18 @@ balances_table = Table(
     Column("asset", String(200), ForeignKey("gp_assets.id"), primary_key=True),
     Column("available", Amount, nullable=False),
     Column("held", Amount, nullable=False),
+    Column(
+        "slot",
+        SmallInteger,
+        primary_key=True,
+        nullable=False,
+        server_default=text("0"),
+        autoincrement=False,
+    ),
 )
-"""The current balance of one account in one asset: available and held (by pending holds)."""
+"""The balance of one account in one asset, available and held (by pending holds): the sum of
+its rows. A player's is one row (slot 0); on PostgreSQL a system account's may be spread over
+``BALANCE_SLOTS`` slots so concurrent postings do not queue on one row (``0007_balance_slots``)."""
 
 transfers_table = Table(
     "gp_transfers",
