@@ -197,7 +197,7 @@ async def _replica(job: dict[str, Any]) -> None:
     async with AsyncExitStack() as stack:
         bus: Any = None
         if job["bus_url"]:  # NATS JetStream, relayed from the outbox (gamepay.bus.factory)
-            from gamepay.bus.factory import open_bus  # type: ignore[import-not-found]
+            from gamepay.bus.factory import open_bus
 
             bus_store = await Store.connect(job["url"], pool_size=2, max_overflow=2)
             stack.push_async_callback(bus_store.close)
@@ -205,7 +205,9 @@ async def _replica(job: dict[str, Any]) -> None:
             await bus.start()
             stack.push_async_callback(bus.close)
         shop = await stack.enter_async_context(
-            running_shop(job["url"], secret=job["secret"], adapter_config=config, bus=bus)
+            running_shop(
+                job["url"], secret=job["secret"], adapter_config=config, bus=bus, ws_port=0
+            )
         )
         print(json.dumps({"ws_url": shop.ws_url}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -434,6 +436,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--players", type=int, default=None, help="buying players (default 64)")
     parser.add_argument("--duration", type=float, default=None, help="saturated phase (s)")
+    parser.add_argument("--raw-seconds", type=float, default=None, help="each raw phase (s)")
     parser.add_argument("--pg-url", default=None)
     parser.add_argument("--nats-url", default=None)
     parser.add_argument("--replica", default=None, help=argparse.SUPPRESS)
@@ -454,9 +457,17 @@ def main() -> None:
     )
     if not pg_url:
         parser.error("a PostgreSQL server is needed: --pg-url or GAMEPAY_TEST_POSTGRES_URL")
-    nats_url = args.nats_url or os.environ.get("GAMEPAY_BUS_URL") or None
+    nats_url = (
+        args.nats_url
+        or os.environ.get("GAMEPAY_BUS_URL")
+        or os.environ.get("GAMEPAY_TEST_NATS_URL")
+        or None
+    )
     if nats_url and not nats_url.startswith(("nats://", "tls://")):
         nats_url = None
+    if nats_url and "?" not in nats_url:  # a stream of this run's own on a shared server
+        run = secrets.token_hex(4)
+        nats_url += f"?stream=GPBENCH_{run}&subject=gpbench.{run}.events"
     started = time.perf_counter()
     result = run_loop(bench(args, pg_url, nats_url))
     result["seconds"] = round(time.perf_counter() - started, 1)
