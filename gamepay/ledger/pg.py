@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.money import MAX_AMOUNT
@@ -35,6 +34,7 @@ _POST = (
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
     " $20, $21, $22)"
 )
+_UNIQUE_VIOLATION = "23505"
 _LOCK_SLOTS = "SELECT total_available FROM gp_lock_slots($1, $2, $3)"
 _LOCK_ROW = (
     "SELECT available FROM gp_balances WHERE account_id = $1 AND asset = $2 AND slot = 0 FOR UPDATE"
@@ -71,8 +71,10 @@ class PostgresOps:
                 BALANCE_SLOTS,
                 MAX_AMOUNT,
             )
-        except asyncpg.UniqueViolationError as exc:
-            raise IdempotencyConflict("a transfer id of this posting is already taken") from exc
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION:
+                raise IdempotencyConflict("a transfer id of this posting is taken") from exc
+            raise
         first = answer[0]
         outcome = first["outcome"]
         if outcome in ("funds", "range"):

@@ -12,10 +12,10 @@ import asyncio
 import logging
 import random
 import sqlite3
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import asyncpg
 from sqlalchemy.exc import DBAPIError
 
 from gamepay.errors import ConcurrencyError
@@ -27,6 +27,17 @@ log = logging.getLogger("gamepay.store")
 T = TypeVar("T")
 
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def _driver_error(exc: BaseException) -> bool:
+    """True for the drivers' own errors the ledger's hot paths may raise: SQLite's, and
+    asyncpg's (the postgres extra: looked up only when something has loaded it already)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    asyncpg = sys.modules.get("asyncpg")
+    return asyncpg is not None and isinstance(exc, asyncpg.PostgresError)
+
+
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 
 
@@ -38,7 +49,7 @@ def is_retryable(exc: BaseException) -> bool:
     """
     if isinstance(exc, DBAPIError):
         orig: object = exc.orig
-    elif isinstance(exc, (sqlite3.OperationalError, asyncpg.PostgresError)):
+    elif _driver_error(exc):
         orig = exc
     else:
         return False
@@ -72,7 +83,7 @@ class Retrier:
         while True:
             try:
                 return await attempt()
-            except (DBAPIError, sqlite3.OperationalError, asyncpg.PostgresError) as exc:
+            except Exception as exc:
                 if not is_retryable(exc):
                     raise
                 tries += 1
