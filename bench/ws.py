@@ -2,13 +2,16 @@
 sockets, beside a bare ``websockets`` echo server measured in the same run.
 
     python bench/ws.py --quick          # 100 players, < 60 s
+    python bench/ws.py --quick --standalone   # the same over the standalone websockets server
     python bench/ws.py                  # 1,000 players
     python bench/ws.py --db postgresql://postgres@127.0.0.1:5432/bench_ws
 
 Two processes, like a game server and its players: this one runs the example shop (sandbox,
 Payments, the adapter) and the bare echo server in one event loop; a second process (this script
 with ``--players-from``) holds every player's connections to both and measures the round trips.
-Both servers are measured from the same client process under the same schedule. Two loads:
+Both servers are measured from the same client process under the same schedule. The players use
+the shop's ``/ws`` (the ASGI endpoint on uvicorn, what ``gamepay serve`` runs), or with
+``--standalone`` the adapter's standalone ``websockets`` server. Two loads:
 
 - **paced** (the headline): every player buys every ``--interval`` seconds on average
   (exponential gaps, like players in a game); the echo server gets the same schedule. ``p50_ms``
@@ -195,14 +198,20 @@ async def _run_players(job: dict[str, Any], tmp: Path, *, freeze: bool) -> dict[
 
 
 async def bench(
-    players: int, duration: float, interval: float, db: str | None, *, freeze: bool = False
+    players: int,
+    duration: float,
+    interval: float,
+    db: str | None,
+    *,
+    freeze: bool = False,
+    standalone: bool = False,
 ) -> dict[str, Any]:
     """Set up the shop and the echo server, run the players' process, return the figures."""
     config = AdapterConfig(rate_burst=10_000, rate_per_second=10_000, outbox_size=100_000)
     with tempfile.TemporaryDirectory(prefix="gamepay-bench-ws-") as tmp:
         url = db or sqlite_url(Path(tmp) / "bench.db")
         async with (
-            running_shop(url, adapter_config=config) as shop,
+            running_shop(url, adapter_config=config, ws_port=0 if standalone else None) as shop,
             serve(_echo, "127.0.0.1", 0, compression=None) as echo_server,
         ):
             echo_url = f"ws://127.0.0.1:{echo_server.sockets[0].getsockname()[1]}"
@@ -236,6 +245,7 @@ async def bench(
     return {
         "players": players,
         "backend": "postgresql" if db and db.startswith("postgres") else "sqlite",
+        "transport": "standalone" if standalone else "asgi",
         "interval_s": interval,
         "duration_s": duration,
         "buys": len(paced),
@@ -271,6 +281,9 @@ def main() -> None:
     parser.add_argument(
         "--gc-freeze", action="store_true", help="gc.freeze() the server once players connected"
     )
+    parser.add_argument(
+        "--standalone", action="store_true", help="players use the standalone websockets server"
+    )
     parser.add_argument("--players-from", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.players_from is not None:  # the client process
@@ -280,7 +293,16 @@ def main() -> None:
     players = args.players or (100 if args.quick else 1000)
     duration = args.duration or (6.0 if args.quick else 20.0)
     interval = args.interval or (2.0 if args.quick else 10.0)
-    result = run_loop(bench(players, duration, interval, args.db, freeze=args.gc_freeze))
+    result = run_loop(
+        bench(
+            players,
+            duration,
+            interval,
+            args.db,
+            freeze=args.gc_freeze,
+            standalone=args.standalone,
+        )
+    )
     result["loop"] = loop_name()
     print(
         f"{players} players ({result['loop']} loop), one buy per {interval:g}s each: "
