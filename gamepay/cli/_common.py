@@ -33,6 +33,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from gamepay.config import Settings, load_settings
 from gamepay.errors import GamepayError, InvalidInput
@@ -53,6 +54,7 @@ __all__ = [
     "err_console",
     "exit_code_for",
     "fail",
+    "fold_table",
     "init_context",
     "open_store",
     "parse_when",
@@ -135,6 +137,17 @@ def fail(exc: GamepayError, *, as_json: bool) -> NoReturn:
     else:
         err_console.print(f"[red]error[/red] ({exc.code}): {message}", markup=True, soft_wrap=True)
     raise typer.Exit(exit_code_for(exc))
+
+
+def fold_table(table: Table) -> Table:
+    """Make every cell of ``table`` fold onto more lines instead of ending in an ellipsis.
+
+    Amounts are exact (``2**256 - 1`` base units has 78 digits): a table narrower than its
+    content must never cut one. Returns ``table`` for chaining.
+    """
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
 
 
 def _default(value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from gamepay.cli._common import JsonOption, console, emit_json, settings_of
+from gamepay.cli._common import JsonOption, console, emit_json, fold_table, settings_of
 
 __all__ = ["config"]
 
@@ -19,4 +19,4 @@ def config(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table = Table("setting", "variable", "value", title="gamepay configuration")
     for name, value in view.items():
         table.add_row(name, f"GAMEPAY_{name.upper()}", "" if value is None else str(value))
-    console.print(table)
+    console.print(fold_table(table))

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -19,10 +20,38 @@ from typing import Annotated
 
 import typer
 
-from gamepay.cli._common import console, run
+from gamepay.cli._common import console, fold_table, run
 from gamepay.demo.summary import DemoSummary
 
-__all__ = ["demo", "should_keep_serving"]
+__all__ = ["demo", "explore_command", "should_keep_serving"]
+
+
+def explore_command(database_url: str, cwd: Path | None = None) -> str:
+    """One shell command that shows a demo player's balance: runnable as printed, from ``cwd``.
+
+    It names this interpreter's own ``gamepay`` script (``.venv/bin/gamepay`` when the venv is
+    under ``cwd``), so it works without an activated venv; paths under ``cwd`` are relative, and
+    every word is shell-quoted.
+    """
+    here = (cwd or Path.cwd()).resolve()
+
+    def short(path: Path) -> str:
+        try:
+            return str(path.relative_to(here))
+        except ValueError:
+            return str(path)
+
+    script = Path(sys.executable).parent / "gamepay"
+    launcher = (
+        [short(script.absolute())]
+        if script.exists()
+        else [short(Path(sys.executable).absolute()), "-m", "gamepay.cli.main"]
+    )
+    prefix, sep, path = database_url.partition(":///")
+    if sep and path:
+        database_url = f"{prefix}:///{short(Path(path))}"
+    words = [f"GAMEPAY_DATABASE_URL={database_url}", *launcher, "balance", "player-001"]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def should_keep_serving(serve: bool | None, quick: bool) -> bool:
@@ -70,7 +99,8 @@ async def _demo(options: object, keep_serving: bool) -> DemoSummary:
     async with running_demo(options, running_runtime) as demo_run:
         console.print(
             f"sandbox {demo_run.sandbox.url} · websocket {demo_run.runtime.ws_url} · "
-            f"database {demo_run.runtime.settings.database_url}"
+            f"database {demo_run.runtime.settings.database_url}",
+            soft_wrap=True,
         )
         with DemoView(len(plans), console) as view:
             view.phase(f"{len(plans)} players shopping over the websocket")
@@ -81,12 +111,14 @@ async def _demo(options: object, keep_serving: bool) -> DemoSummary:
             summary = await summarize(demo_run, plans)
             view.phase("done")
         console.print()
-        console.print(summary_table(summary))
+        console.print(fold_table(summary_table(summary)))
         if summary.storefront_url:
             console.print(f"storefront: [link]{summary.storefront_url}[/link]")
         console.print(
-            "explore it: GAMEPAY_DATABASE_URL="
-            f"{demo_run.runtime.settings.database_url} gamepay balance player-001"
+            f"explore it: {explore_command(demo_run.runtime.settings.database_url)}",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
         )
         if keep_serving and summary.storefront_url:
             console.print("serving the storefront until Ctrl-C ...")

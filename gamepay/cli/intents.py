@@ -13,6 +13,7 @@ from gamepay.cli._common import (
     client_for,
     console,
     emit_json,
+    fold_table,
     open_store,
     parse_when,
     progress,
@@ -131,7 +132,7 @@ def list_(
             r["payment_intent_id"] or "",
         )
     table.caption = f"{len(rows)} order(s)"
-    console.print(table)
+    console.print(fold_table(table))
 
 
 async def _show(settings: Settings, key: str, remote: bool) -> dict[str, Any]:
@@ -165,12 +166,12 @@ def show(
     for name, value in view.items():
         if name != "remote":
             table.add_row(name, "" if value is None else str(value))
-    console.print(table)
+    console.print(fold_table(table))
     if "remote" in view:
         remote_table = Table("field", "value", title="at KryptoGO", show_header=False)
         for name, value in view["remote"].items():
             remote_table.add_row(name, "" if value is None else str(value))
-        console.print(remote_table)
+        console.print(fold_table(remote_table))
 
 
 # -- reconcile -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from gamepay.cli._common import (
     JsonOption,
     console,
     emit_json,
+    fold_table,
     open_store,
     progress,
     run,
@@ -91,7 +92,7 @@ def balance(
         table.add_row(row["asset"], row["code"], row["available"], row["held"])
     if not data["balances"]:
         table.caption = "no balances yet"
-    console.print(table)
+    console.print(fold_table(table))
 
 
 # -- history -------------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def history(
         table.add_row(e["created_at"][:19], e["kind"], e["change"], e["code"], e["counterparty"])
     if data["next_cursor"]:
         table.caption = f"more: --cursor {data['next_cursor']}"
-    console.print(table)
+    console.print(fold_table(table))
 
 
 # -- verify --------------------------------------------------------------------------------------

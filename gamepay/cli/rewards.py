@@ -5,15 +5,16 @@ gamepay rewards preview --program loyalty.toml --period 2026-11-01 [--json | --c
 gamepay rewards run --program loyalty.toml --period 2026-11-01
 gamepay rewards run --program loyalty.toml --due
 ```
-The database URL comes from ``--db`` or ``GAMEPAY_DATABASE_URL``. Exit codes: 0 done, 2 bad
-input or an open period, 3 the pool is underfunded (what was paid is in the table; fund the pool
-and run again to resume).
+The database URL comes from ``--db`` or ``GAMEPAY_DATABASE_URL``; it must be migrated
+(``gamepay db upgrade``): these commands never create or migrate it. Exit codes as every
+command's (docs/operations.md): 0 done, 1 a problem found (the pool is underfunded: what was
+paid is in the table; fund the pool and run again to resume), 2 bad input or an open period.
+With ``--json`` the reports are one JSON line on stdout and the table goes to stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,7 +32,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from gamepay.errors import GamepayError, PoolUnderfunded, RewardError
+from gamepay.cli._common import dump_json, exit_code_for, fold_table, sqlite_path
+from gamepay.errors import (
+    GamepayError,
+    PeriodNotClosed,
+    PoolUnderfunded,
+    RewardError,
+    SchemaNotCurrent,
+)
 from gamepay.ledger import Ledger
 from gamepay.rewards.periods import require_closed
 from gamepay.rewards.preview import PreviewTotals, write_preview
@@ -74,18 +82,31 @@ def _now(value: str | None) -> datetime:
     return parsed
 
 
-def _fail(console: Console, exc: GamepayError, code: int) -> typer.Exit:
-    console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+def _fail(console: Console, exc: GamepayError, code: int | None = None) -> typer.Exit:
+    """Print ``exc`` on one line; exit ``code`` or the documented code of its class."""
+    message = " ".join(exc.message.split())
+    console.print(f"[red]error[/red] ({exc.code}): {message}", soft_wrap=True)
+    if code is None:
+        code = 2 if isinstance(exc, PeriodNotClosed) else exit_code_for(exc)
     return typer.Exit(code)
 
 
-async def _open(db: str) -> tuple[Store, Ledger]:
+async def _connect(db: str) -> Store:
+    """Open a migrated database; never creates the SQLite file (``SchemaNotCurrent``)."""
+    path = sqlite_path(db)
+    if path is not None and not path.is_file():
+        raise SchemaNotCurrent(f"no database at {path}: run `gamepay db upgrade` first")
     store = await Store.connect(db)
     try:
-        await store.migrate()
+        await store.require_schema()
     except BaseException:
         await store.close()
         raise
+    return store
+
+
+async def _open(db: str) -> tuple[Store, Ledger]:
+    store = await _connect(db)
     return store, Ledger(store)
 
 
@@ -143,13 +164,12 @@ def preview(
     try:
         prog = load_program(program)
     except GamepayError as exc:
-        raise _fail(err, exc, 2) from exc
+        raise _fail(err, exc) from exc
     day = _day(period)
 
     async def go() -> PreviewTotals:
-        store = await Store.connect(db)
+        store = await _connect(db)
         try:
-            await store.migrate()
             target = prog.period(day)
             if out is None:
                 return await write_preview(store, prog, target, sys.stdout, fmt)
@@ -161,8 +181,8 @@ def preview(
     try:
         totals = asyncio.run(go())
     except GamepayError as exc:
-        raise _fail(err, exc, 2) from exc
-    err.print(_totals_table(totals))
+        raise _fail(err, exc) from exc
+    err.print(fold_table(_totals_table(totals)))
 
 
 @app.command()
@@ -191,14 +211,14 @@ def run(
     try:
         prog: Program = load_program(program)
     except GamepayError as exc:
-        raise _fail(err, exc, 2) from exc
+        raise _fail(err, exc) from exc
     when = _now(now)
     day = None if period is None else _day(period)
     if day is not None:
         try:
             require_closed(prog.period(day), when)
         except RewardError as exc:
-            raise _fail(err, exc, 2) from exc
+            raise _fail(err, exc) from exc
 
     with Progress(
         TextColumn("{task.description}"),
@@ -244,10 +264,15 @@ def run(
         except PoolUnderfunded as exc:
             bar.stop()
             if isinstance(exc.report, RunReport):
-                console.print(_report_table([exc.report]))
-            raise _fail(err, exc, 3) from exc
+                (err if as_json else console).print(fold_table(_report_table([exc.report])))
+            raise _fail(err, exc) from exc
         except GamepayError as exc:
-            raise _fail(err, exc, 2) from exc
-    console.print(_report_table(reports) if reports else "nothing due: every closed period is paid")
+            raise _fail(err, exc) from exc
+    shown = (
+        fold_table(_report_table(reports))
+        if reports
+        else "nothing due: every closed period is paid"
+    )
+    (err if as_json else console).print(shown)
     if as_json:
-        console.print_json(json.dumps([r.to_json() for r in reports]))
+        typer.echo(dump_json([r.to_json() for r in reports]))

@@ -20,6 +20,7 @@ from gamepay.cli._common import (
     client_for,
     console,
     emit_json,
+    fold_table,
     open_store,
     run,
     settings_of,
@@ -113,7 +114,7 @@ def list_(
             r["withdrawal_id"],
         )
     table.caption = f"{len(rows)} withdrawal(s)"
-    console.print(table)
+    console.print(fold_table(table))
 
 
 async def _resolve(

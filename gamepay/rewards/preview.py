@@ -103,7 +103,8 @@ async def write_preview(
 ) -> PreviewTotals:
     """Stream the preview of ``period`` to ``out`` as JSON or CSV; returns the totals.
 
-    JSON: ``{"program", "period", "start", "end", "payouts": [...], "totals": {...}}``.
+    JSON: ``{"program", "period", "start", "end", "payouts": [...], "totals": {...}}`` on one
+    line (streamed: one payout at a time, never the whole list in memory).
     CSV: a header row (``CSV_FIELDS``) then one row per payout; totals only in the return value.
     """
     seen = players = total = 0
@@ -135,7 +136,7 @@ async def write_preview(
                     ]
                 )
             else:
-                out.write(("\n  " if first else ",\n  ") + json.dumps(payout.to_json()))
+                out.write(("" if first else ", ") + json.dumps(payout.to_json()))
                 first = False
     totals = PreviewTotals(
         program=program.name,
@@ -147,7 +148,7 @@ async def write_preview(
         total=total,
     )
     if writer is None:
-        out.write('\n], "totals": ' if not first else '], "totals": ')
+        out.write('], "totals": ')
         out.write(json.dumps(totals.to_json()) + "}\n")
     return totals
 

@@ -209,7 +209,8 @@ class Store:
                 await conn.execute(text("SELECT 1"))
         except (DBAPIError, OSError) as exc:
             await engine.dispose()
-            raise StoreError(f"cannot reach the {dialect} database: {exc}") from exc
+            detail = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            raise StoreError(f"cannot reach the {dialect} database: {detail}") from exc
         return store
 
     async def close(self) -> None:

@@ -57,6 +57,22 @@ def test_quick_demo_summary(tmp_path: Path) -> None:
     assert summary["orders_by_status"].get("expired", 0) >= 2
     assert summary["seconds"] < 60
     assert "ledger verified" in result.stdout
+    # The hint is one line (never wrapped inside the path) that runs as printed.
+    hints = [line for line in result.stdout.splitlines() if line.startswith("explore it: ")]
+    assert len(hints) == 1, result.stdout[-3000:]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEPAY_")}
+    explored = subprocess.run(
+        hints[0].removeprefix("explore it: "),
+        shell=True,  # the point: the printed command, pasted into a shell
+        cwd=ROOT,
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert explored.returncode == 0, explored.stdout + explored.stderr
+    assert "balances of player-001" in explored.stdout
 
 
 @pytest.mark.slow
