@@ -213,11 +213,23 @@ async def _replica(job: dict[str, Any]) -> None:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds of processes so far (Linux /proc), or None elsewhere."""
+    total = 0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @asynccontextmanager
 async def running_replicas(
     count: int, url: str, secret: str, bus_url: str | None, tmp: Path
-) -> AsyncIterator[list[str]]:
-    """Start ``count`` replica processes; yield their websocket URLs; stop them on exit."""
+) -> AsyncIterator[tuple[list[str], list[int]]]:
+    """Start ``count`` replica processes; yield their websocket URLs and pids; stop them."""
     children = []
     try:
         for i in range(count):
@@ -240,7 +252,7 @@ async def running_replicas(
             if not line:
                 raise RuntimeError("a replica failed to start")
             urls.append(json.loads(line)["ws_url"])
-        yield urls
+        yield urls, [child.pid for child in children]
     finally:
         for child in children:
             if child.stdin is not None and not child.stdin.is_closing():
@@ -275,12 +287,13 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
         conns.append(ws)
     latencies: list[float] = []
     failures = 0
+    first_failure: dict[str, Any] | None = None
     run = secrets.token_hex(4)
     start = time.perf_counter()
     end = start + duration
 
     async def player(i: int, ws: ClientConnection) -> None:
-        nonlocal failures
+        nonlocal failures, first_failure
         n = 0
         while time.perf_counter() < end:
             n += 1
@@ -291,6 +304,7 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
             reply = await _reply(ws, n)
             if reply["type"] != "buy_with_balance_result":
                 failures += 1
+                first_failure = first_failure or reply
             latencies.append((time.perf_counter() - began) * 1000)
 
     try:
@@ -302,6 +316,7 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
         "buys": len(latencies),
         "seconds": elapsed,
         "failures": failures,
+        "first_failure": first_failure,
         "p50_ms": _percentile(latencies, 0.5),
         "p99_ms": _percentile(latencies, 0.99),
     }
@@ -400,15 +415,18 @@ async def bench(args: argparse.Namespace, pg_url: str, nats_url: str | None) -> 
     with tempfile.TemporaryDirectory(prefix="gamepay-bench-scale-") as tmp_dir:
         tmp = Path(tmp_dir)
         async with fresh_postgres_database(pg_url) as url:
-            async with running_replicas(args.replicas, url, secret, None, tmp) as urls:
+            async with running_replicas(args.replicas, url, secret, None, tmp) as (urls, pids):
                 await _fund(url, names + probe_names, PRICE * 5000)
+                cpu_before = _cpu_seconds(pids)
                 sat = await run_players(
                     {"ws_urls": urls, "tokens": tokens, "duration": duration}, tmp
                 )
+                cpu_after = _cpu_seconds(pids)
                 pushes_pg = await _probe(urls, probe_tokens, 10 if quick else 30)
             pushes_nats = None
             if nats_url:
-                async with running_replicas(args.replicas, url, secret, nats_url, tmp) as urls:
+                replicas = running_replicas(args.replicas, url, secret, nats_url, tmp)
+                async with replicas as (urls, _pids):
                     pushes_nats = await _probe(urls, probe_tokens, 10 if quick else 30)
             result["ledger_verified"] = await _verify(url)
     buys_per_s = sat["buys"] / sat["seconds"]
@@ -418,6 +436,11 @@ async def bench(args: argparse.Namespace, pg_url: str, nats_url: str | None) -> 
             "buy_p50_ms": sat["p50_ms"],
             "buy_p99_ms": sat["p99_ms"],
             "failed_buys": sat["failures"],
+            "first_failed_reply": sat["first_failure"],
+            # the replicas' own CPU per buy (websocket, adapter, payments, ledger, outbox, pushes)
+            "replica_cpu_ms_per_buy": None
+            if cpu_before is None or cpu_after is None or not sat["buys"]
+            else round((cpu_after - cpu_before) * 1000 / sat["buys"], 2),
             "ratio_vs_hot": round(buys_per_s / hot, 3),
             "ratio_vs_cold": round(buys_per_s / cold, 3),
         }
