@@ -221,14 +221,14 @@ class ConfigError(InvalidInput):
 
 class CatalogError(ConfigError):
     """A catalog that cannot be used; ``problems`` has one line per problem (naming the item
-    and the field), and the message is those lines, each prefixed by ``source``."""
+    and the field); the message is ``source: `` and the problems joined by ``; `` (one line)."""
 
     code = "invalid_catalog"
 
     def __init__(self, problems: list[str], *, source: str = "catalog") -> None:
         self.problems = list(problems)
         self.source = source
-        super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
+        super().__init__(f"{source}: " + "; ".join(self.problems))
 
 
 class LedgerError(GamepayError):
