@@ -1,8 +1,11 @@
 """gamepay: a token economy for game servers on KryptoGO Studio's Payment Intents API.
 
 Importing it loads no server: the KryptoGO emulator is ``gamepay.sandbox``, reached through
-``gamepay.testing`` (and the CLI).
+``gamepay.testing`` (and the CLI). ``gamepay.Economy``, the one entry point that wires a whole
+economy (it serves callbacks and websockets), loads on first use.
 """
+
+from typing import TYPE_CHECKING
 
 from gamepay import errors
 from gamepay.bus import EventBus, InProcessBus, PostgresBus
@@ -30,6 +33,9 @@ from gamepay.rewards import Program, RewardRunner, RunReport, Schedule, Tier, lo
 from gamepay.store import Store
 from gamepay.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
 
+if TYPE_CHECKING:
+    from gamepay.economy import Economy
+
 __all__ = [
     "MAX_AMOUNT",
     "AccountKind",
@@ -39,6 +45,7 @@ __all__ = [
     "Catalog",
     "CatalogItem",
     "Currency",
+    "Economy",
     "EventBus",
     "FiatCurrency",
     "GamepayError",
@@ -78,3 +85,12 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """Load ``Economy`` on first use (it brings the HTTP and websocket servers with it)."""
+    if name == "Economy":
+        from gamepay.economy import Economy
+
+        return Economy
+    raise AttributeError(f"module 'gamepay' has no attribute {name!r}")

@@ -7,14 +7,18 @@ always comes from the authenticated connection.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from gamepay.core.accounts import player_account
+from gamepay.core.assets import Asset, Token
 from gamepay.core.events import Event
 from gamepay.core.money import format_amount, parse_amount
 from gamepay.errors import AccountNotFound, AssetError, WithdrawalsUnavailable
-from gamepay.ledger import asset_code
+from gamepay.ledger import Balance, asset_code
+from gamepay.payments.catalog import CatalogItem
+from gamepay.payments.records import Order, PaymentInstructions
+from gamepay.withdrawals.records import Withdrawal
 from gamepay_ws.protocol import (
     AssetAmount,
     BalanceEntry,
@@ -22,18 +26,97 @@ from gamepay_ws.protocol import (
     PaymentInstructionsReply,
 )
 
-__all__ = ["GamepayBackend"]
+__all__ = [
+    "BalanceReader",
+    "GamepayBackend",
+    "PaymentsService",
+    "WithdrawableTokens",
+    "WithdrawalsService",
+]
+
+
+class BalanceReader(Protocol):
+    """What the backend reads of ``gamepay.ledger.Ledger``: assets and an account's balances."""
+
+    async def get_assets(self, asset_ids: Iterable[str] | None = None) -> Mapping[str, Asset]:
+        """The registered assets among ``asset_ids``, by id."""
+        ...
+
+    async def balances(self, account_id: str) -> Mapping[str, Balance]:
+        """Every asset the account has touched, with its balance."""
+        ...
+
+
+class PaymentsService(Protocol):
+    """What the backend calls on ``gamepay.payments.Payments`` (a test may plug in its own)."""
+
+    @property
+    def ledger(self) -> BalanceReader:
+        """The ledger balances and assets are read from."""
+        ...
+
+    @property
+    def catalog(self) -> Iterable[CatalogItem]:
+        """What the shop sells."""
+        ...
+
+    async def purchase(
+        self, player_id: str, sku: str, *, request_id: str | None = None
+    ) -> PaymentInstructions:
+        """Start buying ``sku`` with crypto, once per ``request_id``."""
+        ...
+
+    async def top_up(
+        self, player_id: str, fiat_amount: str, fiat_currency: str, *, request_id: str | None = None
+    ) -> PaymentInstructions:
+        """Start a top-up worth ``fiat_amount`` of ``fiat_currency``, once per ``request_id``."""
+        ...
+
+    async def buy_with_balance(self, player_id: str, sku: str, *, request_id: str) -> Order:
+        """Buy ``sku`` with a balance the player holds, once per ``request_id``."""
+        ...
+
+    async def events_after(self, player_id: str, last_id: int, limit: int) -> Sequence[Event]:
+        """The player's persisted events with ``id > last_id``, oldest first."""
+        ...
+
+
+class WithdrawableTokens(Protocol):
+    """What the backend reads of ``gamepay.withdrawals.WithdrawalsConfig``: the tokens."""
+
+    @property
+    def tokens(self) -> Mapping[str, Token]:
+        """The withdrawable tokens by asset id."""
+        ...
+
+
+class WithdrawalsService(Protocol):
+    """What the backend calls on ``gamepay.withdrawals.Withdrawals``."""
+
+    @property
+    def config(self) -> WithdrawableTokens:
+        """The configuration in force (its withdrawable tokens)."""
+        ...
+
+    async def withdraw(
+        self, player_id: str, asset_id: str, amount: int, address: str, *, request_id: str
+    ) -> Withdrawal:
+        """Withdraw ``amount`` base units of a token to ``address``, once per ``request_id``."""
+        ...
 
 
 class GamepayBackend:
     """``ShopBackend`` over ``Payments`` (and ``Withdrawals``, if withdrawals are offered).
 
-    ``payments`` is a ``gamepay.payments.service.Payments``; its ledger and store are used for
-    balances. ``withdrawals`` is a ``gamepay.withdrawals.service.Withdrawals`` or None (then
-    ``withdraw`` is refused with ``invalid_asset``).
+    ``payments`` is a ``gamepay.payments.Payments`` (or anything with the ``PaymentsService``
+    methods); its ledger is used for balances. ``withdrawals`` is a
+    ``gamepay.withdrawals.Withdrawals`` (``WithdrawalsService``) or None (then ``withdraw`` is
+    refused with ``invalid_asset``). ``gamepay.Economy`` builds this for you.
     """
 
-    def __init__(self, payments: Any, withdrawals: Any | None = None) -> None:
+    def __init__(
+        self, payments: PaymentsService, withdrawals: WithdrawalsService | None = None
+    ) -> None:
         self.payments = payments
         self.withdrawals = withdrawals
         self._assets: dict[str, tuple[str, int]] = {}
@@ -108,7 +191,7 @@ class GamepayBackend:
         }
 
     @staticmethod
-    def _instructions(found: Any) -> PaymentInstructionsReply:
+    def _instructions(found: PaymentInstructions) -> PaymentInstructionsReply:
         return PaymentInstructionsReply(
             order_id=found.order_id,
             payment_intent_id=found.payment_intent_id,
@@ -166,5 +249,4 @@ class GamepayBackend:
 
     async def events_after(self, player_id: str, last_id: int, limit: int) -> Sequence[Event]:
         """The player's persisted events after ``last_id`` (the payments' events outbox)."""
-        events: Sequence[Event] = await self.payments.events_after(player_id, last_id, limit)
-        return events
+        return await self.payments.events_after(player_id, last_id, limit)

@@ -1,5 +1,5 @@
-"""A small game server with a shop: gamepay services on the KryptoGO sandbox, served to players
-over the websocket adapter, with a browser storefront page.
+"""A small game server with a shop: a ``gamepay.Economy`` on the KryptoGO sandbox, served to
+players over the websocket adapter, with a browser storefront page.
 
 Run it and open the printed URL::
 
@@ -26,7 +26,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -35,31 +34,19 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 
-from gamepay.bus import EventBus, InProcessBus, PostgresBus
-from gamepay.core.accounts import AccountKind, issuer_account, player_account
+from gamepay import Economy
+from gamepay.bus import EventBus
 from gamepay.core.assets import Currency, Token
-from gamepay.core.events import Event
-from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.eventloop import run as run_loop
 from gamepay.kryptogo.client import KryptoGOClient
-from gamepay.ledger import Ledger
 from gamepay.payments import Payments, PaymentsConfig
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
 from gamepay.store import Store
-from gamepay.testing import RunningSandbox, running_sandbox, sqlite_url
+from gamepay.testing import RunningSandbox, running_sandbox
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
-from gamepay_ws import (
-    AdapterConfig,
-    HmacTokenAuthenticator,
-    WebsocketAdapter,
-    WebsocketEndpoint,
-    callback_routes,
-    issue_token,
-    serve_http,
-)
-from gamepay_ws.backend import GamepayBackend
+from gamepay_ws import AdapterConfig, WebsocketAdapter, serve_http
 from gamepay_ws.storefront import storefront_route
 
 __all__ = ["CATALOG", "GOLD", "Shop", "main", "running_shop"]
@@ -114,30 +101,37 @@ class Shop:
     ws_url: str
     secret: str
     sandbox: RunningSandbox
-    store: Store
-    payments: Payments
-    withdrawals: Withdrawals
-    adapter: WebsocketAdapter
+    economy: Economy
     withdrawable: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def store(self) -> Store:
+        """The shop's database."""
+        return self.economy.store
+
+    @property
+    def payments(self) -> Payments:
+        """The shop's payments service."""
+        return self.economy.payments
+
+    @property
+    def withdrawals(self) -> Withdrawals:
+        """The shop's withdrawals service."""
+        return self.economy.withdrawals
+
+    @property
+    def adapter(self) -> WebsocketAdapter:
+        """The websocket adapter players talk to."""
+        return self.economy.adapter
 
     def token(self, player_id: str, ttl: int = 600) -> str:
         """A player token, as the game backend would issue after its own login."""
-        return issue_token(player_id, self.secret, ttl)
+        return self.economy.issue_token(player_id, ttl)
 
     async def give_gold(self, player_id: str, amount: int = STARTING_GOLD) -> None:
         """Credit a demo player's starting gold once (idempotent per player)."""
-        ledger = self.payments.ledger
-        await ledger.open_account(player_account(player_id))
-        await ledger.transfer(
-            f"demo-gold:{player_id}",
-            TransferSpec(
-                issuer_account(GOLD.id),
-                player_account(player_id),
-                GOLD.id,
-                amount,
-                TransferKind.GRANT,
-                "demo starting gold",
-            ),
+        await self.economy.grant(
+            player_id, GOLD, amount, grant_id=f"demo-gold:{player_id}", memo="demo starting gold"
         )
 
 
@@ -153,9 +147,9 @@ def _payment_token(sandbox: RunningSandbox) -> Token:
     raise RuntimeError("the sandbox has no payment token")
 
 
-def _http_app(
-    holder: dict[str, Shop], payments: Payments, websocket: WebsocketEndpoint
-) -> Starlette:
+def _http_app(holder: dict[str, Shop]) -> Starlette:
+    """The storefront and the DEMO-ONLY endpoints (the economy's routes join once it runs)."""
+
     async def session(request: Request) -> Response:
         shop = holder["shop"]
         player = request.query_params.get("player") or f"player-{secrets.token_hex(3)}"
@@ -194,8 +188,6 @@ def _http_app(
             storefront_route("/"),
             Route("/demo/session", session, methods=["GET"]),
             Route("/demo/pay", pay, methods=["POST"]),
-            WebSocketRoute("/ws", websocket),
-            *callback_routes(payments),
         ]
     )
 
@@ -204,23 +196,6 @@ def _pool(db_url: str) -> dict[str, int]:
     """SQLite has one writer at a time: one pooled connection queues writers in the event loop
     instead of in SQLite's sleeping busy handler (which makes long latency tails)."""
     return {"pool_size": 1, "max_overflow": 0} if db_url.startswith("sqlite") else {}
-
-
-class _LazyPayments:
-    """Forwards to the shop's Payments once it exists (its callback URL and bus come first)."""
-
-    def __init__(self) -> None:
-        self.payments: Payments | None = None
-
-    async def handle_callback(self, body: bytes, headers: Any) -> Any:
-        """Forward to ``Payments.handle_callback``."""
-        assert self.payments is not None
-        return await self.payments.handle_callback(body, headers)
-
-    async def events_after(self, player_id: str, last_id: int, limit: int) -> list[Event]:
-        """Forward to ``Payments.events_after`` (the bus re-reads notified events here)."""
-        assert self.payments is not None
-        return await self.payments.events_after(player_id, last_id, limit)
 
 
 @asynccontextmanager
@@ -247,17 +222,12 @@ async def running_shop(
     async with AsyncExitStack() as stack:
         if db_url is None:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gamepay-shop-"))
-            db_url = sqlite_url(Path(tmp) / "shop.db")
+            db_url = f"sqlite:///{Path(tmp) / 'shop.db'}"
         if sandbox is None:
             sandbox = await stack.enter_async_context(running_sandbox())
         store = await Store.connect(db_url, **_pool(db_url))
         stack.push_async_callback(store.close)
         await store.migrate()
-        ledger = Ledger(store)
-        await ledger.register_asset(GOLD)
-        await ledger.open_account(
-            issuer_account(GOLD.id), kind=AccountKind.SYSTEM, allow_negative=True
-        )
         client = KryptoGOClient(
             client_id=sandbox.client_id,
             api_key=sandbox.api_key,
@@ -265,70 +235,43 @@ async def running_shop(
             base_url=sandbox.url,
         )
         stack.push_async_callback(client.aclose)
-        lazy = _LazyPayments()
-        if bus is None:
-            if store.dialect == "postgresql":
-                pg_bus = PostgresBus(db_url, lazy)
-                await pg_bus.start()
-                stack.push_async_callback(pg_bus.close)
-                bus = pg_bus
-            else:
-                bus = InProcessBus()
         holder: dict[str, Shop] = {}
-        callbacks: Any = lazy
-        max_frame = (adapter_config or AdapterConfig()).max_message_bytes
-        endpoint = WebsocketEndpoint()  # its adapter comes once the services exist
+        app = _http_app(holder)
         port = await stack.enter_async_context(
             serve_http(
-                _http_app(holder, callbacks, endpoint),
+                app,
                 host,
                 http_port,
-                ws_max_size=max_frame,
+                ws_max_size=(adapter_config or AdapterConfig()).max_message_bytes,
                 ws_per_message_deflate=False,
             )
         )
         http_url = f"http://{host}:{port}"
-        payments = Payments(
-            store,
-            ledger,
-            client,
-            CATALOG,
-            config=PaymentsConfig(callback_url=f"{http_url}/kryptogo/callback"),
-            publisher=bus,
-        )
-        lazy.payments = payments
         token = _payment_token(sandbox)
-        withdrawals = Withdrawals(
-            store,
-            ledger,
-            client,
-            config=WithdrawalsConfig(tokens={token.id: token}),
-            publisher=bus,
-        )
-        await withdrawals.prepare()
         secret = secret or secrets.token_hex(32)
-        adapter = WebsocketAdapter(
-            GamepayBackend(payments, withdrawals),
-            HmacTokenAuthenticator(secret),
-            bus=bus,
-            config=adapter_config,
+        economy = Economy.from_parts(
+            store=store,
+            client=client,
+            catalog=CATALOG,
+            assets=[GOLD],
+            token_secret=secret,
+            bus=bus,  # None: the economy picks (and owns) one
+            payments_config=PaymentsConfig(callback_url=f"{http_url}/kryptogo/callback"),
+            withdrawals=WithdrawalsConfig(tokens={token.id: token}),
+            adapter_config=adapter_config,
         )
-        adapter.start()
-        stack.callback(adapter.stop)
-        endpoint.adapter = adapter
+        await stack.enter_async_context(economy)
+        app.router.routes.extend(economy.routes)  # /ws, the callback endpoint, /healthz
         ws_url = f"ws://{host}:{port}/ws"
         if ws_port is not None:
-            server = await stack.enter_async_context(adapter.serve(host, ws_port))
+            server = await stack.enter_async_context(economy.serve_websocket(host, ws_port))
             ws_url = f"ws://{host}:{server.sockets[0].getsockname()[1]}"
         shop = Shop(
             http_url=http_url,
             ws_url=ws_url,
             secret=secret,
             sandbox=sandbox,
-            store=store,
-            payments=payments,
-            withdrawals=withdrawals,
-            adapter=adapter,
+            economy=economy,
             withdrawable=[{"asset": token.id, "symbol": token.symbol, "chain": token.chain_id}],
         )
         holder["shop"] = shop

@@ -7,7 +7,7 @@ stuck ``sending``) withdrawal it can match without guessing; ``--dry-run`` only 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any
@@ -26,15 +26,14 @@ from gamepay.cli._common import (
     settings_of,
 )
 from gamepay.config import Settings
-from gamepay.core.assets import Token
 from gamepay.core.money import format_amount
 from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.ledger import Ledger
-from gamepay.withdrawals import Withdrawal, Withdrawals, WithdrawalsConfig
+from gamepay.withdrawals import Withdrawal, Withdrawals
 from gamepay.withdrawals.export import read_export
 from gamepay.withdrawals.matching import DEFAULT_WINDOW
 
-__all__ = ["app", "withdrawal_view", "withdrawals_config"]
+__all__ = ["app", "withdrawal_view"]
 
 app = typer.Typer(
     help="Withdrawals: list them, resolve or reconcile unknown outcomes.", no_args_is_help=True
@@ -61,22 +60,11 @@ def withdrawal_view(w: Withdrawal) -> dict[str, Any]:
     }
 
 
-def withdrawals_config(
-    settings: Settings, tokens: Sequence[Token] | None = None
-) -> WithdrawalsConfig:
-    """The withdrawal tokens and limits of ``settings`` (limits in each token's base units)."""
-    chosen = list(tokens) if tokens is not None else settings.tokens
-    return WithdrawalsConfig(
-        tokens={t.id: t for t in chosen},
-        min_amount={t.id: settings.withdrawal_min_units(t.decimals) for t in chosen},
-        daily_limit={t.id: settings.withdrawal_daily_limit_units(t.decimals) for t in chosen},
-        time_zone=settings.time_zone,
-    )
-
-
 @asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[Withdrawals]:
     async with open_store(settings) as store, client_for(settings) as client:
+        from gamepay.economy import withdrawals_config
+
         yield Withdrawals(store, Ledger(store), client, config=withdrawals_config(settings))
 
 

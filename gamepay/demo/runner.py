@@ -20,10 +20,10 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -93,6 +93,10 @@ class DemoRuntime(Protocol):
     @property
     def withdrawals(self) -> Withdrawals:
         """Its withdrawals service."""
+
+    @property
+    def rewards(self) -> Mapping[str, RewardRunner]:
+        """Its reward runners, by program name."""
 
     @property
     def http_url(self) -> str:
@@ -281,6 +285,7 @@ async def running_demo(
                 tokens=[token],
                 extra_routes=_storefront_routes(holder),
                 poll_interval=1.0,
+                programs=[_reward_program(token, datetime.now(UTC).date())],
             )
         )
         run = DemoRun(options, sandbox, runtime, token, directory, secret)
@@ -411,20 +416,24 @@ async def pay_rewards(run: DemoRun, view: DemoView) -> None:
         "demo: the studio funds the reward pool",
     )
     await ledger.transfer("demo:fund-reward-pool", funding)
-    today = datetime.now(UTC).date()
-    program = Program(
+    runner = runtime.rewards[REWARD_PROGRAM]
+    today = runner.program.start
+    end_of_day = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
+    report = await runner.run_period(today, now=end_of_day)
+    run.rewards = report.to_json()
+    view.bump("rewards", report.paid_count)
+
+
+def _reward_program(token: Token, today: date) -> Program:
+    """The demo's loyalty program: 5% cashback in the payment token, daily, from today."""
+    return Program(
         name=REWARD_PROGRAM,
-        asset=run.token.id,
+        asset=token.id,
         pool=REWARD_POOL,
         schedule=Schedule.DAILY,
         start=today,
         cashback_bps=500,
     )
-    end_of_day = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
-    runner = RewardRunner(runtime.store, ledger, program)
-    report = await runner.run_period(today, now=end_of_day)
-    run.rewards = report.to_json()
-    view.bump("rewards", report.paid_count)
 
 
 # -- the outcome -----------------------------------------------------------------------------------

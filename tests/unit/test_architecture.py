@@ -115,17 +115,37 @@ def test_core_imports_only_core_and_errors() -> None:
     assert upward == set()
 
 
-def test_only_the_cli_and_the_demo_import_the_adapter_or_the_cli() -> None:
-    """The websocket adapter and the CLI sit on top: only cli/ and demo/ may import them."""
-    top = ("gamepay_ws", "gamepay.cli")
+def test_only_the_top_layers_import_the_adapter_or_the_cli() -> None:
+    """The adapter sits under the economy, the CLI on top: only those above may import them."""
+    above = {
+        "gamepay_ws": (
+            "gamepay_ws",
+            "gamepay.economy",
+            "gamepay.testing",
+            "gamepay.demo",
+            "gamepay.cli",
+        ),
+        "gamepay.cli": ("gamepay.cli",),
+    }
     outside = {
         (name, target)
         for name, targets in GRAPH.items()
-        if not _within(name, "gamepay.cli", "gamepay.demo", "gamepay_ws")
         for target in targets
-        if _within(target, *top)
+        for top, allowed in above.items()
+        if _within(target, top) and not _within(name, *allowed)
     }
     assert outside == set()
+
+
+def test_the_economy_is_only_reached_lazily_from_the_package() -> None:
+    """``gamepay.Economy`` loads on first use: the package imports it only for type checking."""
+    tree = ast.parse((SOURCES["gamepay"] / "__init__.py").read_text(encoding="utf-8"))
+    eager = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gamepay.economy")
+    ]
+    assert eager == []
 
 
 def test_the_library_never_imports_the_sandbox() -> None:

@@ -17,6 +17,7 @@ SURFACE = {
     "Catalog",
     "CatalogItem",
     "Currency",
+    "Economy",
     "EventBus",
     "FiatCurrency",
     "GamepayError",
