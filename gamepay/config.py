@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     withdrawal_tokens: str = "arb:0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9:USDT:6"
     catalog_file: Path | None = None
     creating_timeout_s: float = Field(default=3600.0, gt=0)
+    rewards_file: Path | None = None
+    rewards_tick_s: float = Field(default=60.0, ge=0)
+    reconcile_interval_s: float = Field(default=3600.0, ge=0)
+    reconcile_window_s: float = Field(default=86400.0, gt=0)
     withdrawal_min: str = "1"
     withdrawal_daily_limit: str = "1000"
     time_zone: str = "UTC"

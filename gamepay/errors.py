@@ -18,7 +18,8 @@ GamepayError
 │   ├── AccountError                  malformed account id, or properties a player may not have
 │   ├── AddressError                  not a valid address for the chain
 │   └── ConfigError                   missing or malformed configuration
-│       └── CatalogError              a catalog that cannot be used (``problems``: one line each)
+│       ├── CatalogError              a catalog that cannot be used (``problems``: one line each)
+│       └── RewardsFileError          a bad rewards file (in gamepay.rewards.programs_file)
 ├── LedgerError
 │   ├── AccountNotFound
 │   ├── AssetNotFound

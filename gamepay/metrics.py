@@ -23,6 +23,10 @@ calls the server and the demo make). ``render()`` is what ``/metrics`` serves.
 | ``gamepay_kryptogo_requests_total`` | counter | ``method``, ``endpoint``, ``status`` (httpx) |
 | ``gamepay_kryptogo_request_seconds`` | histogram | ``method``, ``endpoint`` (httpx) |
 | ``gamepay_events_total`` | counter | ``type`` (events published to players) |
+| ``gamepay_scheduler_runs_total`` | counter | ``job`` (ticks of ``serve``'s scheduler) |
+| ``gamepay_scheduler_failures_total`` | counter | ``job`` (ticks that failed, in part or whole) |
+| ``gamepay_scheduler_last_run_timestamp_seconds`` | gauge | ``job`` (when the last tick ended) |
+| ``gamepay_scheduler_next_run_timestamp_seconds`` | gauge | ``job`` (when the next tick is due) |
 """
 
 from __future__ import annotations
@@ -143,6 +147,27 @@ class Metrics:
             ["type"],
             registry=r,
         )
+        self.scheduler_runs = Counter(
+            "gamepay_scheduler_runs", "Ticks of the scheduler, by job.", ["job"], registry=r
+        )
+        self.scheduler_failures = Counter(
+            "gamepay_scheduler_failures",
+            "Scheduler ticks that failed (in part or whole), by job.",
+            ["job"],
+            registry=r,
+        )
+        self.scheduler_last_run = Gauge(
+            "gamepay_scheduler_last_run_timestamp_seconds",
+            "When the job's last tick ended (Unix time).",
+            ["job"],
+            registry=r,
+        )
+        self.scheduler_next_run = Gauge(
+            "gamepay_scheduler_next_run_timestamp_seconds",
+            "When the job's next tick is due (Unix time).",
+            ["job"],
+            registry=r,
+        )
 
     # -- exposition -----------------------------------------------------------------------
     def render(self) -> bytes:
@@ -175,6 +200,22 @@ class Metrics:
         rendering.
         """
         await self.store_stats.refresh(store)
+
+    def observe_tick(self, job: str, *, ended: float, failed: bool, next_at: float) -> None:
+        """Record one scheduler tick of ``job`` (Unix times) and when the next one is due."""
+        self.scheduler_runs.labels(job=job).inc()
+        failures = self.scheduler_failures.labels(job=job)
+        if failed:
+            failures.inc()
+        self.scheduler_last_run.labels(job=job).set(ended)
+        self.scheduler_next_run.labels(job=job).set(next_at)
+
+    def schedule_next(self, job: str, next_at: float) -> None:
+        """Record when ``job``'s next tick is due (Unix time), before its first tick; its
+        counters show 0 from then on."""
+        self.scheduler_runs.labels(job=job)
+        self.scheduler_failures.labels(job=job)
+        self.scheduler_next_run.labels(job=job).set(next_at)
 
     def observe_withdrawal(self, outcome: str) -> None:
         """Count one withdrawal outcome."""

@@ -4,6 +4,8 @@
 gamepay rewards preview --program loyalty.toml --period 2026-11-01 [--json | --csv] [--out F]
 gamepay rewards run --program loyalty.toml --period 2026-11-01
 gamepay rewards run --program loyalty.toml --due
+gamepay rewards schema                     # the JSON Schema of GAMEPAY_REWARDS_FILE
+gamepay rewards validate rewards.json      # check a rewards file (what `serve` pays on schedule)
 ```
 The database URL comes from ``--db`` or ``GAMEPAY_DATABASE_URL``; it must be migrated
 (``gamepay db upgrade``): these commands never create or migrate it. Exit codes as every
@@ -15,6 +17,7 @@ With ``--json`` the reports are one JSON line on stdout and the table goes to st
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -44,11 +47,12 @@ from gamepay.ledger import Ledger
 from gamepay.rewards.periods import require_closed
 from gamepay.rewards.preview import PreviewTotals, write_preview
 from gamepay.rewards.programs import Program, load_program
+from gamepay.rewards.programs_file import RewardsFileError, load_rewards_file, rewards_schema
 from gamepay.rewards.reports import RunProgress, RunReport
 from gamepay.rewards.runner import RewardRunner
 from gamepay.store import Store
 
-__all__ = ["app", "preview", "run"]
+__all__ = ["app", "preview", "run", "schema", "validate"]
 
 app = typer.Typer(help="Loyalty rewards: preview or pay a program's periods.", no_args_is_help=True)
 
@@ -276,3 +280,24 @@ def run(
     (err if as_json else console).print(shown)
     if as_json:
         typer.echo(dump_json([r.to_json() for r in reports]))
+
+
+@app.command()
+def schema() -> None:
+    """Print the rewards file's JSON Schema (draft 2020-12): GAMEPAY_REWARDS_FILE's format."""
+    typer.echo(json.dumps(rewards_schema(), indent=2))
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="The rewards JSON file to check.")],
+) -> None:
+    """Check a rewards file: exit 0 when valid, 2 with one line per problem otherwise."""
+    try:
+        programs = load_rewards_file(file)
+    except RewardsFileError as exc:
+        for line in exc.problems:
+            typer.echo(f"{file}: {line}", err=True)
+        raise typer.Exit(2) from None
+    names = ", ".join(p.name for p in programs) or "none"
+    typer.echo(f"{file}: ok, {len(programs)} program(s): {names}")

@@ -7,6 +7,9 @@ app on ``GAMEPAY_HTTP_PORT`` with the players' websocket at ``/ws``, the storefr
 (``gamepay_ws.storefront``), the KryptoGO callback endpoint, ``/healthz`` and ``/metrics`` (plus
 extra routes), and a standalone ``websockets`` server when ``GAMEPAY_WS_PORT`` is set. Everything
 stops, in reverse order, when the block exits. The demo runs exactly this, pointed at the sandbox.
+With ``schedule=True`` (what ``serve`` does) the scheduler (``gamepay.cli.scheduler``) pays the
+programs' closed periods and reconciles, as ``GAMEPAY_REWARDS_TICK_S`` and
+``GAMEPAY_RECONCILE_INTERVAL_S`` say.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from starlette.routing import BaseRoute
 from gamepay.bus import EventBus
 from gamepay.cli._common import ensure_sqlite_dir
 from gamepay.cli.catalog import catalog_for
+from gamepay.cli.scheduler import Scheduler, scheduler_for
 from gamepay.config import Settings
 from gamepay.core.assets import Token
 from gamepay.economy import WEBSOCKET_PATH, Economy
@@ -65,6 +69,8 @@ class Runtime:
     callback_url: str
     standalone_ws_url: str | None = None
     """The standalone websocket server (only when ``GAMEPAY_WS_PORT`` is set)."""
+    scheduler: Scheduler | None = None
+    """The rewards/reconcile scheduler (only with ``schedule=True``)."""
 
 
 @asynccontextmanager
@@ -78,6 +84,7 @@ async def running_runtime(
     adapter_config: AdapterConfig | None = None,
     poll_interval: float | None = 5.0,
     programs: Sequence[Program] = (),
+    schedule: bool = False,
 ) -> AsyncIterator[Runtime]:
     """Run one gamepay process from ``settings`` in this event loop; stop it on exit.
 
@@ -85,7 +92,7 @@ async def running_runtime(
     to the HTTP app (the demo adds its storefront's helpers); ``poll_interval=None`` disables the
     background poller; ``programs`` get a reward runner each (``Runtime.rewards``). The economy's
     routes (callback, ``/healthz``, ``/metrics``, ``/ws``) are added once it runs, so ``/healthz``
-    answers only when the database is migrated.
+    answers only when the database is migrated. ``schedule`` runs the scheduler.
     """
     settings.ws_token_secret_value()  # before touching the database or a port
     metrics = metrics if metrics is not None else Metrics()
@@ -134,6 +141,19 @@ async def running_runtime(
             ws_port = server.sockets[0].getsockname()[1] if server.sockets else settings.ws_port
             standalone_ws_url = f"ws://{settings.host}:{ws_port}"
 
+        scheduler = None
+        if schedule:
+            scheduler = scheduler_for(
+                settings,
+                store=economy.store,
+                ledger=economy.ledger,
+                payments=economy.payments,
+                programs=programs,
+                metrics=metrics,
+            )
+            scheduler.start()
+            stack.push_async_callback(scheduler.stop)
+
         log.info(
             "gamepay running: http %s (websocket %s, callback %s), standalone websocket %s, "
             "database %s",
@@ -159,6 +179,7 @@ async def running_runtime(
             ws_url=f"ws://{settings.host}:{http_port}{WEBSOCKET_PATH}",
             callback_url=callback_url,
             standalone_ws_url=standalone_ws_url,
+            scheduler=scheduler,
         )
 
 

@@ -15,14 +15,23 @@ import contextlib
 import logging
 import secrets
 import signal
-from typing import Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import typer
 from pydantic import SecretStr
 
 from gamepay.cli._common import console, err_console, run, settings_of
 from gamepay.config import Settings
-from gamepay.errors import AuthenticationError, KryptoGOError, NotFoundError, TransportError
+from gamepay.errors import (
+    AuthenticationError,
+    KryptoGOError,
+    NotFoundError,
+    TransportError,
+)
+
+if TYPE_CHECKING:
+    from gamepay.rewards.programs import Program
 
 __all__ = ["probe_kryptogo", "serve"]
 
@@ -98,8 +107,13 @@ def preflight(settings: Settings) -> Settings:
     return settings
 
 
-async def _serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+async def _serve(
+    settings: Settings,
+    ready: asyncio.Event | None = None,
+    programs: Sequence[Program] = (),
+) -> None:
     from gamepay.cli.runtime import catalog_for, running_runtime
+    from gamepay.cli.scheduler import describe
 
     catalog = catalog_for(settings)
     outcome, line = await probe_kryptogo(settings)
@@ -114,7 +128,7 @@ async def _serve(settings: Settings, ready: asyncio.Event | None = None) -> None
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        async with running_runtime(settings, catalog) as runtime:
+        async with running_runtime(settings, catalog, programs=programs, schedule=True) as runtime:
             standalone = runtime.standalone_ws_url
             console.print(
                 f"gamepay serving: websocket {runtime.ws_url}, http {runtime.http_url} "
@@ -123,6 +137,8 @@ async def _serve(settings: Settings, ready: asyncio.Event | None = None) -> None
                 + f"); {len(catalog)} catalog items; Ctrl-C to stop",
                 soft_wrap=True,
             )
+            if runtime.scheduler is not None:
+                err_console.print(describe(runtime.scheduler, settings, programs), soft_wrap=True)
             if ready is not None:
                 ready.set()
             await stop.wait()
@@ -133,10 +149,22 @@ async def _serve(settings: Settings, ready: asyncio.Event | None = None) -> None
 
 
 def serve(ctx: typer.Context) -> None:
-    """Run gamepay for production on one port: websocket at /ws, KryptoGO callbacks, /metrics.
+    """Run gamepay for production on one port: websocket at /ws, KryptoGO callbacks, /metrics,
+    and the scheduler (reward programs of GAMEPAY_REWARDS_FILE, reconciliation).
 
     Configured from GAMEPAY_* variables (see `gamepay config`); refuses unsafe settings (exit
     2) before touching the database; migrates the schema first. Stops on SIGINT/SIGTERM.
     """
+    from gamepay.cli.scheduler import programs_for
+    from gamepay.rewards.programs_file import RewardsFileError
+
     settings = preflight(settings_of(ctx))
-    run(_serve(settings))
+    try:
+        programs = programs_for(settings)  # a bad rewards file stops it before any I/O
+    except RewardsFileError as exc:
+        for line in exc.message.splitlines():
+            err_console.print(
+                f"[red]error[/red]: {line}", markup=True, soft_wrap=True, highlight=False
+            )
+        raise typer.Exit(2) from None
+    run(_serve(settings, programs=programs))

@@ -18,9 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def invoke(*args: str) -> tuple[int, str, str]:
     """Run the CLI; return exit code, stdout, stderr."""
-    result = CliRunner().invoke(
-        app, ["--env-file", os.devnull, *args], env={"COLUMNS": "200"}
-    )
+    result = CliRunner().invoke(app, ["--env-file", os.devnull, *args], env={"COLUMNS": "200"})
     return result.exit_code, result.stdout, result.stderr
 
 
