@@ -155,7 +155,7 @@ def _call(url: str, method: str, path: str, body: dict[str, Any] | None = None) 
         response = httpx.request(method, url.rstrip("/") + "/_sandbox" + path, json=body)
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the sandbox at {url}: {type(exc).__name__}[/red]")
-        raise typer.Exit(2) from None
+        raise typer.Exit(1) from None  # a problem found, not a usage error (docs/operations.md)
     try:
         envelope = response.json()
     except ValueError:

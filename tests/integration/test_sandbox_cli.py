@@ -77,9 +77,9 @@ async def test_trigger_verbs_drive_a_running_sandbox() -> None:
 
 
 async def test_verbs_report_an_unreachable_sandbox() -> None:
-    """With nothing listening, a verb exits 2 with a message."""
+    """With nothing listening, a verb exits 1 (a problem found, as every command) with a message."""
     code, out = await invoke("sandbox", "intents", "--url", "http://127.0.0.1:9")
-    assert code == 2
+    assert code == 1
     assert "cannot reach" in out
 
 
