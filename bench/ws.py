@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,9 @@ from gamepay_ws import AdapterConfig
 
 SCRIPT = Path(__file__).resolve()
 PRICE = 60  # potion: 60 gold
-FRAME = json.dumps({"type": "buy_with_balance", "id": 123456, "sku": "potion"})
+FRAME = json.dumps(
+    {"type": "buy_with_balance", "id": 123456, "sku": "potion", "request_id": "bench-123456"}
+)
 
 
 async def _echo(ws: ServerConnection) -> None:
@@ -90,7 +93,10 @@ Op = Callable[[ClientConnection, int], Awaitable[None]]
 
 
 async def _buy(ws: ClientConnection, n: int) -> None:
-    await ws.send(json.dumps({"type": "buy_with_balance", "id": n, "sku": "potion"}))
+    key = uuid.uuid4().hex
+    await ws.send(
+        json.dumps({"type": "buy_with_balance", "id": n, "sku": "potion", "request_id": key})
+    )
     reply = await _reply(ws, n)
     if reply["type"] != "buy_with_balance_result":
         raise RuntimeError(f"buy failed: {reply}")

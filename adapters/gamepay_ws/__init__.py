@@ -1,4 +1,4 @@
-"""Websocket game-server adapter for gamepay: protocol v1, player auth, pushes, callbacks.
+"""Websocket game-server adapter for gamepay: protocol 2, player auth, pushes, callbacks.
 
 See ``docs/protocol.md`` for the wire protocol, :mod:`gamepay_ws.asgi` for mounting it in an
 ASGI app (Starlette, FastAPI) at ``/ws``, and :mod:`gamepay_ws.server` for running it standalone

@@ -1,24 +1,27 @@
 """``GamepayBackend``: the adapter's ``ShopBackend`` port on Payments, Withdrawals and the ledger.
 
 Turns protocol values into service calls and service results into protocol replies: decimal
-strings become ints of base units with each asset's own decimals (and back), and the player id
-always comes from the authenticated connection.
+strings become ints of base units with each asset's own decimals (and back), every amount goes
+out beside its asset's id, ``code`` and ``decimals`` (:mod:`gamepay_ws.amounts`), and the player
+id always comes from the authenticated connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from gamepay.core.accounts import player_account
 from gamepay.core.assets import Asset, Token
 from gamepay.core.events import Event
 from gamepay.core.money import format_amount, parse_amount
-from gamepay.errors import AccountNotFound, AssetError, WithdrawalsUnavailable
+from gamepay.errors import AccountNotFound, AssetError, AssetNotFound, WithdrawalsUnavailable
 from gamepay.ledger import Balance, asset_code
 from gamepay.payments.catalog import CatalogItem
 from gamepay.payments.records import Order, PaymentInstructions
 from gamepay.withdrawals.records import Withdrawal
+from gamepay_ws.amounts import needs_asset_facts
 from gamepay_ws.protocol import (
     AssetAmount,
     BalanceEntry,
@@ -131,8 +134,12 @@ class GamepayBackend:
 
     async def _amount(self, asset_id: str, units: int) -> AssetAmount:
         info = (await self._asset_info([asset_id])).get(asset_id)
-        decimals = info[1] if info is not None else 0
-        return AssetAmount(asset=asset_id, amount=format_amount(units, decimals))
+        if info is None:
+            raise AssetNotFound(f"asset {asset_id[:80]!r} is not registered")
+        code, decimals = info
+        return AssetAmount(
+            asset=asset_id, code=code, decimals=decimals, amount=format_amount(units, decimals)
+        )
 
     async def catalog(self) -> Sequence[CatalogEntry]:
         """Every catalog item, amounts as decimal strings of their assets."""
@@ -147,7 +154,10 @@ class GamepayBackend:
                     price=item.price,
                     currency=str(item.currency),
                     grant=AssetAmount(
-                        asset=grant.asset.id, amount=format_amount(grant.amount, grant.decimals)
+                        asset=grant.asset.id,
+                        code=asset_code(grant.asset),
+                        decimals=grant.decimals,
+                        amount=format_amount(grant.amount, grant.decimals),
                     ),
                     balance_price=(
                         None if price is None else await self._amount(price.asset_id, price.amount)
@@ -195,11 +205,13 @@ class GamepayBackend:
         return PaymentInstructionsReply(
             order_id=found.order_id,
             payment_intent_id=found.payment_intent_id,
+            asset=f"token:{found.chain_id}:{found.token_address.lower()}",
+            code=found.symbol,
+            decimals=found.decimals,
+            amount=found.crypto_amount_text,
             chain=found.chain_id,
             token=found.token_address,
-            symbol=found.symbol,
             address=found.address,
-            amount=found.crypto_amount_text,
             deadline=found.deadline,
             fiat_amount=found.fiat_amount,
             fiat_currency=str(found.fiat_currency),
@@ -242,11 +254,30 @@ class GamepayBackend:
             "withdrawal_id": result.id,
             "status": str(result.status),
             "asset": result.asset_id,
+            "code": token.symbol,
+            "decimals": result.decimals,
             "amount": format_amount(result.amount, result.decimals),
             "address": result.address,
             "tx_hash": result.tx_hash,
         }
 
     async def events_after(self, player_id: str, last_id: int, limit: int) -> Sequence[Event]:
-        """The player's persisted events after ``last_id`` (the payments' events outbox)."""
-        return await self.payments.events_after(player_id, last_id, limit)
+        """The player's persisted events after ``last_id`` (the payments' events outbox).
+
+        An event stored before its asset's ``code`` and ``decimals`` were recorded in events
+        gets them from the ledger, so every push follows the one amount convention.
+        """
+        events = await self.payments.events_after(player_id, last_id, limit)
+        old = [e for e in events if needs_asset_facts(e.payload)]
+        if not old:
+            return events
+        info = await self._asset_info(str(e.payload["asset_id"]) for e in old)
+        return [self._with_facts(e, info) if needs_asset_facts(e.payload) else e for e in events]
+
+    @staticmethod
+    def _with_facts(event: Event, info: dict[str, tuple[str, int]]) -> Event:
+        facts = info.get(str(event.payload["asset_id"]))
+        if facts is None:
+            return event
+        code, decimals = facts
+        return replace(event, payload={**event.payload, "code": code, "decimals": decimals})

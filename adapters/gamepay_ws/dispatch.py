@@ -10,7 +10,6 @@ log only (:func:`player_facing`): a player never reads ``HTTP 401 ... invalid AP
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from gamepay.errors import (
     SandboxError,
     StoreError,
 )
+from gamepay_ws.amounts import event_data
 from gamepay_ws.port import ShopBackend
 from gamepay_ws.protocol import (
     BalanceRequest,
@@ -48,9 +48,9 @@ Handler = Callable[[ShopBackend, str, Any], Awaitable[dict[str, Any]]]
 """``(backend, player_id, message) -> reply fields`` for one message type."""
 
 
-def idempotency_key(player_id: str, request_id: str | None) -> str:
-    """Scope a client's request id to its player, or draw a fresh one if it sent none."""
-    return f"ws:{player_id}:{request_id or secrets.token_hex(12)}"
+def idempotency_key(player_id: str, request_id: str) -> str:
+    """Scope a client's request id to its player (protocol 2 requires one on money moves)."""
+    return f"ws:{player_id}:{request_id}"
 
 
 def _dump(models: Sequence[BaseModel]) -> list[dict[str, Any]]:
@@ -101,7 +101,7 @@ async def _history(backend: ShopBackend, player_id: str, message: HistoryRequest
         HistoryEntry(
             event_id=e.id,
             event=str(e.type),
-            data=e.payload,
+            data=event_data(e.payload),
             created_at=e.created_at.isoformat() if e.created_at else None,
         )
         for e in events

@@ -1,19 +1,27 @@
-"""Protocol v1 messages (see docs/protocol.md), validated with pydantic; parsing is free of I/O.
+"""Protocol 2 messages (see docs/protocol.md), validated with pydantic; parsing is free of I/O.
 
 Every client message is a JSON object with a ``type`` and a client-chosen ``id`` (string of
 1..64 characters or a non-negative integer) that the reply echoes. Replies have the type
 ``<request type>_result``; failures are ``{"type": "error", "id", "code", "message"}``; pushes
 are ``{"type": "event", "event_id", "event", "data"}``. Amounts are decimal strings: a JSON
 number where an amount is due is refused with code ``amount_type``.
+
+Frames are strict JSON (RFC 8259 as I-JSON): a duplicate key, ``NaN``/``Infinity`` or a number
+beyond a float's range is ``bad_json``; a string holding a lone surrogate is ``bad_message``
+(and an ``id`` holding one is unreadable, so the error's ``id`` is null). Money-moving requests
+carry a ``request_id`` (``request_id_required`` otherwise); every token problem is
+``token_rejected``. How amounts are written in replies and pushes is :mod:`gamepay_ws.amounts`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,11 +38,14 @@ from gamepay.errors import (
     BadJson,
     GamepayError,
     MalformedMessage,
+    TokenRejected,
     UnknownMessageType,
 )
+from gamepay_ws.amounts import event_data
 
 __all__ = [
     "CLIENT_TYPES",
+    "MONEY_MOVING",
     "PROTOCOL_VERSION",
     "AssetAmount",
     "Authenticate",
@@ -52,6 +63,7 @@ __all__ = [
     "PaymentInstructionsReply",
     "Ping",
     "RequestId",
+    "RequestIdRequired",
     "TopUp",
     "Withdraw",
     "encode_frame",
@@ -62,7 +74,13 @@ __all__ = [
     "peek_raw_id",
 ]
 
-PROTOCOL_VERSION = 1
+class RequestIdRequired(MalformedMessage):
+    """A money-moving request without the ``request_id`` that makes resending it safe."""
+
+    code = "request_id_required"
+
+
+PROTOCOL_VERSION = 2
 """Bumped on any incompatible change; sent in the ``authenticate_result`` reply."""
 
 _DECIMAL = re.compile(r"[0-9]{1,80}(\.[0-9]{1,80})?")
@@ -81,8 +99,24 @@ def _amount(value: Any) -> Any:
 Amount = Annotated[str, BeforeValidator(_amount)]
 """A decimal string such as ``"9.23"``; never a JSON number."""
 
+
+def _unicode(value: str) -> str:
+    if not _is_unicode(value):
+        raise PydanticCustomError("lone_surrogate", "a string holds a lone surrogate")
+    return value
+
+
+def _is_unicode(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 RequestId = Annotated[
-    Annotated[str, Field(min_length=1, max_length=64)] | Annotated[int, Field(ge=0, le=2**53)],
+    Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_unicode)]
+    | Annotated[int, Field(ge=0, le=2**53)],
     Field(union_mode="left_to_right"),
 ]
 """The client-chosen id a reply echoes: a 1..64 character string or an int in 0..2**53."""
@@ -106,7 +140,8 @@ class Authenticate(_Request):
     """First message on every connection: the player token, and the last event id seen."""
 
     type: Literal["authenticate"]
-    token: Annotated[str, Field(min_length=1, max_length=2048)]
+    token: str
+    """Checked by the authenticator only: an empty or over-long token is ``token_rejected``."""
     last_event_id: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
 
 
@@ -127,7 +162,7 @@ class BuyWithBalance(_Request):
 
     type: Literal["buy_with_balance"]
     sku: Sku
-    request_id: IdempotencyKey | None = None
+    request_id: IdempotencyKey
 
 
 class BuyWithCrypto(_Request):
@@ -135,7 +170,7 @@ class BuyWithCrypto(_Request):
 
     type: Literal["buy_with_crypto"]
     sku: Sku
-    request_id: IdempotencyKey | None = None
+    request_id: IdempotencyKey
 
 
 class TopUp(_Request):
@@ -144,7 +179,7 @@ class TopUp(_Request):
     type: Literal["top_up"]
     amount: Amount
     currency: Literal["TWD", "USD"]
-    request_id: IdempotencyKey | None = None
+    request_id: IdempotencyKey
 
 
 class Withdraw(_Request):
@@ -154,7 +189,7 @@ class Withdraw(_Request):
     asset: AssetId
     amount: Amount
     address: Annotated[str, Field(min_length=1, max_length=128)]
-    request_id: IdempotencyKey | None = None
+    request_id: IdempotencyKey
 
 
 class HistoryRequest(_Request):
@@ -185,6 +220,9 @@ ClientMessage = Annotated[
 ]
 """Any message a client may send."""
 
+MONEY_MOVING = ("buy_with_balance", "buy_with_crypto", "top_up", "withdraw")
+"""The requests that move money: each needs a ``request_id`` (resent, it is answered once)."""
+
 CLIENT_TYPES = (
     "authenticate",
     "catalog",
@@ -207,9 +245,12 @@ class _Reply(_Message):
 
 
 class AssetAmount(_Reply):
-    """An exact amount of one ledger asset, as a decimal string in the asset's units."""
+    """An exact amount of one ledger asset: a decimal string in the asset's units, beside the
+    asset id, its display ``code`` (symbol, currency code or sku) and its ``decimals``."""
 
     asset: str
+    code: str
+    decimals: int
     amount: str
 
 
@@ -235,15 +276,21 @@ class BalanceEntry(_Reply):
 
 
 class PaymentInstructionsReply(_Reply):
-    """Where and how much to pay, exactly, and by when (unix seconds)."""
+    """Where and how much to pay, exactly, and by when (unix seconds).
+
+    ``amount`` of the token ``asset`` (``code``, ``decimals``), whose contract is ``token`` on
+    ``chain``, to ``address``.
+    """
 
     order_id: str
     payment_intent_id: str | None = None
+    asset: str
+    code: str
+    decimals: int
+    amount: str
     chain: str
     token: str
-    symbol: str
     address: str
-    amount: str
     deadline: int
     fiat_amount: str | None = None
     fiat_currency: str | None = None
@@ -282,7 +329,7 @@ def peek_id(data: object) -> str | int | None:
     if not isinstance(data, dict):
         return None
     value = data.get("id")
-    if isinstance(value, str) and 1 <= len(value) <= 64:
+    if isinstance(value, str) and 1 <= len(value) <= 64 and _is_unicode(value):
         return value
     if type(value) is int and 0 <= value <= 2**53:
         return value
@@ -297,6 +344,43 @@ def peek_raw_id(raw: str | bytes) -> str | int | None:
         return None
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("duplicate key")
+    return found
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def loads_strict(raw: str) -> Any:
+    """Decode strict JSON: a duplicate key, NaN/Infinity or an out-of-range number is ValueError."""
+    return json.loads(raw, object_pairs_hook=_object, parse_constant=_constant, parse_float=_float)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _all_unicode(data: Any) -> bool:
+    """Whether every string (key or value) in decoded JSON is valid Unicode."""
+    if isinstance(data, str):
+        return _is_unicode(data)
+    if isinstance(data, dict):
+        return all(_all_unicode(k) and _all_unicode(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_all_unicode(v) for v in data)
+    return True
+
+
 def _error_for(exc: ValidationError) -> GamepayError:
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
@@ -307,11 +391,16 @@ def _error_for(exc: ValidationError) -> GamepayError:
     if kind == "union_tag_not_found":
         return MalformedMessage("a message needs a string 'type'")
     for error in errors:
+        loc = error["loc"]
+        if loc[:2] == ("authenticate", "token"):
+            return TokenRejected("the token must be a string")
+        if error["type"] == "missing" and len(loc) == 2 and loc[1] == "request_id":
+            return RequestIdRequired(f"{loc[0]} needs a request_id (e.g. a UUID)")
         if error["type"] == "amount_type":
-            field = ".".join(str(part) for part in error["loc"][1:])
+            field = ".".join(str(part) for part in loc[1:])
             return AmountTypeError(f"{field}: amounts are decimal strings, not numbers")
         if error["type"] == "amount_format":
-            field = ".".join(str(part) for part in error["loc"][1:])
+            field = ".".join(str(part) for part in loc[1:])
             return AmountFormatError(f"{field}: not a plain decimal amount string")
     return MalformedMessage(f"{where}: {first['msg']}"[:200])
 
@@ -327,10 +416,12 @@ def parse_message(raw: str | bytes) -> Parsed:
         except UnicodeDecodeError:
             return None, None, BadJson("frame is not UTF-8")
     try:
-        data = json.loads(raw)
+        data = loads_strict(raw)
     except (ValueError, RecursionError):
-        return None, None, BadJson("frame is not valid JSON")
+        return None, None, BadJson("frame is not strict JSON")
     request_id = peek_id(data)
+    if _SURROGATE_ESCAPE.search(raw) is not None and not _all_unicode(data):
+        return None, request_id, MalformedMessage("strings must be valid Unicode")
     if not isinstance(data, dict):
         return None, None, MalformedMessage("a message is a JSON object")
     if not isinstance(data.get("type"), str):
@@ -347,17 +438,27 @@ def parse_message(raw: str | bytes) -> Parsed:
 
 
 def error_reply(request_id: str | int | None, error: GamepayError) -> str:
-    """Serialize a typed error reply."""
-    return ErrorReply(id=request_id, code=error.code, message=error.message).model_dump_json()
+    """Serialize a typed error reply (an ``id`` that is not a valid request id becomes null)."""
+    frame = {
+        "type": "error",
+        "id": peek_id({"id": request_id}),
+        "code": error.code,
+        "message": error.message,
+    }
+    return encode_frame(frame)
 
 
 def event_push(event: Event) -> str:
     """The push frame of one event: ``{"type": "event", "event_id", "event", "data", ...}``."""
     created = event.created_at.isoformat() if event.created_at is not None else None
-    push = EventPush(
-        event_id=event.id, event=str(event.type), data=event.payload, created_at=created
-    )
-    return push.model_dump_json()
+    push = {
+        "type": "event",
+        "event_id": event.id,
+        "event": str(event.type),
+        "data": event_data(event.payload),
+        "created_at": created,
+    }
+    return encode_frame(push)
 
 
 def encode_frame(data: dict[str, Any]) -> str:

@@ -32,8 +32,13 @@ the last one are done. Push rules, the same in every state that has a player:
 - while a replay or a resync reads stored events (a *catch-up*), live events wait and are
   pushed in id order when it ends, so the stored ones before them go first;
 - while ``ANSWERING``, every push for this connection waits: the reply goes first, then the
-  waiting events in id order (except those above a running catch-up's position, which wait
-  for it).
+  waiting events in id order;
+- flow control: the session never hands the pump more than ``max_burst`` waiting events at
+  once. When more are waiting (a long request while the player's other connections buy), they
+  are dropped from memory and read back from the store by a catch-up instead, one
+  ``FetchEvents`` page at a time, which the pump paces by how fast the client reads; so held
+  pushes never count against a client that keeps reading. A catch-up page that arrives while a
+  request runs is forgotten and read again after the reply (the catch-up is *paused*).
 """
 
 from __future__ import annotations
@@ -154,6 +159,9 @@ class _CatchUp:
     read: int = 0
     again: bool = False
     """A resync arrived meanwhile: keep reading after the last page instead of stopping."""
+    paused: bool = False
+    """No page is being read: the next one is asked for when the running request's reply is
+    out (live events above ``cursor`` need not be kept meanwhile: that read will see them)."""
 
 
 class Session:
@@ -166,11 +174,14 @@ class Session:
         max_replay: int = 10_000,
         page_size: int = 200,
         seen_window: int = 4096,
+        max_burst: int = 64,
     ) -> None:
         self.max_auth_failures = max_auth_failures
         self.max_replay = max_replay
         self.page_size = page_size
         self.seen_window = seen_window
+        self.max_burst = max_burst
+        """More events than this waiting at once are read back from the store, page by page."""
         self.state = SessionState.AWAITING_AUTH
         self.player_id: str | None = None
         self.floor = 0
@@ -277,12 +288,21 @@ class Session:
     # --- pushes --------------------------------------------------------------------------------
 
     def event_arrived(self, event: Event) -> list[Action]:
-        """A live event from the bus: pushed now, or kept until a reply or a catch-up is done."""
+        """A live event from the bus: pushed now, kept, or left to the catch-up that reads it."""
         if event.player_id != self.player_id or self.state not in _WITH_PLAYER:
             return []
-        if self.state is SessionState.LIVE and self._catch_up is None:
+        catch_up = self._catch_up
+        if self.state is SessionState.LIVE and catch_up is None:
             return self._push(event)
+        if catch_up is not None and catch_up.paused and event.id > catch_up.cursor:
+            return []  # stored already; the paused catch-up reads it when it resumes
         self._waiting.append(event)
+        held = self.state is SessionState.ANSWERING and catch_up is None
+        if held and len(self._waiting) > self.max_burst:
+            # Too many to hold: read them back from the store, paced, after the reply.
+            cursor = min(e.id for e in self._waiting) - 1
+            self._catch_up = _CatchUp(cursor=cursor, replay=False, paused=True)
+            self._waiting = []
         return []
 
     def events_fetched(self, events: Sequence[Event], limit: int) -> list[Action]:
@@ -290,28 +310,41 @@ class Session:
         catch_up = self._catch_up
         if catch_up is None or self.state not in _WITH_PLAYER:
             return []
+        if self.state is SessionState.ANSWERING:
+            # A reply goes first: forget this page, read it again after the reply.
+            catch_up.paused = True
+            self._waiting = [e for e in self._waiting if e.id <= catch_up.cursor]
+            return []
         actions: list[Action] = []
         for event in events:
             catch_up.cursor = max(catch_up.cursor, event.id)
             if event.player_id != self.player_id:  # never another player's event
                 continue
             catch_up.read += 1
-            if self.state is SessionState.ANSWERING:
-                self._waiting.append(event)
-            else:
-                actions += self._push(event)
-        if len(events) >= limit and catch_up.read < self.max_replay:
+            actions += self._push(event)
+        actions += self._push_waiting(up_to=catch_up.cursor)
+        capped = catch_up.replay and catch_up.read >= self.max_replay
+        if not capped and (len(events) >= limit or catch_up.again):
+            catch_up.again = False
+            if len(self._waiting) > self.max_burst:
+                self._waiting = []  # all above the cursor: the next pages read them
             return [*actions, self._fetch(catch_up)]
-        if catch_up.again:
-            self._catch_up = _CatchUp(cursor=catch_up.cursor, replay=catch_up.replay)
-            return [*actions, self._fetch(self._catch_up)]
-        self._catch_up = None
-        if catch_up.replay:
+        if catch_up.replay:  # everything stored was read: the replay is over
             self.state = SessionState.LIVE
-            actions += self._release()
-            done = {"type": "replay_complete", "last_event_id": self.last_event_id}
-            return [*actions, Send(encode_frame(done))]
-        return [*actions, *self._release()]
+        if not capped and len(self._waiting) > self.max_burst:
+            if catch_up.replay:
+                catch_up.replay = False
+                actions.append(self._replay_complete())
+            self._waiting = []
+            return [*actions, self._fetch(catch_up)]
+        self._catch_up = None
+        actions += self._push_waiting(up_to=None)
+        if catch_up.replay:
+            actions.append(self._replay_complete())
+        return actions
+
+    def _replay_complete(self) -> Send:
+        return Send(encode_frame({"type": "replay_complete", "last_event_id": self.last_event_id}))
 
     def resync(self) -> list[Action]:
         """The bus may have lost events: read the stored ones after the last event pushed."""
@@ -320,23 +353,42 @@ class Session:
         if self._catch_up is not None:
             self._catch_up.again = True
             return []
-        self._catch_up = _CatchUp(cursor=self.last_event_id, replay=False)
-        return [self._fetch(self._catch_up)]
+        answering = self.state is SessionState.ANSWERING
+        self._catch_up = _CatchUp(cursor=self.last_event_id, replay=False, paused=answering)
+        return [] if answering else [self._fetch(self._catch_up)]
 
     def _fetch(self, catch_up: _CatchUp) -> FetchEvents:
         assert self.player_id is not None
-        limit = max(1, min(self.page_size, self.max_replay - catch_up.read))
+        limit = self.page_size
+        if catch_up.replay:
+            limit = max(1, min(limit, self.max_replay - catch_up.read))
         return FetchEvents(self.player_id, catch_up.cursor, limit)
 
     def _release(self) -> list[Action]:
-        """Push the waiting events in id order, except those a running catch-up has not reached."""
-        if self.state is not SessionState.LIVE or not self._waiting:
+        """After a reply: resume a paused catch-up, read a large backlog back, or push it."""
+        catch_up = self._catch_up
+        if catch_up is not None:
+            actions = self._push_waiting(up_to=catch_up.cursor)
+            if not catch_up.paused:
+                return actions  # a page is being read; it decides what comes next
+            catch_up.paused = False
+            self._waiting = []
+            return [*actions, self._fetch(catch_up)]
+        if len(self._waiting) <= self.max_burst:
+            return self._push_waiting(up_to=None)
+        cursor = min(e.id for e in self._waiting) - 1
+        self._waiting = []
+        self._catch_up = _CatchUp(cursor=cursor, replay=False)
+        return [self._fetch(self._catch_up)]
+
+    def _push_waiting(self, up_to: int | None) -> list[Action]:
+        """Push the waiting events with ids up to ``up_to`` (all when None), in id order."""
+        if not self._waiting:
             return []
-        reached = None if self._catch_up is None else self._catch_up.cursor
         ready = sorted(
-            (e for e in self._waiting if reached is None or e.id <= reached), key=lambda e: e.id
+            (e for e in self._waiting if up_to is None or e.id <= up_to), key=lambda e: e.id
         )
-        self._waiting = [e for e in self._waiting if reached is not None and e.id > reached]
+        self._waiting = [e for e in self._waiting if up_to is not None and e.id > up_to]
         actions: list[Action] = []
         for event in ready:
             actions += self._push(event)
@@ -351,4 +403,3 @@ class Session:
             self._seen.discard(self._seen_order.popleft())
         self.last_event_id = max(self.last_event_id, event.id)
         return [Send(event_push(event))]
-

@@ -1,4 +1,4 @@
-"""A simulated player: a websocket client of the gamepay adapter (protocol v1).
+"""A simulated player: a websocket client of the gamepay adapter (protocol 2).
 
 It authenticates with a token, sends requests with ids and awaits the matching replies, and
 collects every push (``event`` frames) the server sends it, as a real game client would.

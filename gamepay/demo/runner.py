@@ -307,7 +307,12 @@ async def _play_one(run: DemoRun, plan: PlayerPlan, view: DemoView) -> None:
             behaviour = step.behaviour
             try:
                 if behaviour is Behaviour.TOP_UP:
-                    reply = await player.request("top_up", amount=step.fiat, currency="TWD")
+                    reply = await player.request(
+                        "top_up",
+                        amount=step.fiat,
+                        currency="TWD",
+                        request_id=f"{plan.player_id}-t{number}",
+                    )
                     view.bump("intents")
                     sandbox.pay(reply["payment_intent_id"], "exact")
                     view.bump("top_ups")
@@ -327,7 +332,9 @@ async def _play_one(run: DemoRun, plan: PlayerPlan, view: DemoView) -> None:
                     )
                     view.bump("withdrawals")
                 else:
-                    reply = await player.request("buy_with_crypto", sku=step.sku)
+                    reply = await player.request(
+                        "buy_with_crypto", sku=step.sku, request_id=f"{plan.player_id}-c{number}"
+                    )
                     view.bump("intents")
                     intent_id = reply["payment_intent_id"]
                     run.intents[intent_id] = behaviour

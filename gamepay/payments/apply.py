@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.bus.outbox import EventDraft, publish_quietly, record_events
 from gamepay.core.accounts import AccountKind, issuer_account, player_account, world_account
-from gamepay.core.assets import Token
+from gamepay.core.assets import Asset, Token
 from gamepay.core.intents import OrderKind
-from gamepay.errors import AssetError, InvalidInput, OrderNotFound
+from gamepay.errors import AssetError, AssetNotFound, InvalidInput, OrderNotFound
 from gamepay.kryptogo.models import PaymentIntent
 from gamepay.payments import repository as q
 from gamepay.payments.context import PaymentsContext
@@ -33,6 +33,7 @@ from gamepay.payments.twins import credit_twin
 
 __all__ = [
     "apply",
+    "asset_of",
     "balance_event_now",
     "find_order",
     "grant_for",
@@ -253,7 +254,7 @@ async def _execute(
         drafts.append(status_event(order, str(intent.status), decision.before))
     granted = settlement.granted_now
     if granted is not None:
-        drafts.append(grant_event(order, granted))
+        drafts.append(grant_event(order, granted, await asset_of(ctx, conn, granted.asset_id)))
         drafts.append(await balance_event_now(ctx, conn, order, granted.asset_id, granted.amount))
     token_id = order.token_asset_id
     if settlement.credited and token_id is not None:
@@ -277,7 +278,15 @@ async def balance_event_now(
 ) -> EventDraft:
     """A ``balance_changed`` draft with the player's balance as read in ``conn`` now."""
     balance = await ctx.ledger.balance(player_account(order.player_id), asset_id, conn=conn)
-    return balance_event(order, asset_id, delta, balance)
+    return balance_event(order, await asset_of(ctx, conn, asset_id), delta, balance)
+
+
+async def asset_of(ctx: PaymentsContext, conn: AsyncConnection, asset_id: str) -> Asset:
+    """The registered asset ``asset_id`` (from the ledger's cache once known)."""
+    found = await ctx.ledger.get_assets([asset_id], conn=conn)
+    if asset_id not in found:
+        raise AssetNotFound(f"asset {asset_id[:80]!r} is not registered")
+    return found[asset_id]
 
 
 async def record_unknown(

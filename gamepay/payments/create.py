@@ -429,14 +429,18 @@ async def buy_with_balance(
             conn=conn,
         )
         ctx.hook("buy.after_ledger")
-        drafts = [status_event(order, str(OrderStatus.COMPLETED)), grant_event(order, grant)]
+        assets = await ctx.ledger.get_assets([price.asset_id, grant.asset_id], conn=conn)
+        drafts = [
+            status_event(order, str(OrderStatus.COMPLETED)),
+            grant_event(order, grant, assets[grant.asset_id]),
+        ]
         changes = ((price.asset_id, -price.amount), (grant.asset_id, grant.amount))
         for asset_id, delta in changes:
             after = batch.balances.get((player, asset_id))
             if after is None:  # price and grant in one asset netting to zero: read it
                 drafts.append(await balance_event_now(ctx, conn, order, asset_id, delta))
             else:
-                drafts.append(balance_event(order, asset_id, delta, after))
+                drafts.append(balance_event(order, assets[asset_id], delta, after))
         return order, await record_events(conn, drafts, now)
 
     order, events = await ctx.store.run(buy)

@@ -2,7 +2,9 @@
 
 ``order_status_changed`` on every status move, ``asset_granted`` when a purchase grants, and
 ``balance_changed`` (with the ``delta`` and the balance after it) for every balance an order
-moves. Amounts are decimal strings.
+moves. Amounts are integers of base units written as strings; every event naming an asset
+also carries its display ``code`` and ``decimals``, so it can be shown in the asset's units
+without another read (what the websocket adapter's pushes do).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from typing import TYPE_CHECKING
 
 from gamepay.bus.outbox import EventDraft
 from gamepay.core.events import EventType
+from gamepay.ledger import asset_code
 from gamepay.payments.decide import GrantSpec
 from gamepay.payments.records import Order
 
 if TYPE_CHECKING:
+    from gamepay.core.assets import Asset
     from gamepay.ledger.records import Balance
 
 __all__ = ["balance_event", "grant_event", "status_event"]
@@ -37,8 +41,8 @@ def status_event(order: Order, status: str, previous: str | None = None) -> Even
     )
 
 
-def grant_event(order: Order, grant: GrantSpec) -> EventDraft:
-    """``asset_granted``: the order granted ``grant`` to its player."""
+def grant_event(order: Order, grant: GrantSpec, asset: Asset) -> EventDraft:
+    """``asset_granted``: the order granted ``grant`` (of ``asset``) to its player."""
     return EventDraft(
         order.player_id,
         EventType.ASSET_GRANTED,
@@ -46,20 +50,24 @@ def grant_event(order: Order, grant: GrantSpec) -> EventDraft:
             "order_id": order.id,
             "sku": order.sku,
             "asset_id": grant.asset_id,
+            "code": asset_code(asset),
+            "decimals": asset.decimals,
             "amount": str(grant.amount),
         },
     )
 
 
-def balance_event(order: Order, asset_id: str, delta: int, balance: Balance) -> EventDraft:
-    """``balance_changed``: the order moved the player's ``asset_id`` by ``delta`` to
+def balance_event(order: Order, asset: Asset, delta: int, balance: Balance) -> EventDraft:
+    """``balance_changed``: the order moved the player's ``asset`` by ``delta`` to
     ``balance``."""
     return EventDraft(
         order.player_id,
         EventType.BALANCE_CHANGED,
         {
             "order_id": order.id,
-            "asset_id": asset_id,
+            "asset_id": asset.id,
+            "code": asset_code(asset),
+            "decimals": asset.decimals,
             "delta": str(delta),
             "available": str(balance.available),
             "held": str(balance.held),

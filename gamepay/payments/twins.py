@@ -89,4 +89,4 @@ async def credit_twin(
         order.player_id,
     )
     after = await ctx.ledger.balance(player, token.id, conn=conn)
-    return due, [balance_event(order, token.id, due, after)]
+    return due, [balance_event(order, token, due, after)]

@@ -1,7 +1,8 @@
 """The events a withdrawal move announces (drafts for the ``gp_events`` outbox); pure.
 
 ``withdrawal_status_changed`` on every move, ``balance_changed`` (``delta`` of the available
-balance) on hold, post and void.
+balance) on hold, post and void. Amounts are integers of base units written as strings, beside
+the token's ``decimals`` and display ``code`` (its symbol).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from gamepay.withdrawals.records import Withdrawal
 __all__ = ["balance_draft", "status_draft"]
 
 
-def status_draft(w: Withdrawal) -> EventDraft:
-    """``withdrawal_status_changed`` for ``w`` as it is after the move.
+def status_draft(w: Withdrawal, code: str) -> EventDraft:
+    """``withdrawal_status_changed`` for ``w`` (of the token shown as ``code``) after the move.
 
     ``error`` is the stable error code (e.g. ``treasury_insufficient``), never the error's text:
     the event reaches the player.
@@ -27,6 +28,7 @@ def status_draft(w: Withdrawal) -> EventDraft:
             "request_id": w.request_id,
             "status": str(w.status),
             "asset_id": w.asset_id,
+            "code": code,
             "amount": str(w.amount),
             "decimals": w.decimals,
             "chain_id": w.chain_id,
@@ -38,7 +40,7 @@ def status_draft(w: Withdrawal) -> EventDraft:
     )
 
 
-def balance_draft(w: Withdrawal, delta: int, available: int, held: int) -> EventDraft:
+def balance_draft(w: Withdrawal, code: str, delta: int, available: int, held: int) -> EventDraft:
     """``balance_changed`` for ``w``'s player; ``delta`` is the change of the available balance."""
     return EventDraft(
         w.player_id,
@@ -46,6 +48,7 @@ def balance_draft(w: Withdrawal, delta: int, available: int, held: int) -> Event
         {
             "withdrawal_id": w.id,
             "asset_id": w.asset_id,
+            "code": code,
             "delta": str(delta),
             "available": str(available),
             "held": str(held),

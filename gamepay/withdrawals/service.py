@@ -263,11 +263,9 @@ class Withdrawals:
                 memo=reference,
             )
             await self._ledger.hold(hold_id_for(wid), spec, conn=conn)
-            events = await record_events(
-                conn,
-                [status_draft(created), await self._balance_draft(conn, created, -amount)],
-                now,
-            )
+            drafts = [status_draft(created, token.symbol)]
+            drafts.append(await self._balance_draft(conn, created, -amount))
+            events = await record_events(conn, drafts, now)
             return created, events, True
 
         withdrawal, events, is_new = await self._store.run(create)
@@ -300,7 +298,13 @@ class Withdrawals:
     async def _balance_draft(self, conn: AsyncConnection, w: Withdrawal, delta: int) -> EventDraft:
         """balance_changed for the player; ``delta`` is the change of the available balance."""
         balance = await self._ledger.balance(player_account(w.player_id), w.asset_id, conn=conn)
-        return balance_draft(w, delta, balance.available, balance.held)
+        code = await self._code(conn, w)
+        return balance_draft(w, code, delta, balance.available, balance.held)
+
+    async def _code(self, conn: AsyncConnection, w: Withdrawal) -> str:
+        """The display code (symbol) of ``w``'s token, for its events."""
+        asset = (await self._ledger.get_assets([w.asset_id], conn=conn)).get(w.asset_id)
+        return asset.symbol if isinstance(asset, Token) else w.asset_id
 
     # ------------------------------------------------------------------------- sending
 
@@ -404,7 +408,7 @@ class Withdrawals:
                 error=current.error if error is None else _short(error),
             )
             await self._rows.update_status(conn, moved)
-            drafts = [status_draft(moved)]
+            drafts = [status_draft(moved, await self._code(conn, moved))]
             if move.effect in (HoldEffect.POST, HoldEffect.VOID):
                 delta = current.amount if move.effect is HoldEffect.VOID else 0
                 drafts.append(await self._balance_draft(conn, moved, delta))

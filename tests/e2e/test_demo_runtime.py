@@ -29,7 +29,7 @@ async def test_storefront_session_websocket_and_metrics(tmp_path: Path) -> None:
         async with PlayerClient(session["ws_url"], session["token"]) as visitor:
             catalog = await visitor.request("catalog")
             assert {item["sku"] for item in catalog["items"]} == {"sword", "shield", "potion"}
-            instructions = await visitor.request("buy_with_crypto", sku="sword")
+            instructions = await visitor.request("buy_with_crypto", sku="sword", request_id="v1")
             paid = await http.post(
                 run.runtime.http_url + "/demo/pay",
                 json={"payment_intent_id": instructions["payment_intent_id"]},
@@ -111,7 +111,7 @@ async def test_runtime_on_each_backend(db_url: str) -> None:
             assert (server.store.dialect == "postgresql") == db_url.startswith("postgres")
             ticket = issue_token("carol", "backend-test-secret", 300)
             async with PlayerClient(server.ws_url, ticket) as carol:
-                pay = await carol.request("buy_with_crypto", sku="shield")
+                pay = await carol.request("buy_with_crypto", sku="shield", request_id="c1")
                 sandbox.sandbox.pay(pay["payment_intent_id"], "exact")
                 assert await carol.wait_for_push(
                     "asset_granted", order_id=pay["order_id"], within=10

@@ -89,7 +89,7 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
                 assert "new WebSocket(session.ws_url)" in page.text
                 token = issue_token("alice", WS_SECRET, 300)
                 async with PlayerClient(ws_url.group(1), token) as alice:
-                    buy = await alice.request("buy_with_crypto", sku="sword")
+                    buy = await alice.request("buy_with_crypto", sku="sword", request_id="b1")
                     sandbox.sandbox.pay(buy["payment_intent_id"], "exact")
                     assert await alice.wait_for_push(
                         "asset_granted", order_id=buy["order_id"], within=10

@@ -96,7 +96,7 @@ async def test_two_serve_processes_push_across_nats(
         token = issue_token("alice", WS_SECRET, 300)
         on_b = await stack.enter_async_context(PlayerClient(url_b, token))
         on_a = await stack.enter_async_context(PlayerClient(url_a, token))
-        buy = await on_a.request("buy_with_crypto", sku="sword")
+        buy = await on_a.request("buy_with_crypto", sku="sword", request_id="nats-1")
         sandbox.sandbox.pay(buy["payment_intent_id"], "exact")
         assert await on_b.wait_for_push("asset_granted", order_id=buy["order_id"], within=15)
         assert await on_a.wait_for_push("asset_granted", order_id=buy["order_id"], within=15)

@@ -75,7 +75,7 @@ async def test_nothing_works_before_authenticate(shop: Shop) -> None:
         assert (await client.request("authenticate", token=expired))["code"] == "token_rejected"
         result = await client.ok("authenticate", token=shop.token("alice"))
         assert result["player_id"] == "alice"
-        assert result["protocol"] == 1
+        assert result["protocol"] == 2
         assert (await client.request("authenticate", token=shop.token("bob")))[
             "code"
         ] == "already_authenticated"
@@ -103,8 +103,18 @@ async def test_every_operation(shop: Shop) -> None:
     async with open_client(shop.ws_url, shop.token("alice")) as alice:
         catalog = await alice.ok("catalog")
         skus = {item["sku"]: item for item in catalog["items"]}
-        assert skus["sword"]["balance_price"] == {"asset": "currency:gold", "amount": "500"}
-        assert skus["sword"]["grant"] == {"asset": "item:sword", "amount": "1"}
+        assert skus["sword"]["balance_price"] == {
+            "asset": "currency:gold",
+            "code": "gold",
+            "decimals": 0,
+            "amount": "500",
+        }
+        assert skus["sword"]["grant"] == {
+            "asset": "item:sword",
+            "code": "sword",
+            "decimals": 0,
+            "amount": "1",
+        }
 
         assert _balance(await alice.ok("balance"), "currency:gold") == "1000"
         bought = await alice.ok("buy_with_balance", sku="sword", request_id="buy-1")
@@ -114,6 +124,9 @@ async def test_every_operation(shop: Shop) -> None:
         balances = await alice.ok("balance")
         assert _balance(balances, "currency:gold") == "500"
         assert _balance(balances, "item:sword") == "1"
+        unsafe = await alice.request("buy_with_balance", sku="sword", request_id=None)
+        assert unsafe["code"] == "request_id_required"  # nothing happened
+        assert _balance(await alice.ok("balance"), "currency:gold") == "500"
         refused = await alice.request("buy_with_balance", sku="sword")
         refused = await alice.request("buy_with_balance", sku="sword")
         assert refused["code"] == "insufficient_funds"
@@ -122,7 +135,8 @@ async def test_every_operation(shop: Shop) -> None:
 
         instructions = await alice.ok("buy_with_crypto", sku="potion")
         assert instructions["chain"] == "arb"
-        assert instructions["symbol"] == "USDT"
+        assert (instructions["code"], instructions["decimals"]) == ("USDT", 6)
+        assert instructions["asset"] == "token:arb:" + instructions["token"].lower()
         assert instructions["amount"] == "1.5"
         assert instructions["deadline"] > time.time()
         assert instructions["address"].startswith("0x")
@@ -136,7 +150,7 @@ async def test_every_operation(shop: Shop) -> None:
             "withdraw", asset=token, amount="2.5", address=address, request_id="wd-1"
         )
         assert sent["status"] == "sent"
-        assert sent["amount"] == "2.5"
+        assert (sent["amount"], sent["code"], sent["decimals"]) == ("2.5", "USDT", 6)
         replay = await alice.ok(
             "withdraw", asset=token, amount="2.5", address=address, request_id="wd-1"
         )
@@ -175,7 +189,7 @@ async def test_pushes_reach_every_connection_of_the_player(shop: Shop) -> None:
         for device in (phone, laptop):
             granted = await device.wait_push(lambda p: p.get("event") == "asset_granted")
             assert granted["data"]["order_id"] == order_id
-            assert granted["data"]["asset_id"] == "item:sword"
+            assert granted["data"]["asset"] == "item:sword"
         bought = await laptop.ok("buy_with_balance", sku="shield")
         await phone.wait_push(
             lambda p: (
@@ -334,6 +348,17 @@ async def test_withdrawal_status_is_pushed_and_replayed(shop: Shop) -> None:
             )
         )
         assert pushed["data"]["withdrawal_id"] == sent["withdrawal_id"]
+        data = pushed["data"]
+        assert (data["amount"], data["amount_base_units"]) == ("1", "1000000")
+        assert (data["asset"], data["code"], data["decimals"]) == (sent["asset"], "USDT", 6)
+        held = await alice.wait_push(
+            lambda p: (
+                p.get("event") == "balance_changed"
+                and p["data"].get("withdrawal_id") == sent["withdrawal_id"]
+            )
+        )
+        assert (held["data"]["delta"], held["data"]["delta_base_units"]) == ("-1", "-1000000")
+        assert (held["data"]["available"], held["data"]["code"]) == ("9", "USDT")
     async with open_client(shop.ws_url, shop.token("alice"), last_event_id=0) as again:
         await again.wait_push(lambda p: p["type"] == "replay_complete")
         assert pushed["event_id"] in {p["event_id"] for p in again.events()}
@@ -351,4 +376,33 @@ async def test_the_requester_hears_the_reply_before_the_pushes(shop: Shop) -> No
                 p.get("event") == "asset_granted" and p["data"]["order_id"] == bought["order_id"]
             )
         )
-        assert granted["data"]["asset_id"] == "item:potion"
+        assert granted["data"]["asset"] == "item:potion"
+
+
+async def test_protocol_2_refusals_keep_the_connection_open(shop: Shop) -> None:
+    """A lone-surrogate id, duplicate keys, NaN and bad tokens get typed errors on one connection,
+    which then authenticates; a buy without request_id is refused and changes nothing."""
+    await shop.give_gold("erin")
+    async with connect(shop.ws_url) as ws:
+
+        async def answer(frame: str) -> dict[str, object]:
+            await ws.send(frame)
+            reply: dict[str, object] = json.loads(await ws.recv())
+            return reply
+
+        surrogate = await answer('{"type":"ping","id":"\\ud800"}')
+        assert (surrogate["id"], surrogate["code"]) == (None, "bad_message")
+        assert (await answer('{"type":"ping","type":"balance","id":1}'))["code"] == "bad_json"
+        assert (await answer('{"type":"ping","id":NaN}'))["code"] == "bad_json"
+        for token in ("", "x" * 3000):
+            reply = await answer(json.dumps({"type": "authenticate", "id": 2, "token": token}))
+            assert (reply["id"], reply["code"]) == (2, "token_rejected")
+        frame = {"type": "authenticate", "id": 3, "token": shop.token("erin")}
+        assert (await answer(json.dumps(frame)))["protocol"] == 2
+        unsafe = await answer('{"type":"buy_with_balance","id":4,"sku":"potion"}')
+        assert (unsafe["id"], unsafe["code"]) == (4, "request_id_required")
+        gold = {"asset": "currency:gold", "code": "gold", "decimals": 0}
+        balance = await answer('{"type":"balance","id":5}')
+        assert balance["balances"] == [{**gold, "available": "1000", "held": "0"}]
+    orders = await shop.payments.events_after("erin", 0, 100)
+    assert [e.type for e in orders] == []

@@ -17,14 +17,14 @@ from websockets.sync.client import ClientConnection, connect
 
 import gamepay.errors
 from gamepay_ws import AdapterConfig
-from gamepay_ws.protocol import CLIENT_TYPES
+from gamepay_ws.protocol import CLIENT_TYPES, RequestIdRequired
 from tests.support.shop_thread import ThreadedShop, shop_in_thread
 
 ERROR_CODES = {
     cls.code
     for _, cls in inspect.getmembers(gamepay.errors, inspect.isclass)
     if issubclass(cls, gamepay.errors.GamepayError)
-}
+} | {RequestIdRequired.code}
 """Every code a typed error reply may carry (``internal_error`` is deliberately not here)."""
 
 EXAMPLES = 150 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 60
@@ -145,13 +145,14 @@ def test_numbers_for_amounts_are_amount_type_errors(threaded: ThreadedShop, amou
         assert _reply(ws)["type"] == "authenticate_result"
         token = shop.withdrawable[0]["asset"]
         for message in (
-            {"type": "top_up", "id": 1, "amount": amount, "currency": "USD"},
+            {"type": "top_up", "id": 1, "amount": amount, "currency": "USD", "request_id": "t"},
             {
                 "type": "withdraw",
                 "id": 2,
                 "asset": token,
                 "amount": amount,
                 "address": "0x" + "1" * 40,
+                "request_id": "w",
             },
         ):
             ws.send(json.dumps(message))

@@ -34,7 +34,7 @@ async def _cross_replica_purchase(a: Shop, b: Shop) -> None:
                 and p["data"]["order_id"] == instructions["order_id"]
             )
         )
-        assert granted["data"]["asset_id"] == "item:sword"
+        assert granted["data"]["asset"] == "item:sword"
         success = await on_b.wait_push(
             lambda p: p.get("event") == "order_status_changed" and p["data"]["status"] == "success"
         )

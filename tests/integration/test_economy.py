@@ -119,7 +119,7 @@ async def test_a_player_buys_tops_up_and_withdraws_with_the_bus_given_nowhere(
             assert bought["status"] == "completed"
             await alice.wait_push(
                 lambda p: (
-                    p.get("event") == "asset_granted" and p["data"]["asset_id"] == "item:sword"
+                    p.get("event") == "asset_granted" and p["data"]["asset"] == "item:sword"
                 )
             )
             pay = await alice.ok("top_up", amount="65", currency="TWD")

@@ -56,6 +56,8 @@ async def test_exact_payment_grants_once_with_events(db_url: str) -> None:
             "order_id": pay.order_id,
             "sku": "sword",
             "asset_id": ITEM,
+            "code": "sword",
+            "decimals": 0,
             "amount": "1",
         }
         result = await env.payments.apply(env.sandbox.get_intent(pay.payment_intent_id).to_model())

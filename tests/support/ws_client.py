@@ -1,15 +1,22 @@
-"""A small protocol-v1 test client over a real websocket (asyncio), keeping pushes apart."""
+"""A small protocol-2 test client over a real websocket (asyncio), keeping pushes apart.
+
+Money-moving requests get a fresh ``request_id`` unless the test passes one (``request_id=None``
+sends none, to see the server refuse it).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Close
+
+from gamepay_ws.protocol import MONEY_MOVING
 
 __all__ = ["Client", "open_client"]
 
@@ -40,6 +47,10 @@ class Client:
         """Send one request and return its reply (a result or an error)."""
         self._next += 1
         request_id = self._next
+        if type_ in MONEY_MOVING and "request_id" not in fields:
+            fields["request_id"] = f"test-{uuid.uuid4()}"
+        if fields.get("request_id", "") is None:
+            del fields["request_id"]
         await self.ws.send(json.dumps({"type": type_, "id": request_id, **fields}))
         reply = await self.next_reply()
         assert reply["id"] == request_id, reply

@@ -89,7 +89,15 @@ class FakeBackend:
 
 
 _INSTRUCTIONS = PaymentInstructionsReply(
-    order_id="o2", chain="arb", token="0x1", symbol="USDT", address="0x2", amount="1.5", deadline=9
+    order_id="o2",
+    asset="token:arb:0x1",
+    code="USDT",
+    decimals=6,
+    amount="1.5",
+    chain="arb",
+    token="0x1",
+    address="0x2",
+    deadline=9,
 )
 
 

@@ -1,4 +1,4 @@
-"""Protocol v1 parsing: every operation validates, and hostile frames get typed errors."""
+"""Protocol 2 parsing: every operation validates, and hostile frames get typed errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamepay_ws.protocol import CLIENT_TYPES, parse_message
+from gamepay_ws.protocol import CLIENT_TYPES, Authenticate, error_reply, parse_message
 
 KNOWN_CODES = {
     "bad_json",
@@ -16,6 +16,8 @@ KNOWN_CODES = {
     "unknown_type",
     "amount_type",
     "amount_format",
+    "request_id_required",
+    "token_rejected",
 }
 
 
@@ -29,8 +31,11 @@ KNOWN_CODES = {
             {"type": "buy_with_balance", "id": 3, "sku": "sword", "request_id": "u-1"},
             "BuyWithBalance",
         ),
-        ({"type": "buy_with_crypto", "id": 4, "sku": "sword"}, "BuyWithCrypto"),
-        ({"type": "top_up", "id": 5, "amount": "9.99", "currency": "USD"}, "TopUp"),
+        ({"type": "buy_with_crypto", "id": 4, "sku": "sword", "request_id": "k"}, "BuyWithCrypto"),
+        (
+            {"type": "top_up", "id": 5, "amount": "9.99", "currency": "USD", "request_id": "k"},
+            "TopUp",
+        ),
         (
             {
                 "type": "withdraw",
@@ -38,6 +43,7 @@ KNOWN_CODES = {
                 "asset": "token:arb:0xa",
                 "amount": "1",
                 "address": "0x1",
+                "request_id": "k",
             },
             "Withdraw",
         ),
@@ -69,7 +75,10 @@ def test_every_operation_parses(frame: dict[str, object], kind: str) -> None:
         ('{"type": "top_up", "id": 1, "amount": 10, "currency": "USD"}', "amount_type"),
         ('{"type": "top_up", "id": 1, "amount": "-1", "currency": "USD"}', "amount_format"),
         ('{"type": "top_up", "id": 1, "amount": "1e3", "currency": "USD"}', "amount_format"),
-        ('{"type": "top_up", "id": 1, "amount": "1", "currency": "EUR"}', "bad_message"),
+        (
+            '{"type": "top_up", "id": 1, "amount": "1", "currency": "EUR", "request_id": "k"}',
+            "bad_message",
+        ),
         (
             '{"type": "withdraw", "id": 1, "asset": "a", "amount": 1.0, "address": "x"}',
             "amount_type",
@@ -78,6 +87,24 @@ def test_every_operation_parses(frame: dict[str, object], kind: str) -> None:
         ('{"type": "history", "id": 1, "limit": 1000}', "bad_message"),
         ('{"type": "authenticate", "id": 1, "token": "t", "last_event_id": -1}', "bad_message"),
         ('{"type": "buy_with_balance", "id": 1, "sku": "s", "request_id": "a b"}', "bad_message"),
+        ('{"type": "buy_with_balance", "id": 1, "sku": "s"}', "request_id_required"),
+        ('{"type": "buy_with_crypto", "id": 1, "sku": "s"}', "request_id_required"),
+        ('{"type": "top_up", "id": 1, "amount": "1", "currency": "USD"}', "request_id_required"),
+        (
+            '{"type": "withdraw", "id": 1, "asset": "a", "amount": "1", "address": "x"}',
+            "request_id_required",
+        ),
+        ('{"type": "ping", "type": "balance", "id": 1}', "bad_json"),
+        ('{"type": "ping", "id": 1, "x": {"a": 1, "a": 2}}', "bad_json"),
+        ('{"type": "ping", "id": NaN}', "bad_json"),
+        ('{"type": "ping", "id": -Infinity}', "bad_json"),
+        ('{"type": "ping", "id": 1e400}', "bad_json"),
+        ('{"type": "authenticate", "id": 1, "token": 5}', "token_rejected"),
+        ('{"type": "authenticate", "id": 1}', "token_rejected"),
+        (
+            '{"type": "buy_with_balance", "id": 1, "sku": "\\ud800", "request_id": "k"}',
+            "bad_message",
+        ),
     ],
 )
 def test_hostile_frames_get_typed_errors(frame: str | bytes, code: str) -> None:
@@ -92,6 +119,39 @@ def test_error_echoes_the_id_when_it_is_valid() -> None:
     """A refused message with a usable id gets that id back; without one, null."""
     assert parse_message('{"type": "nope", "id": "abc"}')[1] == "abc"
     assert parse_message('{"type": "nope", "id": {"x": 1}}')[1] is None
+
+
+@pytest.mark.parametrize("surrogate", ["\\ud800", "\\udfff", "a\\udc00b"])
+def test_a_lone_surrogate_id_is_unreadable_and_its_error_serializes(surrogate: str) -> None:
+    """An id holding a lone surrogate is null in the error, which is valid UTF-8 JSON."""
+    message, request_id, error = parse_message(f'{{"type": "ping", "id": "{surrogate}"}}')
+    assert (message, request_id) == (None, None)
+    assert error is not None
+    assert error.code == "bad_message"
+    frame = error_reply("\ud800", error)
+    assert json.loads(frame.encode("utf-8")) == {
+        "type": "error",
+        "id": None,
+        "code": "bad_message",
+        "message": "strings must be valid Unicode",
+    }
+
+
+def test_a_surrogate_pair_is_a_valid_id() -> None:
+    """An escaped surrogate pair is one character (an emoji), not a lone surrogate."""
+    _message, request_id, error = parse_message('{"type": "ping", "id": "\\ud83d\\ude00"}')
+    assert error is None
+    assert request_id == "\U0001f600"
+
+
+def test_an_empty_or_huge_token_parses_for_the_authenticator_to_refuse() -> None:
+    """Token length is the authenticator's business (token_rejected), not bad_message."""
+    for token in ("", "x" * 5000):
+        message, _, error = parse_message(
+            json.dumps({"type": "authenticate", "id": 1, "token": token})
+        )
+        assert error is None
+        assert isinstance(message, Authenticate)
 
 
 json_values = st.recursive(

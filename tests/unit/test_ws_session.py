@@ -75,7 +75,7 @@ def test_authenticate_without_replay_goes_live() -> None:
     actions = _live(session, "alice")
     assert actions[0] == Join("alice")
     assert _frames(actions) == [
-        {"type": "authenticate_result", "id": "a", "player_id": "alice", "protocol": 1}
+        {"type": "authenticate_result", "id": "a", "player_id": "alice", "protocol": 2}
     ]
     assert session.state is SessionState.LIVE
     assert _pushed(session.event_arrived(_event(5, "alice"))) == [5]
@@ -181,9 +181,11 @@ class SessionMachine(RuleBasedStateMachine):
     that request.
     """
 
+    max_burst = 64
+
     def __init__(self) -> None:
         super().__init__()
-        self.session = Session(page_size=3, max_replay=10**6)
+        self.session = Session(page_size=3, max_replay=10**6, max_burst=self.max_burst)
         self.store: list[int] = []
         self.undelivered: deque[int] = deque()
         self.bus_down = False
@@ -323,6 +325,16 @@ SessionMachine.TestCase.settings = settings(
     max_examples=500 if CI else 150, stateful_step_count=40, deadline=None
 )
 TestSessionMachine = SessionMachine.TestCase
+
+
+class FlowControlMachine(SessionMachine):
+    """The same model with a tiny burst: held and waiting events are mostly read back."""
+
+    max_burst = 2
+
+
+FlowControlMachine.TestCase.settings = SessionMachine.TestCase.settings
+TestFlowControlMachine = FlowControlMachine.TestCase
 
 
 def test_a_resync_during_a_catch_up_reads_on_after_its_last_page() -> None:
