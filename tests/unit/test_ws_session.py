@@ -349,3 +349,43 @@ def test_a_resync_during_a_catch_up_reads_on_after_its_last_page() -> None:
     end = session.events_fetched([_event(2)], 3)
     assert _pushed(end) == [2]
     assert _frames(end)[-1] == {"type": "replay_complete", "last_event_id": 2}
+
+
+def test_a_long_request_holds_no_more_than_a_burst_and_reads_the_rest_back() -> None:
+    """600 events during one request: the reply goes first, then paced pages from the store."""
+    session = Session(page_size=200, max_burst=64)
+    _live(session)
+    assert isinstance(session.receive('{"type": "ping", "id": 1}')[0], RunRequest)
+    for n in range(1, 601):
+        assert session.event_arrived(_event(n)) == []
+    assert len(session._waiting) <= 64  # the rest is not kept in memory
+    after_reply = session.request_finished('{"type": "ping_result", "id": 1}')
+    assert _frames(after_reply)[0]["type"] == "ping_result"
+    assert _pushed(after_reply) == []  # nothing queued at once
+    assert after_reply[-1] == FetchEvents("p", 0, 200)
+    pushed: list[int] = []
+    fetch = after_reply[-1]
+    while isinstance(fetch, FetchEvents):
+        page = [_event(n) for n in range(fetch.after + 1, min(fetch.after + fetch.limit, 600) + 1)]
+        actions = session.events_fetched(page, fetch.limit)
+        assert len(_pushed(actions)) <= 200
+        pushed += _pushed(actions)
+        fetch = actions[-1] if actions and isinstance(actions[-1], FetchEvents) else None
+    assert pushed == list(range(1, 601))
+    assert session.state is SessionState.LIVE
+    assert _pushed(session.event_arrived(_event(601))) == [601]  # live again
+
+
+def test_a_page_that_arrives_during_a_request_is_read_again_after_the_reply() -> None:
+    """A resync's page landing while a request runs is forgotten, then read after the reply."""
+    session = Session(page_size=3)
+    _live(session, last_event_id=0)
+    session.events_fetched([], 3)  # the replay: nothing stored yet
+    assert _pushed(session.event_arrived(_event(1))) == [1]
+    session.receive('{"type": "ping", "id": 1}')
+    session.resync()  # the bus dropped: paused, since a request runs
+    assert session.events_fetched([_event(2), _event(3)], 3) == []
+    actions = session.request_finished('{"type": "ping_result", "id": 1}')
+    assert _frames(actions)[0]["type"] == "ping_result"
+    assert actions[-1] == FetchEvents("p", 1, 3)
+    assert _pushed(session.events_fetched([_event(2), _event(3)], 3)) == [2, 3]
