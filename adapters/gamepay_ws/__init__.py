@@ -9,7 +9,13 @@ for requests that ``dispatch`` runs on the ``port.ShopBackend``, implemented ove
 """
 
 from gamepay_ws.asgi import WebsocketEndpoint
-from gamepay_ws.auth import Authenticator, HmacTokenAuthenticator, issue_token, verify_token
+from gamepay_ws.auth import (
+    Authenticator,
+    HmacTokenAuthenticator,
+    JwtAuthenticator,
+    issue_token,
+    verify_token,
+)
 from gamepay_ws.backend import GamepayBackend
 from gamepay_ws.callback import CALLBACK_PATH, callback_app, callback_routes, serve_http
 from gamepay_ws.port import ShopBackend
@@ -26,6 +32,7 @@ __all__ = [
     "Authenticator",
     "GamepayBackend",
     "HmacTokenAuthenticator",
+    "JwtAuthenticator",
     "Session",
     "SessionState",
     "ShopBackend",

@@ -1,46 +1,62 @@
-"""Player authentication: a pluggable ``Authenticator`` and the default HMAC-signed player token.
+"""Player authentication: a pluggable ``Authenticator`` and the default, standard JWT player token.
 
-The game backend (which already knows who the player is) issues a short-lived token with
-:func:`issue_token` and hands it to the game client; the client sends it in its first websocket
-message (never in the URL: query strings end up in access logs). The token is
-``<payload>.<signature>``, both unpadded base64url: the payload is compact JSON
-``{"v": 1, "sub": player_id, "iat": issued_at, "exp": expires_at}`` (unix seconds) and the
-signature is HMAC-SHA256 over the payload's base64url text with the shared secret. Verification
-compares signatures in constant time and refuses expired tokens (with a small clock leeway).
+The game backend (which already knows who the player is) mints a short-lived token and hands it
+to the game client; the client sends it in its first websocket message (never in the URL: query
+strings end up in access logs). The token is a JWT (RFC 7519), HS256 by default, so any
+language's usual JWT library mints it (docs/protocol.md shows Python and Node):
+
+- claims: ``sub`` (the player id), ``iat`` and ``exp`` (unix seconds) are required; ``iss`` and
+  ``aud`` are checked when the authenticator is given an ``issuer`` / ``audience``;
+- header: ``kid`` names the key when several are accepted (rotation without downtime: accept the
+  old and the new key, switch the backend to the new one, then drop the old one); a token
+  without ``kid`` is tried against each accepted key (and with one unnamed key, ``kid`` is not
+  needed: the token is checked against that key);
+- keys are at least 32 bytes (RFC 7518 section 3.2 for HS256).
+
+:func:`issue_token` is the Python helper for the game backend. Every way a token can fail
+(missing, empty, over-long, malformed, forged, unknown ``kid``, wrong ``iss``/``aud``, expired,
+issued in the future, naming no valid player) raises ``TokenRejected`` and nothing else.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import re
 import time
-from collections.abc import Callable
-from typing import Protocol
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import jwt
 
 from gamepay.errors import ConfigError, TokenRejected
 
 __all__ = [
+    "DEFAULT_ALGORITHMS",
     "MAX_PLAYER_ID_LENGTH",
     "MAX_TOKEN_LENGTH",
+    "MIN_KEY_BYTES",
     "Authenticator",
     "HmacTokenAuthenticator",
+    "JwtAuthenticator",
     "issue_token",
     "verify_token",
 ]
 
-MAX_TOKEN_LENGTH = 2048
+MAX_TOKEN_LENGTH = 4096
 """Longer tokens are refused before any decoding."""
 
 MAX_PLAYER_ID_LENGTH = 128
 """Player ids are 1..128 of ``A-Z a-z 0-9 _ . : @ - / + =`` (what a ledger account id holds)."""
 
-_PLAYER_ID = re.compile(r"[A-Za-z0-9_.:@\-/+=]{1,128}")
+MIN_KEY_BYTES = 32
+"""The shortest HMAC key accepted (RFC 7518: a key at least as long as the hash)."""
 
-_MIN_SECRET = 16
+DEFAULT_ALGORITHMS = ("HS256",)
+"""The algorithms accepted unless told otherwise (never ``none``)."""
+
+_HMAC = ("HS256", "HS384", "HS512")
+
+_PLAYER_ID = re.compile(r"[A-Za-z0-9_.:@\-/+=]{1,128}")
 
 
 class Authenticator(Protocol):
@@ -51,24 +67,24 @@ class Authenticator(Protocol):
         ...
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    if not text.isascii():
-        raise TokenRejected("token is not base64url")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise TokenRejected("token is not base64url") from exc
-
-
-def _secret(secret: bytes | str) -> bytes:
+def _key(secret: bytes | str) -> bytes:
     key = secret.encode() if isinstance(secret, str) else secret
-    if not isinstance(key, bytes) or len(key) < _MIN_SECRET:
-        raise ConfigError(f"the token secret must be at least {_MIN_SECRET} bytes")
+    if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
+        raise ConfigError(f"a token key must be at least {MIN_KEY_BYTES} bytes")
     return key
+
+
+def _keys(keys: bytes | str | Mapping[str, bytes | str]) -> dict[str | None, bytes]:
+    if isinstance(keys, bytes | str):
+        return {None: _key(keys)}
+    if not keys:
+        raise ConfigError("at least one token key is needed")
+    found: dict[str | None, bytes] = {}
+    for kid, secret in keys.items():
+        if not isinstance(kid, str) or not kid:
+            raise ConfigError("a key id (kid) is a non-empty string")
+        found[kid] = _key(secret)
+    return found
 
 
 def _check_player_id(player_id: object) -> str:
@@ -77,72 +93,184 @@ def _check_player_id(player_id: object) -> str:
     return player_id
 
 
-def _sign(key: bytes, payload: str) -> str:
-    return _b64(hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest())
+def issue_token(
+    player_id: str,
+    secret: bytes | str,
+    ttl: int,
+    now: int | None = None,
+    *,
+    kid: str | None = None,
+    issuer: str | None = None,
+    audience: str | None = None,
+    algorithm: str = "HS256",
+) -> str:
+    """Return a JWT proving ``player_id`` for ``ttl`` seconds from ``now`` (unix seconds).
 
-
-def issue_token(player_id: str, secret: bytes | str, ttl: int, now: int | None = None) -> str:
-    """Return a token proving ``player_id`` for ``ttl`` seconds from ``now`` (unix seconds).
-
-    Call it in the game backend after the player logged in; keep ``ttl`` short (minutes).
+    Call it in the game backend after the player logged in; keep ``ttl`` short (minutes). Pass
+    ``kid`` when the server accepts several keys, ``issuer``/``audience`` when it checks them.
     """
-    key = _secret(secret)
+    key = _key(secret)
     try:
         _check_player_id(player_id)
     except TokenRejected as exc:
         raise ConfigError("player id must be 1-128 of A-Z a-z 0-9 _ . : @ - / + =") from exc
     if type(ttl) is not int or ttl <= 0:
         raise ConfigError("ttl must be a positive int of seconds")
+    if algorithm not in _HMAC:
+        raise ConfigError(f"issue_token signs with a shared secret: one of {', '.join(_HMAC)}")
     issued = int(time.time()) if now is None else now
-    claims = {"v": 1, "sub": player_id, "iat": issued, "exp": issued + ttl}
-    payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
-    return f"{payload}.{_sign(key, payload)}"
+    claims: dict[str, Any] = {"sub": player_id, "iat": issued, "exp": issued + ttl}
+    if issuer is not None:
+        claims["iss"] = issuer
+    if audience is not None:
+        claims["aud"] = audience
+    headers = None if kid is None else {"kid": kid}
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
-def verify_token(token: object, secret: bytes | str, now: int, leeway: int = 5) -> str:
+def verify_token(
+    token: object,
+    secret: bytes | str | Mapping[str, bytes | str],
+    now: int,
+    leeway: int = 5,
+    *,
+    issuer: str | None = None,
+    audience: str | None = None,
+    algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+) -> str:
     """Return the player id of a valid, unexpired token; raise ``TokenRejected`` otherwise."""
-    key = _secret(secret)
+    return _verify(token, _keys(secret), now, leeway, issuer, audience, tuple(algorithms))
+
+
+def _verify(
+    token: object,
+    keys: Mapping[str | None, bytes],
+    now: int,
+    leeway: int,
+    issuer: str | None,
+    audience: str | None,
+    algorithms: tuple[str, ...],
+) -> str:
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
-        raise TokenRejected("token is missing or too long")
-    payload, dot, signature = token.partition(".")
-    if not dot or not payload or not signature:
-        raise TokenRejected("token is not <payload>.<signature>")
-    expected = _sign(key, payload) if payload.isascii() else ""
-    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
-        raise TokenRejected("token signature does not match")
+        raise TokenRejected("token is missing, empty or too long")
     try:
-        claims = json.loads(_unb64(payload))
-    except ValueError as exc:
-        raise TokenRejected("token payload is not JSON") from exc
-    if not isinstance(claims, dict) or claims.get("v") != 1:
-        raise TokenRejected("token version is not supported")
-    expires, issued = claims.get("exp"), claims.get("iat")
-    if type(expires) is not int or type(issued) is not int:
-        raise TokenRejected("token has no valid expiry")
-    if now > expires + leeway:
-        raise TokenRejected("token has expired")
-    if issued > now + leeway:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise TokenRejected("token is not a JWT") from exc
+    kid = header.get("kid")
+    if kid is not None and None not in keys:  # one unnamed key: any kid is tried against it
+        key = keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise TokenRejected("token is signed with a key this server does not accept")
+        candidates = [key]
+    else:
+        candidates = list(keys.values())
+    claims: dict[str, Any] | None = None
+    for key in candidates:
+        try:
+            claims = _decode(token, key, now, leeway, issuer, audience, algorithms)
+            break
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenRejected("token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise TokenRejected("token was issued in the future") from exc
+        except (jwt.InvalidIssuerError, jwt.InvalidAudienceError) as exc:
+            raise TokenRejected("token is for another issuer or audience") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenRejected(f"token lacks the {exc.claim!r} claim") from exc
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise TokenRejected("token is malformed") from exc
+    if claims is None:
+        raise TokenRejected("token signature does not match")
+    issued = claims.get("iat")
+    if type(issued) is not int or issued > now + leeway:
         raise TokenRejected("token was issued in the future")
+    if type(claims.get("exp")) is not int:
+        raise TokenRejected("token has no valid expiry")
     return _check_player_id(claims.get("sub"))
 
 
-class HmacTokenAuthenticator:
-    """The default authenticator: verifies tokens from :func:`issue_token` with a shared secret."""
+def _decode(
+    token: str,
+    key: bytes,
+    now: int,
+    leeway: int,
+    issuer: str | None,
+    audience: str | None,
+    algorithms: tuple[str, ...],
+) -> dict[str, Any]:
+    options: jwt.types.Options = {
+        "require": ["sub", "iat", "exp"],
+        "verify_aud": audience is not None,
+        "verify_iss": issuer is not None,
+        "verify_exp": False,  # checked below against the injected clock
+        "verify_iat": False,
+        "verify_nbf": False,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a short key never gets this far (see _key)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=list(algorithms),
+            options=options,
+            issuer=issuer,
+            audience=audience,
+        )
+    expires = claims.get("exp")
+    if type(expires) is int and now > expires + leeway:
+        raise jwt.ExpiredSignatureError("expired")
+    not_before = claims.get("nbf")
+    if not_before is not None and (type(not_before) is not int or not_before > now + leeway):
+        raise jwt.ImmatureSignatureError("not yet valid")
+    return claims
+
+
+class JwtAuthenticator:
+    """The default authenticator: verifies the game backend's JWTs with one or several keys.
+
+    ``keys`` is one shared secret, or ``{kid: secret}`` to accept several at once (rotation).
+    ``issuer`` / ``audience``, when given, must match the token's ``iss`` / ``aud``.
+    """
 
     def __init__(
         self,
-        secret: bytes | str,
+        keys: bytes | str | Mapping[str, bytes | str],
         *,
+        issuer: str | None = None,
+        audience: str | None = None,
+        algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
         clock: Callable[[], float] = time.time,
         leeway: int = 5,
     ) -> None:
-        self._secret = _secret(secret)
+        unknown = set(algorithms) - set(_HMAC)
+        if not algorithms or unknown:
+            raise ConfigError(f"algorithms must be among {', '.join(_HMAC)}")
+        self._keys = _keys(keys)
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = tuple(algorithms)
         self._clock = clock
         self._leeway = leeway
 
     def __repr__(self) -> str:
-        return "HmacTokenAuthenticator(secret=***)"
+        kids = sorted(str(k) for k in self._keys if k is not None)
+        return f"JwtAuthenticator(keys=***, kids={kids}, issuer={self._issuer!r})"
 
     async def authenticate(self, token: str) -> str:
-        """Return the token's player id; raise ``TokenRejected`` if forged, malformed or expired."""
-        return verify_token(token, self._secret, int(self._clock()), self._leeway)
+        """Return the token's player id; raise ``TokenRejected`` for any problem with it."""
+        return _verify(
+            token,
+            self._keys,
+            int(self._clock()),
+            self._leeway,
+            self._issuer,
+            self._audience,
+            self._algorithms,
+        )
+
+
+HmacTokenAuthenticator = JwtAuthenticator
+"""The name protocol 1 used for the default authenticator (its tokens are HS256 JWTs now)."""

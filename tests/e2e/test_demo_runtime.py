@@ -102,14 +102,14 @@ async def test_runtime_on_each_backend(db_url: str) -> None:
             database_url=db_url,
             kryptogo_base_url=sandbox.url,
             kryptogo_api_key=sandbox.api_key,
-            ws_token_secret="backend-test-secret",
+            ws_token_secret="backend-test-secret-of-32-bytes!",
             http_port=0,
             ws_port=0,
         )
         token = settings.tokens[0]
         async with running_runtime(settings, demo_catalog(token)) as server:
             assert (server.store.dialect == "postgresql") == db_url.startswith("postgres")
-            ticket = issue_token("carol", "backend-test-secret", 300)
+            ticket = issue_token("carol", "backend-test-secret-of-32-bytes!", 300)
             async with PlayerClient(server.ws_url, ticket) as carol:
                 pay = await carol.request("buy_with_crypto", sku="shield", request_id="c1")
                 sandbox.sandbox.pay(pay["payment_intent_id"], "exact")
