@@ -23,7 +23,7 @@ from gamepay_ws.protocol import PROTOCOL_VERSION, event_push, parse_message
 from gamepay_ws.ratelimit import TokenBucket
 from gamepay_ws.server import AdapterConfig, Socket, SocketClosed, WebsocketAdapter
 from gamepay_ws.session import Session, SessionState
-from gamepay_ws.storefront import storefront_route
+from gamepay_ws.storefront import storefront_route, storefront_routes
 
 __all__ = [
     "CALLBACK_PATH",
@@ -48,5 +48,6 @@ __all__ = [
     "parse_message",
     "serve_http",
     "storefront_route",
+    "storefront_routes",
     "verify_token",
 ]

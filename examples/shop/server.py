@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import sys
 import tempfile
@@ -47,7 +48,7 @@ from gamepay.store import Store
 from gamepay.testing import RunningSandbox, running_sandbox
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 from gamepay_ws import AdapterConfig, WebsocketAdapter, serve_http
-from gamepay_ws.storefront import storefront_route
+from gamepay_ws.storefront import storefront_routes
 
 __all__ = ["CATALOG", "GOLD", "Shop", "main", "running_shop"]
 
@@ -185,7 +186,7 @@ def _http_app(holder: dict[str, Shop]) -> Starlette:
 
     return Starlette(
         routes=[
-            storefront_route("/"),
+            *storefront_routes("/"),
             Route("/demo/session", session, methods=["GET"]),
             Route("/demo/pay", pay, methods=["POST"]),
         ]
@@ -279,7 +280,8 @@ async def running_shop(
 
 
 async def _serve(port: int, ws_port: int | None, db: str | None) -> None:
-    async with running_shop(db, http_port=port, ws_port=ws_port) as shop:
+    secret = os.environ.get("GAMEPAY_WS_TOKEN_SECRET") or None  # tests mint their own tokens
+    async with running_shop(db, http_port=port, ws_port=ws_port, secret=secret) as shop:
         print(f"gamepay demo shop: open {shop.http_url}/  (websocket {shop.ws_url})")
         print("DEMO ONLY: /demo/session hands out player tokens to anyone. Ctrl-C to stop.")
         await asyncio.Event().wait()

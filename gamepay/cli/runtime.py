@@ -41,7 +41,7 @@ from gamepay.rewards import Program, RewardRunner
 from gamepay.store import Store
 from gamepay.withdrawals.service import Withdrawals
 from gamepay_ws import CALLBACK_PATH, AdapterConfig, WebsocketAdapter, serve_http
-from gamepay_ws.storefront import storefront_route
+from gamepay_ws.storefront import storefront_routes
 
 __all__ = ["Runtime", "catalog_for", "running_runtime"]
 
@@ -98,7 +98,7 @@ async def running_runtime(
     metrics = metrics if metrics is not None else Metrics()
     async with AsyncExitStack() as stack:
         ensure_sqlite_dir(settings.database_url)
-        app = Starlette(routes=[storefront_route("/"), *extra_routes])
+        app = Starlette(routes=[*storefront_routes("/"), *extra_routes])
         max_frame = (adapter_config or AdapterConfig()).max_message_bytes
         try:
             http_port = await stack.enter_async_context(

@@ -86,7 +86,10 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
                 assert (await http.get("/healthz")).status_code == 200
                 page = await http.get("/")  # the storefront, from the installed package
                 assert page.status_code == 200
-                assert "new WebSocket(session.ws_url)" in page.text
+                assert 'import { GamepayClient } from "./gamepay.js"' in page.text
+                client = await http.get("/gamepay.js")  # the official client, beside the page
+                assert client.status_code == 200
+                assert "export class GamepayClient" in client.text
                 token = issue_token("alice", WS_SECRET, 300)
                 async with PlayerClient(ws_url.group(1), token) as alice:
                     buy = await alice.request("buy_with_crypto", sku="sword", request_id="b1")

@@ -189,7 +189,10 @@ async def test_all_extra_runs_the_demo_and_serves_one_port(wheel: Path, tmp_path
                 assert (await http.get("/healthz")).status_code == 200
                 page = await http.get("/")
                 assert page.status_code == 200
-                assert "new WebSocket(session.ws_url)" in page.text
+                assert 'import { GamepayClient } from "./gamepay.js"' in page.text
+                client = await http.get("/gamepay.js")  # the official client, beside the page
+                assert client.status_code == 200
+                assert "export class GamepayClient" in client.text
             ws_url = base.replace("http", "ws", 1) + "/ws"
             async with connect(ws_url) as ws:
                 token = issue_token("alice", WS_SECRET, 60)

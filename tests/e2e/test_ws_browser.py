@@ -47,7 +47,10 @@ async def test_storefront_buy_pay_granted(shop: Shop, tmp_path: Path) -> None:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(f"{shop.http_url}/?player=alice")
+            response = await page.goto(f"{shop.http_url}/?player=alice")
+            assert response is not None
+            assert "Loading the catalog" in await response.text()  # shown until it arrives
+            await expect(page.locator("#loading")).to_have_count(0)  # gone once the catalog is in
             await expect(page.locator("#conn")).to_have_text("connected")
             await expect(page.locator("#player")).to_have_text("alice")
             await expect(page.locator('.item[data-sku="sword"] .title')).to_have_text("Iron sword")
@@ -69,11 +72,11 @@ async def test_storefront_buy_pay_granted(shop: Shop, tmp_path: Path) -> None:
             shop.sandbox.sandbox.pay(order.payment_intent_id, "exact")  # the sandbox control API
 
             await expect(panel.locator(".status")).to_have_text("success")
-            granted = "\u2714 granted 1 \u00d7 sword"  # the page's check mark and times sign
+            granted = "\u2714 granted 1 \u00d7 Iron sword"  # the page's check mark and times sign
             await expect(panel.locator(".granted")).to_have_text(granted)
             sword = page.locator('#balances tr[data-asset="item:sword"] td.num').first
             await expect(sword).to_have_text("1")
-            await expect(page.locator("#log")).to_contain_text("granted 1 \u00d7 sword")
+            await expect(page.locator("#log")).to_contain_text("granted 1 \u00d7 Iron sword")
 
             await page.locator('.item[data-sku="shield"] .buy-balance').click()
             await expect(gold).to_have_text("750")
@@ -81,6 +84,15 @@ async def test_storefront_buy_pay_granted(shop: Shop, tmp_path: Path) -> None:
             await page.fill("#wd-address", "not-an-address")
             await page.click("#withdraw button")
             await expect(page.locator("#wd-result")).to_contain_text("invalid_address")
+            text = await page.locator("body").inner_text()
+            assert "Iron sword" in text
+            assert "or 500 gold" in text  # the balance price by its code, not a raw asset id
+            assert "Pay exactly" in text
+            assert "USDT" in text
+            for raw in ("item:", "currency:", "token:"):
+                assert raw not in text, f"a raw asset id ({raw}...) is visible"
+            order_log = await page.locator("#log li span").first.inner_text()
+            assert re.fullmatch(r"\d{1,2}:\d{2}:\d{2}( [AP]M)?", order_log), order_log
             await page.screenshot(path=str(tmp_path / "storefront.png"), full_page=True)
             shot = os.environ.get("GAMEPAY_SCREENSHOT")
             if shot:
