@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from websockets.asyncio.client import connect
 
 from gamepay.demo.players import PlayerClient
 from gamepay.payments import Catalog, CatalogItem, Grant
@@ -99,11 +100,19 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
                     )
                 async with PlayerClient(standalone.group(1), token) as again:
                     assert (await again.request("ping"))["type"] == "ping_result"
+                async with connect(ws_url.group(1)) as raw:  # protocol 2's refusals, on /ws
+                    await raw.send('{"type":"ping","id":"\\ud800"}')
+                    refused = json.loads(await raw.recv())
+                    assert (refused["id"], refused["code"]) == (None, "bad_message")
+                    await raw.send(json.dumps({"type": "authenticate", "id": 1, "token": token}))
+                    assert json.loads(await raw.recv())["protocol"] == 2  # same connection
+                    await raw.send('{"type":"buy_with_balance","id":2,"sku":"sword"}')
+                    assert json.loads(await raw.recv())["code"] == "request_id_required"
                 metrics = (await http.get("/metrics")).text
             assert 'gamepay_callback_seconds_count{outcome="2xx"}' in metrics
             assert 'gamepay_intent_status_total{status="success"} 1.0' in metrics
             assert 'gamepay_ledger_transfers_total{kind="grant"} 1.0' in metrics
-            assert "gamepay_ws_connections_accepted_total 2.0" in metrics
+            assert "gamepay_ws_connections_accepted_total 3.0" in metrics
         finally:
             proc.send_signal(signal.SIGTERM)
             _, err = await asyncio.wait_for(proc.communicate(), 30)
