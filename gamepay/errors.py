@@ -25,7 +25,9 @@ GamepayError
 │   ├── AssetNotFound
 │   ├── AccountMismatch               account exists with different properties
 │   ├── InsufficientFunds             a non-negative account would go below zero
+│   │   └── InsufficientAsset         (gamepay.inventory.errors) names asset and shortfall
 │   ├── IdempotencyConflict           an id replayed with different content
+│   │   └── OperationConflict         (gamepay.inventory.errors) key reused for another body
 │   ├── HoldNotFound
 │   ├── HoldStateError                hold already posted or voided, or post above the hold
 │   └── LedgerCorrupt                 verify() found a stored balance that does not match

@@ -31,6 +31,7 @@ class TransferKind(StrEnum):
     WITHDRAWAL = "withdrawal"
     REWARD = "reward"
     REFUND = "refund"
+    SPEND = "spend"
 
 
 @dataclass(frozen=True, slots=True)
