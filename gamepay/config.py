@@ -24,6 +24,9 @@ GAMEPAY_KRYPTOGO_TIMEOUT_S        per-request timeout in seconds
 GAMEPAY_CALLBACK_SECRET           HMAC secret of signed callbacks (secret, optional)
 GAMEPAY_CALLBACK_PUBLIC_URL       the URL KryptoGO posts callbacks to
 GAMEPAY_WS_TOKEN_SECRET           HMAC secret of player websocket tokens (secret, >= 32 bytes)
+GAMEPAY_WS_TOKEN_KID              optional: the key id (JWT `kid`) of that secret, for rotation
+GAMEPAY_WS_TOKEN_OLD_KEYS         optional: kid=secret,... still accepted while a key rotates
+GAMEPAY_WS_TOKEN_ISSUER / _AUDIENCE   optional: the `iss` / `aud` player tokens must carry
 GAMEPAY_HOST / GAMEPAY_HTTP_PORT  where `gamepay serve` listens (everything, websocket at /ws)
 GAMEPAY_WS_PORT                   optional: also a standalone websocket server on this port
 GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (docs/catalog.md)
@@ -39,6 +42,8 @@ GAMEPAY_LOG_LEVEL / GAMEPAY_LOG_FORMAT   INFO | DEBUG ... / auto | json | text
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -59,6 +64,7 @@ __all__ = [
     "SANDBOX_API_KEY",
     "SANDBOX_CLIENT_ID",
     "Settings",
+    "TokenSigning",
     "load_settings",
     "redact_url",
 ]
@@ -97,6 +103,26 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:{_MASK}@{host}", parts.path, parts.query, ""))
 
 
+@dataclass(frozen=True, repr=False)
+class TokenSigning:
+    """The key that signs player tokens, the old keys still accepted, and the claims checked."""
+
+    secret: str
+    kid: str | None = None
+    old_keys: Mapping[str, str] = field(default_factory=dict)
+    issuer: str | None = None
+    audience: str | None = None
+
+    def __repr__(self) -> str:
+        return f"TokenSigning(secret=***, kid={self.kid!r}, old_kids={sorted(self.old_keys)})"
+
+    def accepted_keys(self) -> str | dict[str, str]:
+        """The keys a server accepts: the secret alone, or every key by its ``kid``."""
+        if self.kid is None:
+            return self.secret
+        return {self.kid: self.secret, **self.old_keys}
+
+
 class Settings(BaseSettings):
     """Every setting of the CLI and server; read from ``GAMEPAY_*`` variables and ``.env``."""
 
@@ -121,6 +147,10 @@ class Settings(BaseSettings):
     callback_secret: SecretStr | None = None
     callback_public_url: str | None = None
     ws_token_secret: SecretStr | None = None
+    ws_token_kid: str | None = Field(default=None, min_length=1, max_length=128)
+    ws_token_old_keys: SecretStr | None = None
+    ws_token_issuer: str | None = Field(default=None, min_length=1)
+    ws_token_audience: str | None = Field(default=None, min_length=1)
     host: str = "127.0.0.1"
     ws_port: int | None = Field(default=None, ge=0, le=65535)
     http_port: int = Field(default=8080, ge=0, le=65535)
@@ -227,6 +257,34 @@ class Settings(BaseSettings):
             raise ConfigError(f"{ENV_PREFIX}WS_TOKEN_SECRET is not set: {_SECRET_RULE}")
         return self.ws_token_secret.get_secret_value()
 
+    def ws_token_signing(self) -> TokenSigning:
+        """How player tokens are signed and checked; ``ConfigError`` naming the variable."""
+        return TokenSigning(
+            self.ws_token_secret_value(),
+            kid=self.ws_token_kid,
+            old_keys=self._old_keys(),
+            issuer=self.ws_token_issuer,
+            audience=self.ws_token_audience,
+        )
+
+    def _old_keys(self) -> dict[str, str]:
+        """``GAMEPAY_WS_TOKEN_OLD_KEYS`` as ``{kid: secret}``; ConfigError if malformed."""
+        name = f"{ENV_PREFIX}WS_TOKEN_OLD_KEYS"
+        text = self.ws_token_old_keys.get_secret_value() if self.ws_token_old_keys else ""
+        keys: dict[str, str] = {}
+        for entry in filter(None, (part.strip() for part in text.split(","))):
+            kid, sep, secret = entry.partition("=")
+            if not sep or not kid or not secret or kid in keys:
+                raise ConfigError(f"{name}: each entry is kid=secret with a new kid")
+            if len(secret.encode()) < MIN_WS_TOKEN_SECRET_BYTES:
+                raise ConfigError(f"{name}: the key {kid!r} is shorter than 32 bytes")
+            keys[kid] = secret
+        if keys and self.ws_token_kid is None:
+            raise ConfigError(f"{name} needs {ENV_PREFIX}WS_TOKEN_KID (the current key's kid)")
+        if self.ws_token_kid in keys:
+            raise ConfigError(f"{name} repeats {ENV_PREFIX}WS_TOKEN_KID {self.ws_token_kid!r}")
+        return keys
+
     def problems(self) -> list[str]:
         """What makes these settings unsafe to serve players with: one line per problem.
 
@@ -246,6 +304,10 @@ class Settings(BaseSettings):
                 f"{name} is {len(secret.encode())} bytes, shorter than "
                 f"{MIN_WS_TOKEN_SECRET_BYTES}: {_SECRET_RULE}"
             )
+        try:
+            self._old_keys()
+        except ConfigError as exc:
+            found.append(str(exc))
         if self.real_kryptogo_host:
             where = f"{ENV_PREFIX}KRYPTOGO_BASE_URL is {self.kryptogo_base_url}"
             if self.kryptogo_client_id == SANDBOX_CLIENT_ID:

@@ -44,7 +44,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from websockets.asyncio.server import Server, serve
 
 from gamepay.bus import EventBus, ManagedBus
-from gamepay.config import Settings, load_settings
+from gamepay.config import Settings, TokenSigning, load_settings
 from gamepay.core.accounts import AccountKind, issuer_account, player_account
 from gamepay.core.assets import Currency, Item, Token
 from gamepay.core.transfers import TransferKind, TransferSpec
@@ -176,7 +176,7 @@ class Economy:
         """
         check_assets(assets)
         conf = settings if settings is not None else load_settings()
-        token_secret = conf.ws_token_secret_value()  # ConfigError now, before any I/O
+        signing = conf.ws_token_signing()  # ConfigError now, before any I/O
         chosen = catalog if catalog is not None else catalog_of(conf)
         config = withdrawals_config(conf, tokens)
         url = callback_url if callback_url is not None else conf.callback_public_url
@@ -212,7 +212,7 @@ class Economy:
                 ),
                 withdrawals=config,
                 programs=programs,
-                token_secret=token_secret,
+                signing=signing,
                 authenticator=None,
                 metrics=metrics,
                 adapter_config=adapter_config,
@@ -273,7 +273,7 @@ class Economy:
             payments_config=payments_config,
             withdrawals=withdrawals,
             programs=programs,
-            token_secret=secret_text(token_secret),
+            signing=None if not token_secret else TokenSigning(secret_text(token_secret) or ""),
             authenticator=authenticator,
             metrics=metrics,
             adapter_config=adapter_config,
@@ -432,10 +432,17 @@ class Economy:
     # ------------------------------------------------------------------ serving
     def issue_token(self, player_id: str, ttl: int = 600) -> str:
         """A websocket token for ``player_id`` (call it after the game's own login)."""
-        secret = self._require().token_secret
-        if secret is None:
+        signing = self._require().signing
+        if signing is None:
             raise ConfigError("this Economy checks tokens with its own authenticator")
-        return issue_token(player_id, secret, ttl)
+        return issue_token(
+            player_id,
+            signing.secret,
+            ttl,
+            kid=signing.kid,
+            issuer=signing.issuer,
+            audience=signing.audience,
+        )
 
     @property
     def routes(self) -> list[BaseRoute]:

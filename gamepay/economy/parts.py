@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from gamepay.bus import EventBus, ManagedBus, open_bus
-from gamepay.config import Settings
+from gamepay.config import Settings, TokenSigning
 from gamepay.core.assets import Currency, Item, Token
 from gamepay.core.events import Event, EventPublisher
 from gamepay.errors import ConfigError
@@ -26,7 +26,7 @@ from gamepay.payments.catalog import Catalog, CatalogError, load_catalog
 from gamepay.rewards import Program, RewardRunner
 from gamepay.store import Store
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
-from gamepay_ws import AdapterConfig, Authenticator, HmacTokenAuthenticator, WebsocketAdapter
+from gamepay_ws import AdapterConfig, Authenticator, JwtAuthenticator, WebsocketAdapter
 from gamepay_ws.backend import GamepayBackend
 
 __all__ = [
@@ -94,7 +94,7 @@ class Parts:
     withdrawals: Withdrawals
     rewards: Mapping[str, RewardRunner]
     adapter: WebsocketAdapter
-    token_secret: str | None
+    signing: TokenSigning | None
     assets: tuple[Currency | Item, ...]
 
 
@@ -108,7 +108,7 @@ def build(
     payments_config: PaymentsConfig | None,
     withdrawals: WithdrawalsConfig | None,
     programs: Sequence[Program],
-    token_secret: str | None,
+    signing: TokenSigning | None,
     authenticator: Authenticator | None,
     metrics: Metrics | None,
     adapter_config: AdapterConfig | None,
@@ -116,9 +116,11 @@ def build(
 ) -> Parts:
     """Wire the services and the adapter on ONE bus (the services publish, the adapter listens)."""
     if authenticator is None:
-        if not token_secret:
+        if signing is None:
             raise ConfigError("an Economy needs token_secret (or an authenticator) for players")
-        authenticator = HmacTokenAuthenticator(token_secret)
+        authenticator = JwtAuthenticator(
+            signing.accepted_keys(), issuer=signing.issuer, audience=signing.audience
+        )
     ledger = ledger if ledger is not None else Ledger(store)
     publisher: EventPublisher = bus if metrics is None else MetricsPublisher(metrics, bus)
     payments = Payments(store, ledger, client, catalog, config=payments_config, publisher=publisher)
@@ -138,7 +140,7 @@ def build(
         GamepayBackend(payments, service), authenticator, bus=bus, config=adapter_config
     )
     return Parts(
-        store, ledger, client, bus, payments, service, runners, adapter, token_secret, tuple(assets)
+        store, ledger, client, bus, payments, service, runners, adapter, signing, tuple(assets)
     )
 
 

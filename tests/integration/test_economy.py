@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from starlette.applications import Starlette
 
@@ -37,7 +38,7 @@ from gamepay.core.events import Event, EventType
 from gamepay.errors import ConfigError, InvalidInput
 from gamepay.payments.catalog import CatalogError
 from gamepay.testing import RunningSandbox, running_sandbox, sqlite_url
-from gamepay_ws import CALLBACK_PATH, serve_http
+from gamepay_ws import CALLBACK_PATH, issue_token, serve_http
 from tests.support.ws_client import Client, open_client
 
 GOLD = Currency("gold", 0)
@@ -118,9 +119,7 @@ async def test_a_player_buys_tops_up_and_withdraws_with_the_bus_given_nowhere(
             bought = await alice.ok("buy_with_balance", sku="sword")
             assert bought["status"] == "completed"
             await alice.wait_push(
-                lambda p: (
-                    p.get("event") == "asset_granted" and p["data"]["asset"] == "item:sword"
-                )
+                lambda p: p.get("event") == "asset_granted" and p["data"]["asset"] == "item:sword"
             )
             pay = await alice.ok("top_up", amount="65", currency="TWD")
             sandbox.sandbox.pay(pay["payment_intent_id"], "exact")
@@ -240,3 +239,42 @@ async def test_a_price_in_an_unknown_asset_stops_the_start_and_leaves_nothing_op
         _ = economy.store
     async with Economy.from_settings(settings, CATALOG, assets=[GOLD]) as fixed:
         assert (await fixed.ledger.get_assets([GOLD.id])).keys() == {GOLD.id}
+
+
+async def test_from_settings_rotates_player_token_keys_by_kid(tmp_path: Path) -> None:
+    """With GAMEPAY_WS_TOKEN_KID/OLD_KEYS/ISSUER set, the economy mints tokens with the current
+    kid and issuer and accepts the old key's tokens; another issuer or an unknown kid is
+    ``token_rejected``."""
+    current, old = secrets.token_hex(32), secrets.token_hex(32)
+    async with running_sandbox() as sandbox:
+        settings = Settings(
+            _env_file=None,
+            database_url=sqlite_url(tmp_path / "game.db"),
+            kryptogo_base_url=sandbox.url,
+            ws_token_secret=current,
+            ws_token_kid="2026-12",
+            ws_token_old_keys=f"2026-11={old}",
+            ws_token_issuer="my-game",
+        )
+        async with (
+            Economy.from_settings(settings, CATALOG, assets=[GOLD], poll_interval=None) as eco,
+            eco.serve_websocket() as server,
+        ):
+            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            minted = eco.issue_token("alice")
+            old_token = issue_token("bob", old, 60, kid="2026-11", issuer="my-game")
+            assert jwt.get_unverified_header(minted)["kid"] == "2026-12"
+            assert jwt.decode(minted, options={"verify_signature": False})["iss"] == "my-game"
+            for token in (minted, old_token):
+                async with open_client(url, token) as client:
+                    assert (await client.ok("balance"))["type"] == "balance_result"
+            refused = [
+                issue_token("eve", old, 60, kid="2026-10", issuer="my-game"),  # unknown kid
+                issue_token("eve", current, 60, kid="2026-12", issuer="other-game"),
+                issue_token("eve", secrets.token_hex(32), 60, issuer="my-game"),  # no kid, forged
+            ]
+            for token in refused:
+                async with open_client(url) as client:
+                    reply = await client.request("authenticate", token=token)
+                    assert reply["type"] == "error"
+                    assert reply["code"] == "token_rejected"

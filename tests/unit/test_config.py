@@ -313,3 +313,64 @@ def test_env_and_log_format_accept_any_case(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("GAMEPAY_LOG_LEVEL", "debug")
     settings = load_settings(env_file=None)
     assert (settings.env, settings.log_format, settings.log_level) == ("dev", "text", "DEBUG")
+
+
+OLD_WS_SECRET = "o" * 32
+
+
+def test_token_rotation_settings_accept_the_current_and_the_old_keys_by_kid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GAMEPAY_WS_TOKEN_KID names the current key; OLD_KEYS adds kid=secret pairs; issuer and
+    audience are carried along; the secrets never appear in the signing's repr."""
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_SECRET", GOOD_WS_SECRET)
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_KID", "2026-12")
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_OLD_KEYS", f"2026-11={OLD_WS_SECRET}")
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_ISSUER", "my-game")
+    monkeypatch.setenv("GAMEPAY_WS_TOKEN_AUDIENCE", "gamepay")
+    monkeypatch.setenv("GAMEPAY_KRYPTOGO_BASE_URL", "http://127.0.0.1:9")
+    settings = load_settings(env_file=None)
+    signing = settings.ws_token_signing()
+    assert signing.accepted_keys() == {"2026-12": GOOD_WS_SECRET, "2026-11": OLD_WS_SECRET}
+    assert (signing.issuer, signing.audience, signing.kid) == ("my-game", "gamepay", "2026-12")
+    assert GOOD_WS_SECRET not in repr(signing)
+    assert OLD_WS_SECRET not in repr(signing)
+    assert OLD_WS_SECRET not in repr(settings)
+    assert settings.problems() == []
+
+
+def test_one_secret_without_a_kid_is_accepted_alone() -> None:
+    """Without GAMEPAY_WS_TOKEN_KID the one secret checks every token, whatever its kid."""
+    signing = Settings(_env_file=None, ws_token_secret=GOOD_WS_SECRET).ws_token_signing()
+    assert signing.accepted_keys() == GOOD_WS_SECRET
+
+
+@pytest.mark.parametrize(
+    ("kid", "old_keys", "fragment"),
+    [
+        (None, f"a={OLD_WS_SECRET}", "needs GAMEPAY_WS_TOKEN_KID"),
+        ("new", "a=short", "shorter than 32 bytes"),
+        ("new", f"no-equals-{OLD_WS_SECRET}", "kid=secret"),
+        ("new", f"a={OLD_WS_SECRET},a={OLD_WS_SECRET}", "kid=secret"),
+        ("new", f"new={OLD_WS_SECRET}", "repeats GAMEPAY_WS_TOKEN_KID"),
+    ],
+)
+def test_malformed_old_keys_are_one_problem_naming_the_variable(
+    kid: str | None, old_keys: str, fragment: str
+) -> None:
+    """A bad GAMEPAY_WS_TOKEN_OLD_KEYS is one line in problems() and a ConfigError on use;
+    neither repeats a secret."""
+    settings = Settings(
+        _env_file=None,
+        ws_token_secret=GOOD_WS_SECRET,
+        ws_token_kid=kid,
+        ws_token_old_keys=old_keys,
+        kryptogo_base_url="http://127.0.0.1:9",
+    )
+    problems = settings.problems()
+    assert len(problems) == 1
+    assert "GAMEPAY_WS_TOKEN_OLD_KEYS" in problems[0]
+    assert fragment in problems[0]
+    assert OLD_WS_SECRET not in problems[0]
+    with pytest.raises(ConfigError, match=fragment):
+        settings.ws_token_signing()
