@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import nats
@@ -39,7 +39,8 @@ from nats.js.api import DeliverPolicy, StorageType
 from nats.js.errors import NotFoundError
 from sqlalchemy.exc import IntegrityError
 
-from gamepay.bus.base import EventHandler, deliver
+from gamepay.bus.base import EventHandler, Subscription
+from gamepay.bus.fanout import Fanout, ReconnectHandler, stop_tasks
 from gamepay.bus.outbox import (
     advance_relay,
     event_from_json,
@@ -65,19 +66,6 @@ _PAGE = 500
 _PAGES_PER_ROUND = 20
 _MSG_ID = "Nats-Msg-Id"
 _EPOCH = "Gamepay-Outbox"
-
-
-class _Handle:
-    """Subscription handle of the NATS bus."""
-
-    def __init__(self, handlers: list[EventHandler], handler: EventHandler) -> None:
-        self._handlers = handlers
-        self._handler = handler
-
-    def close(self) -> None:
-        """Remove the handler (idempotent)."""
-        if self._handler in self._handlers:
-            self._handlers.remove(self._handler)
 
 
 class NatsBus:
@@ -120,8 +108,7 @@ class NatsBus:
         self._max_age = max_age
         self._reconnect_delay = reconnect_delay
         self._timeout = timeout
-        self._handlers: list[EventHandler] = []
-        self._reconnect_handlers: list[Callable[[], Awaitable[None]]] = []
+        self._fanout = Fanout(logger)
         self._seen: set[int] = set()
         self._seen_order: deque[int] = deque()
         self._seen_window = seen_window
@@ -187,12 +174,7 @@ class NatsBus:
         """Stop the workers, unsubscribe and close the NATS connection (idempotent)."""
         self._closed = True
         await self.stop_relay()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await stop_tasks(self._tasks)
         nc, self._nc = self._nc, None
         self._ready.clear()
         if nc is not None:
@@ -208,20 +190,19 @@ class NatsBus:
                 await task
             self._tasks.remove(task)
 
-    def subscribe(self, handler: EventHandler) -> _Handle:
+    def subscribe(self, handler: EventHandler) -> Subscription:
         """Call ``handler`` for every event published on any replica from now on."""
-        self._handlers.append(handler)
-        return _Handle(self._handlers, handler)
+        return self._fanout.subscribe(handler)
 
-    def add_reconnect_handler(self, handler: Callable[[], Awaitable[None]]) -> None:
+    def add_reconnect_handler(self, handler: ReconnectHandler) -> None:
         """Call ``handler`` after NATS came back from a drop (events may have been missed)."""
-        self._reconnect_handlers.append(handler)
+        self._fanout.add_reconnect_handler(handler)
 
     async def publish(self, events: Sequence[Event]) -> None:
         """Deliver committed events here, then queue them for the stream; never raises."""
         for event in events:
             if self._first_time(event.id):
-                await deliver(list(self._handlers), event)
+                await self._fanout.deliver(event)
             self._outgoing.put_nowait(event)
 
     # --- delivery ---------------------------------------------------------------------------
@@ -247,7 +228,7 @@ class NatsBus:
         if self._relay_on:
             self._cursor.carried(event.id)
         if self._first_time(event.id):
-            await deliver(list(self._handlers), event)
+            await self._fanout.deliver(event)
 
     # --- connection -------------------------------------------------------------------------
 
@@ -302,7 +283,7 @@ class NatsBus:
                 continue
             if self._late:
                 logger.info("NATS reachable; the relay catches up")
-                await self._run_reconnect_handlers()
+                await self._fanout.reconnected()
             return
 
     async def _on_error(self, exc: Exception) -> None:
@@ -314,14 +295,7 @@ class NatsBus:
 
     async def _on_reconnected(self) -> None:
         logger.info("NATS connection back")
-        await self._run_reconnect_handlers()
-
-    async def _run_reconnect_handlers(self) -> None:
-        for handler in list(self._reconnect_handlers):
-            try:
-                await handler()
-            except Exception:
-                logger.exception("bus reconnect handler failed")
+        await self._fanout.reconnected()
 
     # --- fast path --------------------------------------------------------------------------
 

@@ -24,11 +24,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from gamepay.bus.base import EventHandler, EventSource, deliver
+from gamepay.bus.base import EventHandler, EventSource, Subscription
+from gamepay.bus.fanout import Fanout, ReconnectHandler, stop_tasks
 from gamepay.core.events import Event
 from gamepay.errors import ConfigError
 
@@ -107,19 +108,6 @@ def _asyncpg_url(url: str) -> str:
     return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
 
 
-class _Handle:
-    """Subscription handle of the PostgreSQL bus."""
-
-    def __init__(self, handlers: list[EventHandler], handler: EventHandler) -> None:
-        self._handlers = handlers
-        self._handler = handler
-
-    def close(self) -> None:
-        """Remove the handler (idempotent)."""
-        if self._handler in self._handlers:
-            self._handlers.remove(self._handler)
-
-
 class PostgresBus:
     """Fan events out across processes through PostgreSQL LISTEN/NOTIFY.
 
@@ -141,8 +129,7 @@ class PostgresBus:
         self._channel = channel
         self._reconnect_delay = reconnect_delay
         self._max_reconnect_delay = max_reconnect_delay
-        self._handlers: list[EventHandler] = []
-        self._reconnect_handlers: list[Callable[[], Awaitable[None]]] = []
+        self._fanout = Fanout(logger)
         self._conn: Any = None
         self._pid: int | None = None
         self._lock = asyncio.Lock()
@@ -182,26 +169,20 @@ class PostgresBus:
     async def close(self) -> None:
         """Stop listening, close the connection and the worker (idempotent)."""
         self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await stop_tasks(self._tasks)
         conn, self._conn = self._conn, None
         self._connected.clear()
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close(timeout=2)
 
-    def subscribe(self, handler: EventHandler) -> _Handle:
+    def subscribe(self, handler: EventHandler) -> Subscription:
         """Call ``handler`` for every event published on any replica from now on."""
-        self._handlers.append(handler)
-        return _Handle(self._handlers, handler)
+        return self._fanout.subscribe(handler)
 
-    def add_reconnect_handler(self, handler: Callable[[], Awaitable[None]]) -> None:
+    def add_reconnect_handler(self, handler: ReconnectHandler) -> None:
         """Call ``handler`` after the listening connection came back from a drop."""
-        self._reconnect_handlers.append(handler)
+        self._fanout.add_reconnect_handler(handler)
 
     async def publish(self, events: Sequence[Event]) -> None:
         """Deliver committed events here, then notify the other replicas; never raises.
@@ -210,7 +191,7 @@ class PostgresBus:
         concurrent ``publish`` that took these events along (one notifying commit for both).
         """
         for event in events:
-            await deliver(list(self._handlers), event)
+            await self._fanout.deliver(event)
         if not events:
             return
         self._unsent.extend((event.id, event.player_id) for event in events)
@@ -285,11 +266,7 @@ class PostgresBus:
                 delay = min(delay * 2, self._max_reconnect_delay)
                 continue
             await self._flush()
-            for handler in list(self._reconnect_handlers):
-                try:
-                    await handler()
-                except Exception:
-                    logger.exception("bus reconnect handler failed")
+            await self._fanout.reconnected()
             return
 
     async def _worker(self) -> None:
@@ -316,7 +293,7 @@ class PostgresBus:
                 for event in events:
                     if event.id in wanted:
                         wanted.discard(event.id)
-                        await deliver(list(self._handlers), event)
+                        await self._fanout.deliver(event)
                 last = events[-1].id
         except Exception:
             logger.exception("could not re-read %d event(s) of a player", len(ids))
