@@ -38,6 +38,7 @@ from pydantic import (
 
 from gamepay.core.assets import Asset, Currency, Item, normalize_asset_id
 from gamepay.core.money import MAX_DECIMALS, check_amount
+from gamepay.core.problems import validation_problems
 from gamepay.errors import AmountError, AssetError, CatalogError, InvalidInput, UnknownSku
 from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency
@@ -236,31 +237,6 @@ class Catalog(BaseModel):
         return len(self.items)
 
 
-def _where(loc: tuple[int | str, ...], raw: object) -> str:
-    """``item 'sword' (items[0]) field balance_price.amount`` for a validation error location."""
-    if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
-        index = loc[1]
-        sku = None
-        if isinstance(raw, Mapping):
-            items = raw.get("items")
-            if isinstance(items, list) and 0 <= index < len(items):
-                entry = items[index]
-                if isinstance(entry, Mapping) and isinstance(entry.get("sku"), str):
-                    sku = entry["sku"][:64]
-        name = f"item {sku!r} (items[{index}])" if sku is not None else f"items[{index}]"
-        rest = ".".join(str(part) for part in loc[2:])
-        return f"{name} field {rest}" if rest else name
-    return "field " + ".".join(str(part) for part in loc) if loc else "catalog"
-
-
-def _problems(exc: ValidationError, raw: object) -> list[str]:
-    lines = []
-    for error in exc.errors(include_url=False):
-        message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{_where(tuple(error['loc']), raw)}: {message}")
-    return lines
-
-
 def parse_catalog(data: str | bytes, *, source: str = "catalog") -> Catalog:
     """A catalog from its JSON text; CatalogError with one line per problem."""
     try:
@@ -272,7 +248,16 @@ def parse_catalog(data: str | bytes, *, source: str = "catalog") -> Catalog:
     try:
         return Catalog.model_validate(raw)
     except ValidationError as exc:
-        raise CatalogError(_problems(exc, raw), source=source) from None
+        problems = validation_problems(
+            exc.errors(include_url=False),
+            raw,
+            entries="items",
+            key="sku",
+            noun="item",
+            cut=64,
+            top="catalog",
+        )
+        raise CatalogError(problems, source=source) from None
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -11,12 +11,12 @@ names must be unique.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from gamepay.core.problems import validation_problems
 from gamepay.errors import ConfigError
 from gamepay.rewards.programs import Program, Tier
 
@@ -85,25 +85,6 @@ class RewardsFile(BaseModel):
         return tuple(Program(**entry.model_dump()) for entry in self.programs)
 
 
-def _where(loc: tuple[int | str, ...], raw: object) -> str:
-    """``program 'vip' (programs[0]) field cap`` for a validation error location."""
-    if len(loc) >= 2 and loc[0] == "programs" and isinstance(loc[1], int):
-        index = loc[1]
-        name = None
-        if isinstance(raw, Mapping):
-            entries = raw.get("programs")
-            if isinstance(entries, list) and 0 <= index < len(entries):
-                entry = entries[index]
-                if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
-                    name = entry["name"][:48]
-        label = (
-            f"program {name!r} (programs[{index}])" if name is not None else f"programs[{index}]"
-        )
-        rest = ".".join(str(part) for part in loc[2:])
-        return f"{label} field {rest}" if rest else label
-    return "field " + ".".join(str(part) for part in loc) if loc else "programs"
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -130,10 +111,16 @@ def parse_rewards_file(data: str | bytes, *, source: str = "rewards file") -> Re
     try:
         return RewardsFile.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors(include_url=False):
-            message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(_one_line(f"{_where(tuple(error['loc']), raw)}: {message}"))
+        problems = validation_problems(
+            exc.errors(include_url=False),
+            raw,
+            entries="programs",
+            key="name",
+            noun="program",
+            cut=48,
+            top="programs",
+        )
+        lines = [_one_line(problem) for problem in problems]
         raise RewardsFileError(lines, source=source) from None
 
 
