@@ -1,8 +1,9 @@
 """`gamepay catalog schema/validate`, and ``catalog_for``: how every command reads the catalog.
 
 ``gamepay serve``, ``gamepay reconcile`` and every other command that needs the catalog read it
-through ``catalog_for(settings)``: the JSON file ``GAMEPAY_CATALOG_FILE`` (format in
-``docs/catalog.md``), or an empty catalog when it is unset.
+through ``catalog_for(settings)``, which is the economy's ``catalog_of`` (its one home): the
+JSON file ``GAMEPAY_CATALOG_FILE`` (format in ``docs/catalog.md``), or an empty catalog when it
+is unset.
 """
 
 from __future__ import annotations
@@ -14,23 +15,16 @@ from typing import Annotated
 import typer
 
 from gamepay.cli._common import JsonOption, emit_json
-from gamepay.config import Settings
-from gamepay.payments.catalog import Catalog, CatalogError, catalog_schema, load_catalog
+from gamepay.economy.parts import catalog_of
+from gamepay.payments.catalog import CatalogError, catalog_schema, load_catalog
 
 __all__ = ["app", "catalog_for"]
 
 app = typer.Typer(help="The catalog file: its JSON Schema and a validator.", no_args_is_help=True)
 
 
-def catalog_for(settings: Settings) -> Catalog:
-    """The catalog in ``GAMEPAY_CATALOG_FILE`` (JSON), or an empty one; CatalogError if bad."""
-    path = settings.catalog_file
-    if path is None:
-        return Catalog()
-    try:
-        return load_catalog(path)
-    except CatalogError as exc:
-        raise CatalogError(exc.problems, source=f"GAMEPAY_CATALOG_FILE {path}") from None
+catalog_for = catalog_of
+"""How every command reads ``GAMEPAY_CATALOG_FILE``: ``gamepay.economy.catalog_of``."""
 
 
 @app.command()
