@@ -50,18 +50,10 @@ log = logging.getLogger("gamepay.cli.runtime")
 
 @dataclass
 class Runtime:
-    """A running gamepay process: its economy, its parts and where it listens."""
+    """A running gamepay process: its economy, its parts (the economy's) and where it listens."""
 
     settings: Settings
     economy: Economy
-    store: Store
-    ledger: Ledger
-    client: KryptoGOClient
-    bus: EventBus
-    payments: Payments
-    withdrawals: Withdrawals
-    rewards: Mapping[str, RewardRunner]
-    adapter: WebsocketAdapter
     metrics: Metrics
     http_url: str
     ws_url: str
@@ -71,6 +63,46 @@ class Runtime:
     """The standalone websocket server (only when ``GAMEPAY_WS_PORT`` is set)."""
     scheduler: Scheduler | None = None
     """The rewards/reconcile scheduler (only with ``schedule=True``)."""
+
+    @property
+    def store(self) -> Store:
+        """The economy's store."""
+        return self.economy.store
+
+    @property
+    def ledger(self) -> Ledger:
+        """The economy's ledger."""
+        return self.economy.ledger
+
+    @property
+    def client(self) -> KryptoGOClient:
+        """The economy's KryptoGO client."""
+        return self.economy.client
+
+    @property
+    def bus(self) -> EventBus:
+        """The economy's one event bus."""
+        return self.economy.bus
+
+    @property
+    def payments(self) -> Payments:
+        """The economy's payments service."""
+        return self.economy.payments
+
+    @property
+    def withdrawals(self) -> Withdrawals:
+        """The economy's withdrawals service."""
+        return self.economy.withdrawals
+
+    @property
+    def rewards(self) -> Mapping[str, RewardRunner]:
+        """The economy's reward runners, by program name."""
+        return self.economy.rewards
+
+    @property
+    def adapter(self) -> WebsocketAdapter:
+        """The economy's websocket adapter."""
+        return self.economy.adapter
 
 
 @asynccontextmanager
@@ -166,14 +198,6 @@ async def running_runtime(
         yield Runtime(
             settings=settings,
             economy=economy,
-            store=economy.store,
-            ledger=economy.ledger,
-            client=economy.client,
-            bus=economy.bus,
-            payments=economy.payments,
-            withdrawals=economy.withdrawals,
-            rewards=economy.rewards,
-            adapter=economy.adapter,
             metrics=metrics,
             http_url=http_url,
             ws_url=f"ws://{settings.host}:{http_port}{WEBSOCKET_PATH}",
