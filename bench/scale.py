@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters"))
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.children import child_result, reply_to, start_child
 from gamepay.core.accounts import AccountKind, issuer_account, player_account
 from gamepay.core.assets import Currency, Item
 from gamepay.core.transfers import TransferKind, TransferSpec
@@ -233,16 +234,9 @@ async def running_replicas(
     children = []
     try:
         for i in range(count):
-            job_file = tmp / f"replica-{i}.json"
             job = {"url": url, "secret": secret, "bus_url": bus_url}
-            job_file.write_text(json.dumps(job))
-            child = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(SCRIPT),
-                "--replica",
-                str(job_file),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
+            child = await start_child(
+                SCRIPT, "--replica", job, tmp / f"replica-{i}.json", stdin=True
             )
             children.append(child)
         urls = []
@@ -268,13 +262,6 @@ async def running_replicas(
 # ------------------------------------------------------------------ players
 
 
-async def _reply(ws: ClientConnection, request_id: int) -> dict[str, Any]:
-    while True:
-        message: dict[str, Any] = json.loads(await ws.recv())
-        if message.get("id") == request_id:
-            return message
-
-
 async def _players(job: dict[str, Any]) -> dict[str, Any]:
     """The players' process: each player buys back to back on its replica for the duration."""
     urls, tokens, duration = job["ws_urls"], job["tokens"], job["duration"]
@@ -282,7 +269,7 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
     for i, token in enumerate(tokens):
         ws = await connect(urls[i % len(urls)], compression=None, max_queue=None)
         await ws.send(json.dumps({"type": "authenticate", "id": 0, "token": token}))
-        reply = await _reply(ws, 0)
+        reply = await reply_to(ws, 0)
         assert reply["type"] == "authenticate_result", reply
         conns.append(ws)
     latencies: list[float] = []
@@ -301,7 +288,7 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
             frame = {"type": "buy_with_balance", "id": n, "sku": "potion"}
             frame["request_id"] = f"sat-{run}-{i}-{n}"
             await ws.send(json.dumps(frame))
-            reply = await _reply(ws, n)
+            reply = await reply_to(ws, n)
             if reply["type"] != "buy_with_balance_result":
                 failures += 1
                 first_failure = first_failure or reply
@@ -324,20 +311,8 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
 
 async def run_players(job: dict[str, Any], tmp: Path) -> dict[str, Any]:
     """Run the players' process on ``job``; its figures."""
-    job_file = tmp / "players.json"
-    job_file.write_text(json.dumps(job))
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(SCRIPT),
-        "--players-from",
-        str(job_file),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await child.communicate()
-    if child.returncode != 0:
-        raise RuntimeError(f"the players' process failed with exit code {child.returncode}")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    return result
+    child = await start_child(SCRIPT, "--players-from", job, tmp / "players.json", stdin=False)
+    return await child_result(child)
 
 
 async def _fund(url: str, players: list[str], amount: int) -> None:

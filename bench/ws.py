@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters"))
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
+from bench.children import child_result, reply_to, start_child
 from examples.shop.server import running_shop
 from gamepay.eventloop import loop_name
 from gamepay.eventloop import run as run_loop
@@ -82,13 +83,6 @@ async def _connect_all(url: str, n: int) -> list[ClientConnection]:
     return conns
 
 
-async def _reply(ws: ClientConnection, request_id: int) -> dict[str, Any]:
-    while True:
-        message: dict[str, Any] = json.loads(await ws.recv())
-        if message.get("id") == request_id:
-            return message
-
-
 Op = Callable[[ClientConnection, int], Awaitable[None]]
 
 
@@ -97,14 +91,14 @@ async def _buy(ws: ClientConnection, n: int) -> None:
     await ws.send(
         json.dumps({"type": "buy_with_balance", "id": n, "sku": "potion", "request_id": key})
     )
-    reply = await _reply(ws, n)
+    reply = await reply_to(ws, n)
     if reply["type"] != "buy_with_balance_result":
         raise RuntimeError(f"buy failed: {reply}")
 
 
 async def _ping(ws: ClientConnection, n: int) -> None:
     await ws.send(json.dumps({"type": "ping", "id": n}))
-    await _reply(ws, n)
+    await reply_to(ws, n)
 
 
 async def _echo_op(ws: ClientConnection, n: int) -> None:
@@ -148,7 +142,7 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
     ours = await _connect_all(job["ws_url"], players)
     for i, (ws, token) in enumerate(zip(ours, job["tokens"], strict=True)):
         await ws.send(json.dumps({"type": "authenticate", "id": 0, "token": token}))
-        reply = await _reply(ws, 0)
+        reply = await reply_to(ws, 0)
         assert reply["type"] == "authenticate_result", (i, reply)
     echoes = await _connect_all(job["echo_url"], players)
     # Every player is connected: let the server collect the garbage of all those connections
@@ -178,16 +172,7 @@ async def _run_players(job: dict[str, Any], tmp: Path, *, freeze: bool) -> dict[
 
     ``freeze``: once every player is connected, ``gc.freeze()`` the server's heap (see
     docs/operations.md: full collections then skip the connections' long-lived objects)."""
-    job_file = tmp / "job.json"
-    job_file.write_text(json.dumps(job))
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(SCRIPT),
-        "--players-from",
-        str(job_file),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    child = await start_child(SCRIPT, "--players-from", job, tmp / "job.json", stdin=True)
     assert child.stdin is not None
     assert child.stdout is not None
     if (await child.stdout.readline()).strip() == b"connected":
@@ -196,11 +181,7 @@ async def _run_players(job: dict[str, Any], tmp: Path, *, freeze: bool) -> dict[
             gc.freeze()
         child.stdin.write(b"go\n")
         await child.stdin.drain()
-    out, _ = await child.communicate()
-    if child.returncode != 0:
-        raise RuntimeError(f"the players' process failed with exit code {child.returncode}")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    return result
+    return await child_result(child)
 
 
 async def bench(
