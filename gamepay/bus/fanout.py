@@ -1,20 +1,18 @@
-"""What every bus shares: its subscribers, its reconnect handlers, and stopping its tasks.
+"""What every bus shares: its subscribers and its reconnect handlers.
 
 ``Fanout`` holds the handlers a bus delivers to (``subscribe`` returns the handle that removes
-one) and the handlers it calls after a reconnect; ``stop_tasks`` cancels a bus's workers.
+one) and the handlers it calls after a reconnect.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from gamepay.bus.base import EventHandler, deliver
 from gamepay.core.events import Event
 
-__all__ = ["Fanout", "ReconnectHandler", "stop_tasks"]
+__all__ = ["Fanout", "ReconnectHandler"]
 
 ReconnectHandler = Callable[[], Awaitable[None]]
 """Called after a bus came back from a drop (events may have been missed meanwhile)."""
@@ -66,13 +64,3 @@ class Fanout:
                 await handler()
             except Exception:
                 self._log.exception("bus reconnect handler failed")
-
-
-async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks``, wait for each to end, and empty the list."""
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    tasks.clear()

@@ -40,7 +40,7 @@ from nats.js.errors import NotFoundError
 from sqlalchemy.exc import IntegrityError
 
 from gamepay.bus.base import EventHandler, Subscription
-from gamepay.bus.fanout import Fanout, ReconnectHandler, stop_tasks
+from gamepay.bus.fanout import Fanout, ReconnectHandler
 from gamepay.bus.outbox import (
     advance_relay,
     event_from_json,
@@ -51,6 +51,7 @@ from gamepay.bus.outbox import (
 )
 from gamepay.bus.relay import RelayCursor
 from gamepay.core.events import Event
+from gamepay.eventloop import stop_tasks
 from gamepay.store import Store
 
 __all__ = ["DEFAULT_STREAM", "DEFAULT_SUBJECT", "NatsBus"]

@@ -29,9 +29,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from gamepay.bus.base import EventHandler, EventSource, Subscription
-from gamepay.bus.fanout import Fanout, ReconnectHandler, stop_tasks
+from gamepay.bus.fanout import Fanout, ReconnectHandler
 from gamepay.core.events import Event
 from gamepay.errors import ConfigError
+from gamepay.eventloop import stop_tasks
 
 __all__ = ["DEFAULT_CHANNEL", "PostgresBus", "notice_payloads", "parse_notice"]
 

@@ -19,7 +19,6 @@ failure is logged and counted, and the job ticks again at its next time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import time
@@ -29,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from gamepay.config import Settings
 from gamepay.errors import GamepayError
+from gamepay.eventloop import stop_tasks
 from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics
 from gamepay.observability import log_context
@@ -158,11 +158,7 @@ class Scheduler:
         """Cancel the jobs' tasks and wait for them (a tick in progress is interrupted; the
         reward runner's transactions make that safe)."""
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(tasks)
 
 
 def rewards_job(store: Store, ledger: Ledger, programs: Sequence[Program], interval: float) -> Job:

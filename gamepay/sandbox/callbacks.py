@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import httpx
 
+from gamepay.eventloop import stop_tasks
 from gamepay.kryptogo.signing import sign_body
 from gamepay.sandbox.config import SandboxConfig
 from gamepay.sandbox.faults import FaultPlan
@@ -177,11 +178,7 @@ class CallbackDispatcher:
     async def aclose(self) -> None:
         """Stop the workers; undelivered callbacks stay queued (and are not sent)."""
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(tasks)
 
     async def _run(self) -> None:
         async with httpx.AsyncClient(timeout=self._config.callback_timeout) as client:
