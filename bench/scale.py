@@ -320,6 +320,10 @@ async def _fund(url: str, players: list[str], amount: int) -> None:
     store = await Store.connect(url)
     try:
         ledger = Ledger(store)
+        # The replicas register gold; its issuer account is opened on its first grant (here).
+        await ledger.open_account(
+            issuer_account(GOLD.id), kind=AccountKind.SYSTEM, allow_negative=True
+        )
         for name in players:
             await ledger.open_account(player_account(name))
         await ledger.batch(

@@ -119,6 +119,7 @@ class NatsBus:
         self._sub: Any = None
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._moving: asyncio.Future[None] | None = None
         self._closed = False
         self._late = False
         self._epoch = ""
@@ -190,6 +191,10 @@ class NatsBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             self._tasks.remove(task)
+        moving, self._moving = self._moving, None
+        if moving is not None:
+            with contextlib.suppress(Exception):
+                await moving  # its failure was the relay round's; the next relay retries
 
     def subscribe(self, handler: EventHandler) -> Subscription:
         """Call ``handler`` for every event published on any replica from now on."""
@@ -374,13 +379,20 @@ class NatsBus:
         published = await self._publish_due(cursor.due(loop.time()))
         target = cursor.target(loop.time())
         if target > cursor.position:
-
-            async def move(conn: Any) -> None:
-                await advance_relay(conn, self._relay_name, target)
-
-            await self._store.run(move)
-            cursor.moved(target)
+            # Stored and remembered together: a stop_relay() in between must not leave the
+            # position in memory behind the stored one (stop_relay waits for this move).
+            self._moving = asyncio.ensure_future(self._move(target))
+            await asyncio.shield(self._moving)
         return published
+
+    async def _move(self, target: int) -> None:
+        """Store the relay position ``target``, then move the cursor to it."""
+
+        async def move(conn: Any) -> None:
+            await advance_relay(conn, self._relay_name, target)
+
+        await self._store.run(move)
+        self._cursor.moved(target)
 
     async def _publish_due(self, due_ids: list[int]) -> int:
         published = 0
