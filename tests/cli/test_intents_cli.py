@@ -14,22 +14,13 @@ from typer.testing import CliRunner
 from gamepay.cli.main import app
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
-from gamepay.payments import Catalog, CatalogItem, Grant, Payments, PaymentsConfig
+from gamepay.payments import Payments, PaymentsConfig
 from gamepay.store import Store
 from gamepay.testing import sqlite_url
 from tests.cli.conftest import ThreadedSandbox
+from tests.support.catalog import SWORD_CATALOG
 
-CATALOG = Catalog(
-    items=(
-        CatalogItem(
-            sku="sword",
-            title="Iron sword",
-            price="300",
-            currency="TWD",
-            grant=Grant(kind="item", code="sword", amount=1),
-        ),
-    )
-)
+CATALOG = SWORD_CATALOG
 SECRET = "sk_wrong_but_secret_4242"
 
 

@@ -109,22 +109,11 @@ async def test_served_by_the_runtime_with_a_token_in_the_fragment(tmp_path: Path
 
     from gamepay.cli.runtime import running_runtime
     from gamepay.config import Settings
-    from gamepay.payments import Catalog, CatalogItem, Grant
     from gamepay.testing import running_sandbox, sqlite_url
     from gamepay_ws import issue_token
+    from tests.support.catalog import SWORD_CATALOG
 
     secret = "a-websocket-secret-of-at-least-32-bytes"
-    catalog = Catalog(
-        items=(
-            CatalogItem(
-                sku="sword",
-                title="Iron sword",
-                price="300",
-                currency="TWD",
-                grant=Grant(kind="item", code="sword", amount=1),
-            ),
-        )
-    )
     async with running_sandbox() as sandbox:
         settings = Settings(
             _env_file=None,
@@ -135,7 +124,7 @@ async def test_served_by_the_runtime_with_a_token_in_the_fragment(tmp_path: Path
             http_port=0,
         )
         async with (
-            running_runtime(settings, catalog, poll_interval=None) as server,
+            running_runtime(settings, SWORD_CATALOG, poll_interval=None) as server,
             async_playwright() as pw,
         ):
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

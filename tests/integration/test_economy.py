@@ -19,11 +19,8 @@ from starlette.applications import Starlette
 
 from gamepay import (
     BalancePrice,
-    Catalog,
-    CatalogItem,
     Currency,
     Economy,
-    Grant,
     InProcessBus,
     Item,
     KryptoGOClient,
@@ -39,23 +36,13 @@ from gamepay.errors import ConfigError, InvalidInput
 from gamepay.payments.catalog import CatalogError
 from gamepay.testing import RunningSandbox, running_sandbox, sqlite_url
 from gamepay_ws import CALLBACK_PATH, issue_token, serve_http
+from tests.support.catalog import sword_catalog
 from tests.support.ws_client import Client, open_client
 
 GOLD = Currency("gold", 0)
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 WALLET = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"
-CATALOG = Catalog(
-    items=(
-        CatalogItem(
-            sku="sword",
-            title="Iron sword",
-            price="300",
-            currency="TWD",
-            grant=Grant(kind="item", code="sword", amount=1),
-            balance_price=BalancePrice(asset_id=GOLD.id, amount=500),
-        ),
-    )
-)
+CATALOG = sword_catalog(BalancePrice(asset_id=GOLD.id, amount=500))
 
 
 def _client(sandbox: RunningSandbox) -> KryptoGOClient:
