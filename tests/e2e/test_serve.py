@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import signal
-import sys
 from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import connect
 
 from gamepay.demo.players import PlayerClient
-from gamepay.payments import Catalog, CatalogItem, Grant
 from gamepay.sandbox import SandboxConfig
 from gamepay.testing import running_sandbox, sqlite_url
 from gamepay_ws import issue_token
+from tests.support.catalog import write_catalog
+from tests.support.serve_process import serve_env, serving
 
-ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk_serve_test_never_logged_77"
 WS_SECRET = "ws-secret-for-the-serve-test-000"
 
@@ -28,62 +24,22 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
     """On ONE port: a player buys over the websocket at /ws, the sandbox calls back, the grant is
     pushed; a standalone websocket server (GAMEPAY_WS_PORT) serves the same players; metrics
     count it; DEBUG JSON logs never contain the API key; SIGTERM stops it cleanly."""
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text(
-        Catalog(
-            items=(
-                CatalogItem(
-                    sku="sword",
-                    title="Iron sword",
-                    price="300",
-                    currency="TWD",
-                    grant=Grant(kind="item", code="sword", amount=1),
-                ),
-            )
-        ).model_dump_json()
-    )
+    catalog = write_catalog(tmp_path / "catalog.json")
     config = SandboxConfig(api_key=API_KEY, callback_retry_base=0.05)
     async with running_sandbox(config) as sandbox:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEPAY_")}
-        env.update(
-            {
-                "GAMEPAY_DATABASE_URL": sqlite_url(tmp_path / "serve.db"),
-                "GAMEPAY_KRYPTOGO_BASE_URL": sandbox.url,
-                "GAMEPAY_KRYPTOGO_CLIENT_ID": sandbox.client_id,
-                "GAMEPAY_KRYPTOGO_API_KEY": API_KEY,
-                "GAMEPAY_KRYPTOGO_ORIGIN": sandbox.origin,
-                "GAMEPAY_WS_TOKEN_SECRET": WS_SECRET,
-                "GAMEPAY_CATALOG_FILE": str(catalog),
-                "GAMEPAY_HTTP_PORT": "0",
-                "GAMEPAY_WS_PORT": "0",  # the optional standalone server too
-                "GAMEPAY_LOG_LEVEL": "DEBUG",
-                "COLUMNS": "400",
-            }
+        env = serve_env(
+            sandbox,
+            WS_SECRET,
+            database_url=sqlite_url(tmp_path / "serve.db"),
+            catalog_file=str(catalog),
+            ws_port="0",  # the optional standalone server too
+            log_level="DEBUG",
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gamepay.cli.main",
-            "--env-file",
-            os.devnull,
-            "serve",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        try:
-            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-            ws_url = re.search(r"websocket (ws://\S+?),", line)
-            http_url = re.search(r"http (http://\S+) ", line)
-            standalone = re.search(r"standalone websocket (ws://\S+?)\)", line)
-            assert ws_url, line
-            assert http_url, line
-            assert standalone, line
-            assert ws_url.group(1) == http_url.group(1).replace("http", "ws", 1) + "/ws"
-            async with httpx.AsyncClient(base_url=http_url.group(1)) as http:
+        async with serving(env) as served:
+            standalone = re.search(r"standalone websocket (ws://\S+?)\)", served.line)
+            assert standalone, served.line
+            assert served.ws_url == served.http_url.replace("http", "ws", 1) + "/ws"
+            async with httpx.AsyncClient(base_url=served.http_url) as http:
                 assert (await http.get("/healthz")).status_code == 200
                 page = await http.get("/")  # the storefront, from the installed package
                 assert page.status_code == 200
@@ -92,7 +48,7 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
                 assert client.status_code == 200
                 assert "export class GamepayClient" in client.text
                 token = issue_token("alice", WS_SECRET, 300)
-                async with PlayerClient(ws_url.group(1), token) as alice:
+                async with PlayerClient(served.ws_url, token) as alice:
                     buy = await alice.request("buy_with_crypto", sku="sword", request_id="b1")
                     sandbox.sandbox.pay(buy["payment_intent_id"], "exact")
                     assert await alice.wait_for_push(
@@ -100,7 +56,7 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
                     )
                 async with PlayerClient(standalone.group(1), token) as again:
                     assert (await again.request("ping"))["type"] == "ping_result"
-                async with connect(ws_url.group(1)) as raw:  # protocol 2's refusals, on /ws
+                async with connect(served.ws_url) as raw:  # protocol 2's refusals, on /ws
                     await raw.send('{"type":"ping","id":"\\ud800"}')
                     refused = json.loads(await raw.recv())
                     assert (refused["id"], refused["code"]) == (None, "bad_message")
@@ -113,13 +69,10 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
             assert 'gamepay_intent_status_total{status="success"} 1.0' in metrics
             assert 'gamepay_ledger_transfers_total{kind="grant"} 1.0' in metrics
             assert "gamepay_ws_connections_accepted_total 3.0" in metrics
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            _, err = await asyncio.wait_for(proc.communicate(), 30)
-        assert proc.returncode == 0, err.decode()[-2000:]
-    logs = [json.loads(row) for row in err.decode().splitlines() if row.startswith("{")]
-    assert logs, err.decode()[-2000:]
-    assert API_KEY not in err.decode()
+    err = served.stderr
+    logs = [json.loads(row) for row in err.splitlines() if row.startswith("{")]
+    assert logs, err[-2000:]
+    assert API_KEY not in err
     callback_lines = [row for row in logs if row.get("intent_id") == buy["payment_intent_id"]]
     assert callback_lines, "no log line carried the callback's intent id"
     assert all("request_id" in row for row in callback_lines)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import signal
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,8 +15,8 @@ from gamepay.sandbox import SandboxConfig
 from gamepay.store.schema.rewards import runs_table
 from gamepay.testing import fresh_postgres_database, running_sandbox
 from tests.support.rewards import Clock, open_world, reward_transfers
+from tests.support.serve_process import serve_env, serving
 
-ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk_serve_scheduler_test_31"
 WS_SECRET = "ws-secret-for-the-scheduler-test-0000"
 
@@ -52,52 +49,22 @@ async def test_two_serve_replicas_pay_a_closed_period_once(pg_url: str, tmp_path
                 )
             config = SandboxConfig(api_key=API_KEY)
             async with running_sandbox(config) as sandbox:
-                env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEPAY_")}
-                env.update(
-                    {
-                        "GAMEPAY_DATABASE_URL": url,
-                        "GAMEPAY_KRYPTOGO_BASE_URL": sandbox.url,
-                        "GAMEPAY_KRYPTOGO_CLIENT_ID": sandbox.client_id,
-                        "GAMEPAY_KRYPTOGO_API_KEY": API_KEY,
-                        "GAMEPAY_KRYPTOGO_ORIGIN": sandbox.origin,
-                        "GAMEPAY_WS_TOKEN_SECRET": WS_SECRET,
-                        "GAMEPAY_HTTP_PORT": "0",
-                        "GAMEPAY_REWARDS_FILE": str(rewards),
-                        "GAMEPAY_REWARDS_TICK_S": "0.2",
-                        "GAMEPAY_RECONCILE_INTERVAL_S": "0",
-                        "GAMEPAY_LOG_FORMAT": "json",
-                        "COLUMNS": "400",
-                    }
+                env = serve_env(
+                    sandbox,
+                    WS_SECRET,
+                    database_url=url,
+                    rewards_file=str(rewards),
+                    rewards_tick_s="0.2",
+                    reconcile_interval_s="0",
+                    log_format="json",
                 )
-                procs = [
-                    await asyncio.create_subprocess_exec(
-                        sys.executable,
-                        "-m",
-                        "gamepay.cli.main",
-                        "--env-file",
-                        os.devnull,
-                        "serve",
-                        cwd=ROOT,
-                        env=env,
-                        stdout=asyncio.subprocess.PIPE,
-                        stderr=asyncio.subprocess.PIPE,
-                    )
-                    for _ in range(2)
-                ]
-                errs: list[str] = []
-                try:
-                    urls = []
-                    for proc in procs:
-                        assert proc.stdout is not None
-                        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-                        found = re.search(r"http (http://\S+) ", line)
-                        assert found, line
-                        urls.append(found.group(1))
+                async with serving(env) as one, serving(env) as two:
+                    replicas = [one, two]
                     async with asyncio.timeout(60):
                         while True:
                             texts = []
-                            for base in urls:
-                                async with httpx.AsyncClient(base_url=base) as http:
+                            for replica in replicas:
+                                async with httpx.AsyncClient(base_url=replica.http_url) as http:
                                     texts.append((await http.get("/metrics")).text)
                             runs = [_runs_of(text) for text in texts]
                             if all(n >= 3 for n in runs):
@@ -106,14 +73,6 @@ async def test_two_serve_replicas_pay_a_closed_period_once(pg_url: str, tmp_path
                     for text in texts:
                         assert 'gamepay_scheduler_failures_total{job="rewards"} 0.0' in text
                         assert "gamepay_scheduler_next_run_timestamp_seconds" in text
-                finally:
-                    for proc in procs:
-                        proc.send_signal(signal.SIGTERM)
-                    for proc in procs:
-                        _, err = await asyncio.wait_for(proc.communicate(), 30)
-                        errs.append(err.decode())
-                for proc, err in zip(procs, errs, strict=True):
-                    assert proc.returncode == 0, err[-2000:]
             expected = sorted((f"player:p{i}", 100 * (i + 1) // 10 + 2) for i in range(12))
             from gamepay.rewards import Program
 
@@ -124,7 +83,7 @@ async def test_two_serve_replicas_pay_a_closed_period_once(pg_url: str, tmp_path
             assert (await world.ledger.verify()).ok
         finally:
             await world.store.close()
-    for err in errs:
+    for err in (replica.stderr for replica in replicas):
         assert "scheduler: rewards every 0.2s (1 program(s)); reconcile off" in err
         ticks = [
             json.loads(row)
@@ -136,5 +95,6 @@ async def test_two_serve_replicas_pay_a_closed_period_once(pg_url: str, tmp_path
 
 
 def _runs_of(metrics: str) -> float:
+    """The rewards job's run count in a /metrics text (0 before its first run)."""
     found = re.search(r'^gamepay_scheduler_runs_total\{job="rewards"\} (\S+)$', metrics, re.M)
     return 0.0 if found is None else float(found.group(1))
