@@ -16,6 +16,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from examples.shop.server import Shop, running_shop
 from gamepay_ws import AdapterConfig, issue_token
+from tests.support.mounted import check_mounted_beside_the_game
 from tests.support.ws_client import Client, open_client
 
 BOTH = pytest.mark.parametrize("shop", ["asgi", "standalone"], indirect=True)
@@ -320,18 +321,9 @@ async def test_mounted_in_the_games_own_server(shop: Shop) -> None:
 
     async with serve(game, "127.0.0.1", 0, max_size=2**20) as server:
         port = server.sockets[0].getsockname()[1]
-        await shop.give_gold("alice")
-        async with open_client(f"ws://127.0.0.1:{port}/gamepay", shop.token("alice")) as client:
-            bought = await client.ok("buy_with_balance", sku="potion")
-            assert bought["status"] == "completed"
-            await client.wait_push(lambda p: p.get("event") == "asset_granted")
-            # the game's server allows 1 MiB frames; the adapter still refuses above its 64 KiB
-            await client.send_raw(json.dumps({"type": "ping", "id": 1, "pad": "x" * 70_000}))
-            replies, close = await client.until_closed()
-            assert (replies, close.code, close.reason) == ([], 1009, "message too big")
-        async with connect(f"ws://127.0.0.1:{port}/game") as own:
-            await own.send("hello")
-            assert await own.recv() == "hello"
+        await check_mounted_beside_the_game(
+            shop, f"ws://127.0.0.1:{port}/gamepay", f"ws://127.0.0.1:{port}/game"
+        )
 
 
 async def test_withdrawal_status_is_pushed_and_replayed(shop: Shop) -> None:

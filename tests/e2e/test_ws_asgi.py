@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -18,6 +17,7 @@ from websockets.asyncio.client import connect
 from examples.shop.server import Shop, running_shop
 from gamepay_ws import WebsocketAdapter, WebsocketEndpoint, serve_http
 from gamepay_ws.server import Socket
+from tests.support.mounted import check_mounted_beside_the_game
 from tests.support.ws_client import open_client
 
 
@@ -47,18 +47,9 @@ async def test_mounted_at_ws_beside_the_games_own_routes(shop: Shop) -> None:
         ]
     )
     async with serve_http(game, ws_max_size=2**20, ws_per_message_deflate=False) as port:
-        await shop.give_gold("alice")
-        async with open_client(f"ws://127.0.0.1:{port}/ws", shop.token("alice")) as client:
-            bought = await client.ok("buy_with_balance", sku="potion")
-            assert bought["status"] == "completed"
-            await client.wait_push(lambda p: p.get("event") == "asset_granted")
-            # the server allows 1 MiB frames; the adapter still refuses above its 64 KiB
-            await client.send_raw(json.dumps({"type": "ping", "id": 1, "pad": "x" * 70_000}))
-            replies, close = await client.until_closed()
-            assert (replies, close.code, close.reason) == ([], 1009, "message too big")
-        async with connect(f"ws://127.0.0.1:{port}/game") as own:
-            await own.send("hello")
-            assert await own.recv() == "hello"
+        await check_mounted_beside_the_game(
+            shop, f"ws://127.0.0.1:{port}/ws", f"ws://127.0.0.1:{port}/game"
+        )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             assert (await http.get("/")).text == "the game"
 
