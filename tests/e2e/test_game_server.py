@@ -10,7 +10,6 @@ import asyncio
 import os
 import secrets
 import shutil
-import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 
 from gamepay.testing import running_sandbox, sqlite_url
+from tests.support.processes import interrupt
 from tests.support.ws_client import open_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,16 +77,11 @@ async def _game(directory: Path, env: dict[str, str], port: int) -> AsyncIterato
         assert proc.returncode is None, (await proc.stdout.read()).decode()  # type: ignore[union-attr]
         yield url
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await interrupt(proc)
 
 
 def _is(event: str, **data: Any) -> Any:
+    """A push predicate: this event, its data holding at least these items."""
     return lambda push: push.get("event") == event and data.items() <= push["data"].items()
 
 

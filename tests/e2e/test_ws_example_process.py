@@ -6,12 +6,12 @@ import asyncio
 import json
 import os
 import re
-import signal
 import sys
 from pathlib import Path
 
 import httpx
 
+from tests.support.processes import interrupt
 from tests.support.ws_client import open_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,11 +51,5 @@ async def test_example_shop_runs_as_a_module() -> None:
             await client.send_raw(json.dumps({"type": "ping", "id": 1}))
             assert (await client.next_reply())["type"] == "ping_result"
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await interrupt(proc)
     assert proc.returncode == 0
