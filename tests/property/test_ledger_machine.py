@@ -50,6 +50,7 @@ from gamepay.store import Store
 from gamepay.store.schema import metadata
 from gamepay.store.schema.ledger import BALANCE_SLOTS, balances_table, transfers_table
 from gamepay.testing import fresh_postgres_database, sqlite_url
+from tests.support.ledger import migrated
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 MACHINE_SETTINGS = settings(
@@ -422,19 +423,8 @@ class LedgerMachine(RuleBasedStateMachine):
             assert {v[1:] for v in story.values()} == {(spec.debit, spec.credit)}
 
 
-def _migrate(url: str) -> None:
-    async def go() -> None:
-        store = await Store.connect(url)
-        try:
-            await store.migrate()
-        finally:
-            await store.close()
-
-    asyncio.run(go())
-
-
 def _run_machine(url: str) -> None:
-    _migrate(url)
+    migrated(url)
     LedgerMachine.url = url
     run_state_machine_as_test(LedgerMachine, settings=MACHINE_SETTINGS)
 

@@ -25,6 +25,7 @@ from gamepay.errors import InsufficientFunds
 from gamepay.ledger import Ledger
 from gamepay.store import Store
 from gamepay.testing import fresh_postgres_database, sqlite_url
+from tests.support.ledger import migrated
 
 GOLD = Currency("gold")
 PLAYERS = 4
@@ -45,25 +46,13 @@ postings = st.lists(
 )
 
 
-def _migrated(url: str) -> str:
-    async def go() -> None:
-        store = await Store.connect(url)
-        try:
-            await store.migrate()
-        finally:
-            await store.close()
-
-    asyncio.run(go())
-    return url
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def migrated_url(
     request: pytest.FixtureRequest, tmp_path: Path, pg_server: str | None
 ) -> Iterator[str]:
     """A migrated database of each backend for the whole hypothesis run."""
     if request.param == "sqlite":
-        yield _migrated(sqlite_url(tmp_path / "props.db"))
+        yield migrated(sqlite_url(tmp_path / "props.db"))
         return
     if pg_server is None:
         pytest.skip("GAMEPAY_TEST_POSTGRES_URL is not set")
@@ -71,7 +60,7 @@ def migrated_url(
     manager = fresh_postgres_database(pg_server)
     try:
         url = loop.run_until_complete(manager.__aenter__())
-        yield _migrated(url)
+        yield migrated(url)
     finally:
         loop.run_until_complete(manager.__aexit__(None, None, None))
         loop.close()

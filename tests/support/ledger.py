@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -59,3 +60,17 @@ async def gold_ledger(store: Store) -> Ledger:
     await ledger.open_account(ALICE)
     await ledger.open_account(BOB)
     return ledger
+
+
+def migrated(url: str) -> str:
+    """Migrate the database at ``url`` from synchronous code (a Hypothesis machine); returns it."""
+
+    async def go() -> None:
+        store = await Store.connect(url)
+        try:
+            await store.migrate()
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    return url
