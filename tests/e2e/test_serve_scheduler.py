@@ -9,12 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 
 from gamepay.sandbox import SandboxConfig
-from gamepay.store.schema.rewards import runs_table
 from gamepay.testing import fresh_postgres_database, running_sandbox
-from tests.support.rewards import Clock, open_world, reward_transfers
+from tests.support.rewards import Clock, open_world, reward_transfers, run_statuses
 from tests.support.serve_process import serve_env, serving
 
 API_KEY = "sk_serve_scheduler_test_31"
@@ -77,9 +75,9 @@ async def test_two_serve_replicas_pay_a_closed_period_once(pg_url: str, tmp_path
             from gamepay.rewards import Program
 
             assert await reward_transfers(world.store, Program(**program)) == expected
-            async with world.store.engine.connect() as conn:
-                statuses = (await conn.execute(sa.select(runs_table.c.status))).scalars().all()
-            assert statuses == ["paid"]  # yesterday only: today's period is still open
+            assert await run_statuses(world.store) == [
+                "paid"
+            ]  # yesterday only: today's period is still open
             assert (await world.ledger.verify()).ok
         finally:
             await world.store.close()

@@ -6,19 +6,16 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-import sqlalchemy as sa
-
 from gamepay.ledger import Ledger
 from gamepay.rewards import RewardRunner
 from gamepay.store import Store
-from gamepay.store.schema.rewards import runs_table
 from tests.support.rewards import (
     Clock,
     open_world,
     payout_statuses,
     program_for,
     reward_transfers,
-    within,
+    run_statuses,
 )
 
 NOV = date(2026, 11, 1)
@@ -30,11 +27,7 @@ async def test_two_replicas_pay_each_player_once(db_url: str) -> None:
     other = await Store.connect(db_url)
     try:
         program = program_for("race", world.asset, cashback_bps=100, active_bonus=1)
-        await world.pool("race", 10**12)
-        at = within(program, NOV)
-        for i in range(40):
-            await world.player(f"r{i:02d}")
-            await world.purchase(at(i), f"r{i}:buy", f"r{i:02d}", 1000 + i)
+        await world.buyers(program, NOV, "r", 40)
         now = datetime(2026, 12, 5, tzinfo=UTC)
         clock = Clock(now)
         chunks = {"a": 0, "b": 0}
@@ -66,9 +59,7 @@ async def test_two_replicas_pay_each_player_once(db_url: str) -> None:
         expected = sorted((f"player:r{i:02d}", (1000 + i) // 100 + 1) for i in range(40))
         assert await reward_transfers(world.store, program) == expected
         assert set((await payout_statuses(world.store, program)).values()) == {"paid"}
-        async with world.store.engine.connect() as conn:
-            runs = (await conn.execute(sa.select(runs_table.c.status))).scalars().all()
-        assert runs == ["paid"]
+        assert await run_statuses(world.store) == ["paid"]
         assert (await world.ledger.verify()).ok
     finally:
         await other.close()

@@ -8,24 +8,26 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
-import sqlalchemy as sa
 
 from gamepay.cli.scheduler import Scheduler, describe, rewards_job, scheduler_for
 from gamepay.config import Settings
 from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics
+from gamepay.rewards import Program
 from gamepay.store import Store
-from gamepay.store.schema.rewards import runs_table
 from gamepay.testing import fresh_postgres_database, sqlite_url
-from tests.support.rewards import Clock, open_world, program_for, reward_transfers, within
+from tests.support.rewards import (
+    Clock,
+    World,
+    open_world,
+    program_for,
+    reward_transfers,
+    run_statuses,
+    within,
+)
 
 NOV = date(2026, 11, 1)
 NOW = datetime(2026, 12, 5, tzinfo=UTC)  # November (Berlin) is closed, December is open
-
-
-async def _runs(store: Store) -> list[str]:
-    async with store.engine.connect() as conn:
-        return list((await conn.execute(sa.select(runs_table.c.status))).scalars().all())
 
 
 async def _until(condition: Callable[[], bool]) -> None:
@@ -44,11 +46,7 @@ async def test_two_replicas_schedulers_pay_a_closed_period_once(pg_url: str) -> 
         other = await Store.connect(url)
         try:
             program = program_for("tick", world.asset, cashback_bps=100, active_bonus=1)
-            await world.pool("tick", 10**12)
-            at = within(program, NOV)
-            for i in range(30):
-                await world.player(f"t{i:02d}")
-                await world.purchase(at(i), f"t{i}:buy", f"t{i:02d}", 1000 + i)
+            await world.buyers(program, NOV, "t", 30)
             await world.purchase(NOW, "open:buy", "t00", 10**6)  # December: still open
             clock = Clock(NOW)
             metrics = [Metrics(), Metrics()]
@@ -69,7 +67,7 @@ async def test_two_replicas_schedulers_pay_a_closed_period_once(pg_url: str) -> 
                     await scheduler.stop()
             expected = sorted((f"player:t{i:02d}", (1000 + i) // 100 + 1) for i in range(30))
             assert await reward_transfers(world.store, program) == expected
-            assert await _runs(world.store) == ["paid"]
+            assert await run_statuses(world.store) == ["paid"]
             assert (await world.ledger.verify()).ok
             for m, scheduler in zip(metrics, schedulers, strict=True):
                 job = {"job": "rewards"}
@@ -132,6 +130,19 @@ async def test_a_failed_tick_is_one_warning_and_counted_then_resumed(
         await world.store.close()
 
 
+def _scheduler(settings: Settings, world: World, program: Program, metrics: Metrics) -> Scheduler:
+    """serve's scheduler for these settings over the world's ledger, at NOW, no payments."""
+    return scheduler_for(
+        settings,
+        store=world.store,
+        ledger=world.ledger,
+        payments=None,
+        programs=[program],
+        metrics=metrics,
+        clock=Clock(NOW),
+    )
+
+
 async def test_disabled_scheduler_never_ticks(tmp_path: object) -> None:
     """GAMEPAY_REWARDS_TICK_S=0 and GAMEPAY_RECONCILE_INTERVAL_S=0: no job, no run, no metric,
     even with a closed period due; with the tick on, the same setup pays it."""
@@ -143,34 +154,18 @@ async def test_disabled_scheduler_never_ticks(tmp_path: object) -> None:
         await world.purchase(within(program, NOV)(5), "o1:buy", "o1", 10)
         metrics = Metrics()
         off = Settings(rewards_tick_s=0, reconcile_interval_s=0)
-        scheduler = scheduler_for(
-            off,
-            store=world.store,
-            ledger=world.ledger,
-            payments=None,
-            programs=[program],
-            metrics=metrics,
-            clock=Clock(NOW),
-        )
+        scheduler = _scheduler(off, world, program, metrics)
         assert scheduler.jobs == ()
         assert describe(scheduler, off, [program]) == "scheduler: rewards off; reconcile off"
         scheduler.start()
         await asyncio.sleep(0.3)
         await scheduler.stop()
-        assert await _runs(world.store) == []
+        assert await run_statuses(world.store) == []
         samples = [line for line in metrics.render().splitlines() if not line.startswith(b"#")]
         assert not [line for line in samples if line.startswith(b"gamepay_scheduler")]
 
         on = Settings(rewards_tick_s=0.05, reconcile_interval_s=0)
-        scheduler = scheduler_for(
-            on,
-            store=world.store,
-            ledger=world.ledger,
-            payments=None,
-            programs=[program],
-            metrics=metrics,
-            clock=Clock(NOW),
-        )
+        scheduler = _scheduler(on, world, program, metrics)
         assert [job.name for job in scheduler.jobs] == ["rewards"]
         assert describe(scheduler, on, [program]).startswith(
             "scheduler: rewards every 0.05s (1 program(s)); reconcile off"
@@ -178,6 +173,6 @@ async def test_disabled_scheduler_never_ticks(tmp_path: object) -> None:
         scheduler.start()
         await _until(lambda: scheduler.ticks["rewards"] >= 1)
         await scheduler.stop()
-        assert await _runs(world.store) == ["paid"]
+        assert await run_statuses(world.store) == ["paid"]
     finally:
         await world.store.close()

@@ -26,6 +26,7 @@ __all__ = [
     "payout_statuses",
     "program_for",
     "reward_transfers",
+    "run_statuses",
     "within",
 ]
 
@@ -89,6 +90,15 @@ class World:
             TransferSpec(f"player:{player}", "revenue", self.asset, amount, TransferKind.PURCHASE),
         )
 
+    async def buyers(self, program: Program, day: date, prefix: str, count: int) -> None:
+        """A pool for ``program`` that pays everyone, and ``count`` players ``{prefix}00``...
+        where player i bought ``1000 + i`` at second i of the period holding ``day``."""
+        await self.pool(program.name, 10**12)
+        at = within(program, day)
+        for i in range(count):
+            await self.player(f"{prefix}{i:02d}")
+            await self.purchase(at(i), f"{prefix}{i}:buy", f"{prefix}{i:02d}", 1000 + i)
+
     async def refund(self, when: datetime, tid: str, player: str, amount: int) -> None:
         """A refund: revenue pays the player back."""
         await self.at(
@@ -148,6 +158,12 @@ async def payout_statuses(store: Store, program: Program) -> dict[str, str]:
         return {row.player_id: row.status for row in rows}
 
     return await store.read(read)
+
+
+async def run_statuses(store: Store) -> list[str]:
+    """The status of every reward run in the database."""
+    async with store.engine.connect() as conn:
+        return list((await conn.execute(sa.select(runs_table.c.status))).scalars().all())
 
 
 def program_for(name: str, asset: str, **rules: object) -> Program:
