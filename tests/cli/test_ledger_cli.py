@@ -4,33 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from gamepay import Item, Token
-from gamepay.cli.main import app
 from gamepay.core.accounts import AccountKind, issuer_account, player_account, world_account
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.ledger import Ledger
 from gamepay.store import Store
 from gamepay.testing import sqlite_url
+from tests.support.cli import invoke
 
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 SWORD = Item("sword")
-
-
-def invoke(url: str, *args: str) -> tuple[int, str]:
-    """Run the CLI with GAMEPAY_DATABASE_URL=url; return exit code and stdout."""
-    result = CliRunner().invoke(
-        app,
-        ["--env-file", os.devnull, *args],
-        env={"GAMEPAY_DATABASE_URL": url, "GAMEPAY_LOG_LEVEL": "WARNING", "COLUMNS": "200"},
-    )
-    return result.exit_code, result.stdout
 
 
 async def _populate(url: str) -> None:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from gamepay.cli.main import app
 from gamepay.core.accounts import player_account, world_account
 from gamepay.core.assets import Token
 from gamepay.core.transfers import TransferKind, TransferSpec
@@ -20,19 +17,10 @@ from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.store import Store
 from gamepay.testing import running_sandbox, sqlite_url
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
+from tests.support.cli import invoke
 
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 WALLET = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"
-
-
-def invoke(url: str, *args: str) -> tuple[int, str]:
-    """Run the CLI against ``url``; return exit code and stdout."""
-    result = CliRunner().invoke(
-        app,
-        ["--env-file", os.devnull, *args],
-        env={"GAMEPAY_DATABASE_URL": url, "GAMEPAY_LOG_LEVEL": "ERROR", "COLUMNS": "200"},
-    )
-    return result.exit_code, result.stdout
 
 
 async def _withdraw_twice(url: str) -> tuple[str, str]:

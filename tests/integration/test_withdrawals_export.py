@@ -10,14 +10,11 @@ import asyncio
 import contextlib
 import csv
 import json
-import os
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from gamepay.cli.main import app
 from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.sandbox import Faults
+from tests.support.cli import invoke
 from tests.support.withdrawals import USDT, SimulatedCrash, withdrawal_env
 
 S = WithdrawalStatus
@@ -28,16 +25,6 @@ COUNT = 48
 def wallet(n: int) -> str:
     """Player n's own wallet (all lower case: the service stores it checksummed)."""
     return "0x" + f"{n + 1:02x}" * 20
-
-
-def invoke(url: str, *args: str) -> tuple[int, str]:
-    """Run the CLI against the database at ``url``; exit code and stdout."""
-    result = CliRunner().invoke(
-        app,
-        ["--env-file", os.devnull, *args],
-        env={"GAMEPAY_DATABASE_URL": url, "GAMEPAY_LOG_LEVEL": "ERROR", "COLUMNS": "200"},
-    )
-    return result.exit_code, result.stdout
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
