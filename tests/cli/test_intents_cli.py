@@ -12,13 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from gamepay.cli.main import app
-from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.payments import Payments, PaymentsConfig
 from gamepay.store import Store
 from gamepay.testing import sqlite_url
 from tests.cli.conftest import ThreadedSandbox
 from tests.support.catalog import SWORD_CATALOG
+from tests.support.sandbox import client_for
 
 CATALOG = SWORD_CATALOG
 SECRET = "sk_wrong_but_secret_4242"
@@ -38,12 +38,7 @@ async def _orders(url: str, sandbox: ThreadedSandbox) -> tuple[str, str]:
     store = await Store.connect(url)
     try:
         await store.migrate()
-        async with KryptoGOClient(
-            client_id=running.client_id,
-            api_key=running.api_key,
-            origin=running.origin,
-            base_url=running.url,
-        ) as client:
+        async with client_for(running) as client:
             payments = Payments(store, Ledger(store), client, CATALOG, config=PaymentsConfig())
             sword = await payments.purchase("alice", "sword", request_id="r1")
             await payments.top_up("bob", "150", "TWD", request_id="r2")
@@ -181,12 +176,7 @@ async def _stuck_and_stray(url: str, sandbox: ThreadedSandbox) -> str:
 
     store = await Store.connect(url)
     try:
-        async with KryptoGOClient(
-            client_id=running.client_id,
-            api_key=running.api_key,
-            origin=running.origin,
-            base_url=running.url,
-        ) as client:
+        async with client_for(running) as client:
             payments = Payments(
                 store,
                 Ledger(store),

@@ -11,13 +11,13 @@ import pytest
 from gamepay.core.accounts import player_account, world_account
 from gamepay.core.assets import Token
 from gamepay.core.transfers import TransferKind, TransferSpec
-from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.store import Store
 from gamepay.testing import running_sandbox, sqlite_url
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 from tests.support.cli import invoke
+from tests.support.sandbox import client_for
 
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 WALLET = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"
@@ -32,13 +32,7 @@ async def _withdraw_twice(url: str) -> tuple[str, str]:
     try:
         async with running_sandbox(SandboxConfig(strict=True)) as sb:
             sb.sandbox.fund("arb", "USDT", "100")
-            async with KryptoGOClient(
-                client_id=sb.client_id,
-                api_key=sb.api_key,
-                origin=sb.origin,
-                base_url=sb.url,
-                timeout=0.5,
-            ) as client:
+            async with client_for(sb, timeout=0.5) as client:
                 service = Withdrawals(store, ledger, client, config=config)
                 await service.prepare()
                 alice = player_account("alice")

@@ -37,6 +37,7 @@ from gamepay.payments.catalog import CatalogError
 from gamepay.testing import RunningSandbox, running_sandbox, sqlite_url
 from gamepay_ws import CALLBACK_PATH, issue_token, serve_http
 from tests.support.catalog import sword_catalog
+from tests.support.sandbox import client_for
 from tests.support.ws_client import Client, open_client
 
 GOLD = Currency("gold", 0)
@@ -45,21 +46,12 @@ WALLET = "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"
 CATALOG = sword_catalog(BalancePrice(asset_id=GOLD.id, amount=500))
 
 
-def _client(sandbox: RunningSandbox) -> KryptoGOClient:
-    return KryptoGOClient(
-        client_id=sandbox.client_id,
-        api_key=sandbox.api_key,
-        origin=sandbox.origin,
-        base_url=sandbox.url,
-    )
-
-
 @asynccontextmanager
 async def _served_from_parts(db_url: str, sandbox: RunningSandbox) -> AsyncIterator[Economy]:
     """An economy from parts, its routes served by uvicorn, its callback URL that server's."""
     store = await Store.connect(db_url)
     await store.migrate()
-    client = _client(sandbox)
+    client = client_for(sandbox)
     app = Starlette()
     try:
         async with serve_http(app) as port:

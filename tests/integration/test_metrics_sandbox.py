@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gamepay.errors import NotFoundError
-from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.metrics import Metrics
 from gamepay.testing import running_sandbox
+from tests.support.sandbox import client_for
 
 
 async def test_client_calls_are_counted_by_operation_and_status() -> None:
@@ -15,14 +15,7 @@ async def test_client_calls_are_counted_by_operation_and_status() -> None:
     metrics = Metrics()
     async with (
         running_sandbox() as sb,
-        KryptoGOClient(
-            client_id=sb.client_id,
-            api_key=sb.api_key,
-            origin=sb.origin,
-            base_url=sb.url,
-            event_hooks=metrics.httpx_event_hooks(),
-            **metrics.client_hooks(),
-        ) as client,
+        client_for(sb, event_hooks=metrics.httpx_event_hooks(), **metrics.client_hooks()) as client,
     ):
         intent = await client.create_intent(fiat_amount="300", fiat_currency="TWD")
         await client.get_intent(intent.payment_intent_id)
