@@ -113,6 +113,15 @@ class _Callbacks:
         return await self._economy.payments.handle_callback(body, headers)
 
 
+def refuse_unsafe(settings: Settings) -> None:
+    """``ConfigError`` naming every problem of ``settings`` (only warnings in dev)."""
+    problems = settings.problems()
+    if problems and settings.env != "dev":
+        raise ConfigError("unsafe settings: " + "; ".join(problems))
+    for line in problems:
+        log.warning("unsafe setting allowed by GAMEPAY_ENV=dev: %s", line)
+
+
 class Economy:
     """A whole gamepay economy: store, ledger, client, ONE bus, services, rewards, adapter.
 
@@ -173,9 +182,14 @@ class Economy:
         ``GAMEPAY_WITHDRAWAL_TOKENS``. ``metrics`` instruments the client, the bus, callbacks
         and websockets, and adds ``/metrics`` to ``routes``. ``migrate`` upgrades the schema
         on start. Nothing is opened until the economy is entered.
+
+        Unsafe settings (``Settings.problems()``: a demo or short token secret, sandbox
+        credentials at a real KryptoGO host, ...) raise ``ConfigError`` listing them, as
+        ``gamepay serve`` refuses them; with ``GAMEPAY_ENV=dev`` they are logged warnings.
         """
         check_assets(assets)
         conf = settings if settings is not None else load_settings()
+        refuse_unsafe(conf)
         signing = conf.ws_token_signing()  # ConfigError now, before any I/O
         chosen = catalog if catalog is not None else catalog_of(conf)
         config = withdrawals_config(conf, tokens)

@@ -207,6 +207,7 @@ async def test_a_price_in_an_unknown_asset_stops_the_start_and_leaves_nothing_op
     settings = Settings(
         _env_file=None,
         database_url=sqlite_url(tmp_path / "bad.db"),
+        kryptogo_base_url="http://127.0.0.1:9",  # never called: entering makes no API call
         ws_token_secret=secrets.token_hex(32),
     )
     economy = Economy.from_settings(settings, CATALOG)
@@ -257,3 +258,19 @@ async def test_from_settings_rotates_player_token_keys_by_kid(tmp_path: Path) ->
                     reply = await client.request("authenticate", token=token)
                     assert reply["type"] == "error"
                     assert reply["code"] == "token_rejected"
+
+
+def test_from_settings_refuses_what_serve_refuses(caplog: pytest.LogCaptureFixture) -> None:
+    """Sandbox credentials aimed at KryptoGO's production host and a short secret: ConfigError
+    naming each variable, before anything opens; GAMEPAY_ENV=dev logs them as warnings."""
+    unsafe = Settings(_env_file=None, ws_token_secret="x" * 31)  # production host by default
+    with pytest.raises(ConfigError) as refused:
+        Economy.from_settings(unsafe, CATALOG)
+    for name in ("WS_TOKEN_SECRET", "KRYPTOGO_CLIENT_ID", "KRYPTOGO_API_KEY", "CALLBACK_PUBLIC"):
+        assert f"GAMEPAY_{name}" in str(refused.value)
+    assert "x" * 31 not in str(refused.value)
+    dev = unsafe.model_copy(update={"env": "dev"})
+    with caplog.at_level("WARNING", logger="gamepay.economy"):
+        economy = Economy.from_settings(dev, CATALOG)
+    assert not economy.running
+    assert sum("GAMEPAY_ENV=dev" in r.getMessage() for r in caplog.records) == 4
