@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,8 @@ from gamepay.inventory import Inventory, Operation, OperationKind
 from gamepay.inventory.errors import InsufficientAsset, OperationConflict
 from gamepay.ledger import Ledger
 from gamepay.store import Store
-from gamepay.testing import fresh_postgres_database, sqlite_url
+from gamepay.testing import sqlite_url
+from tests.support.ledger import migrated
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 MACHINE_SETTINGS = settings(
@@ -209,19 +209,8 @@ class InventoryMachine(RuleBasedStateMachine):
         return {asset: b.available for asset, b in found.items() if asset in self.assets}
 
 
-def _migrate(url: str) -> None:
-    async def go() -> None:
-        store = await Store.connect(url)
-        try:
-            await store.migrate()
-        finally:
-            await store.close()
-
-    asyncio.run(go())
-
-
 def _run_machine(url: str) -> None:
-    _migrate(url)
+    migrated(url)
     InventoryMachine.url = url
     run_state_machine_as_test(InventoryMachine, settings=MACHINE_SETTINGS)
 
@@ -229,19 +218,6 @@ def _run_machine(url: str) -> None:
 def test_inventory_machine_sqlite(tmp_path: Path) -> None:
     """The inventory agrees with the model after every step on SQLite."""
     _run_machine(sqlite_url(tmp_path / "inventory.db"))
-
-
-@pytest.fixture
-def pg_machine_url(pg_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for the whole machine run (created and dropped here)."""
-    loop = asyncio.new_event_loop()
-    manager = fresh_postgres_database(pg_url)
-    try:
-        url = loop.run_until_complete(manager.__aenter__())
-        yield url
-    finally:
-        loop.run_until_complete(manager.__aexit__(None, None, None))
-        loop.close()
 
 
 @pytest.mark.postgres

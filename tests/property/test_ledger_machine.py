@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ from gamepay.ledger import HoldStatus, Ledger
 from gamepay.store import Store
 from gamepay.store.schema import metadata
 from gamepay.store.schema.ledger import BALANCE_SLOTS, balances_table, transfers_table
-from gamepay.testing import fresh_postgres_database, sqlite_url
+from gamepay.testing import sqlite_url
 from tests.support.ledger import migrated
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
@@ -432,19 +431,6 @@ def _run_machine(url: str) -> None:
 def test_ledger_machine_sqlite(tmp_path: Path) -> None:
     """The ledger agrees with the model after every step on SQLite."""
     _run_machine(sqlite_url(tmp_path / "machine.db"))
-
-
-@pytest.fixture
-def pg_machine_url(pg_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for the whole machine run (created and dropped here)."""
-    loop = asyncio.new_event_loop()
-    manager = fresh_postgres_database(pg_url)
-    try:
-        url = loop.run_until_complete(manager.__aenter__())
-        yield url
-    finally:
-        loop.run_until_complete(manager.__aexit__(None, None, None))
-        loop.close()
 
 
 @pytest.mark.postgres
