@@ -35,6 +35,9 @@ GAMEPAY_WITHDRAWAL_TOKENS         withdrawable tokens: chain:address:symbol:deci
 GAMEPAY_WITHDRAWAL_MIN            minimum withdrawal, whole tokens (decimal string)
 GAMEPAY_WITHDRAWAL_DAILY_LIMIT    per-player daily withdrawal limit, whole tokens
 GAMEPAY_TIME_ZONE                 IANA zone of reward periods and reports
+GAMEPAY_ADMIN_TOKEN               optional: the operator console's sign-in token at /admin
+                                  (secret, >= 32 bytes; unset: no console, /admin is 404)
+GAMEPAY_ADMIN_SESSION_S           how long a console sign-in lasts (seconds)
 GAMEPAY_LOG_LEVEL / GAMEPAY_LOG_FORMAT   INFO | DEBUG ... / auto | json | text
 ```
 """
@@ -60,6 +63,7 @@ from gamepay.kryptogo.wire import BASE_URLS, DEFAULT_BASE_URL, DEV_BASE_URL
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "ENV_PREFIX",
+    "MIN_ADMIN_TOKEN_BYTES",
     "MIN_WS_TOKEN_SECRET_BYTES",
     "SANDBOX_API_KEY",
     "SANDBOX_CLIENT_ID",
@@ -77,6 +81,9 @@ DEFAULT_DATABASE_URL = "sqlite:///.gamepay/gamepay.db"
 
 MIN_WS_TOKEN_SECRET_BYTES = 32
 """``gamepay serve`` refuses a shorter ``GAMEPAY_WS_TOKEN_SECRET`` (outside ``GAMEPAY_ENV=dev``)."""
+
+MIN_ADMIN_TOKEN_BYTES = 32
+"""``gamepay serve`` refuses a shorter ``GAMEPAY_ADMIN_TOKEN`` (the console's sign-in token)."""
 
 SANDBOX_CLIENT_ID = "sandbox-client-id"
 """The local sandbox's client id (the default, so the CLI reaches ``gamepay sandbox`` as is)."""
@@ -164,6 +171,8 @@ class Settings(BaseSettings):
     withdrawal_min: str = "1"
     withdrawal_daily_limit: str = "1000"
     time_zone: str = "UTC"
+    admin_token: SecretStr | None = None
+    admin_session_s: float = Field(default=8 * 3600.0, gt=0, le=7 * 86400)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
 
@@ -257,6 +266,12 @@ class Settings(BaseSettings):
             raise ConfigError(f"{ENV_PREFIX}WS_TOKEN_SECRET is not set: {_SECRET_RULE}")
         return self.ws_token_secret.get_secret_value()
 
+    def admin_token_value(self) -> str | None:
+        """The console's sign-in token, or None when unset or empty (no console)."""
+        if self.admin_token is None or not self.admin_token.get_secret_value():
+            return None
+        return self.admin_token.get_secret_value()
+
     def ws_token_signing(self) -> TokenSigning:
         """How player tokens are signed and checked; ``ConfigError`` naming the variable."""
         return TokenSigning(
@@ -308,6 +323,13 @@ class Settings(BaseSettings):
             self._old_keys()
         except ConfigError as exc:
             found.append(str(exc))
+        admin = self.admin_token_value() or ""
+        if admin and len(admin.encode()) < MIN_ADMIN_TOKEN_BYTES:
+            found.append(
+                f"{ENV_PREFIX}ADMIN_TOKEN is {len(admin.encode())} bytes, shorter than "
+                f"{MIN_ADMIN_TOKEN_BYTES}: use a random token of at least "
+                f"{MIN_ADMIN_TOKEN_BYTES} bytes, or unset it to turn the console off"
+            )
         if self.real_kryptogo_host:
             where = f"{ENV_PREFIX}KRYPTOGO_BASE_URL is {self.kryptogo_base_url}"
             if self.kryptogo_client_id == SANDBOX_CLIENT_ID:

@@ -4,7 +4,8 @@
 migrated, KryptoGO client with metrics hooks, ONE event bus, ``Payments``, ``Withdrawals``, the
 websocket adapter, the payments poller; the bus from ``GAMEPAY_BUS_URL``) and serves it: ONE HTTP
 app on ``GAMEPAY_HTTP_PORT`` with the players' websocket at ``/ws``, the storefront page at ``/``
-(``gamepay_ws.storefront``), the KryptoGO callback endpoint, ``/healthz`` and ``/metrics`` (plus
+(``gamepay_ws.storefront``), the KryptoGO callback endpoint, ``/healthz`` and ``/metrics``, the
+operator console at ``/admin`` when ``GAMEPAY_ADMIN_TOKEN`` is set (``gamepay_admin``; plus
 extra routes), and a standalone ``websockets`` server when ``GAMEPAY_WS_PORT`` is set. Everything
 stops, in reverse order, when the block exits. The demo runs exactly this, pointed at the sandbox.
 With ``schedule=True`` (what ``serve`` does) the scheduler (``gamepay.cli.scheduler``) pays the
@@ -40,6 +41,7 @@ from gamepay.payments.catalog import Catalog
 from gamepay.rewards import Program, RewardRunner
 from gamepay.store import Store
 from gamepay.withdrawals.service import Withdrawals
+from gamepay_admin import console_routes_for
 from gamepay_ws import CALLBACK_PATH, AdapterConfig, WebsocketAdapter, serve_http
 from gamepay_ws.storefront import storefront_routes
 
@@ -157,7 +159,7 @@ async def running_runtime(
             programs=programs,
         )
         await stack.enter_async_context(economy)
-        app.router.routes[:0] = economy.routes
+        app.router.routes[:0] = [*economy.routes, *console_routes_for(economy, settings)]
         standalone_ws_url = None
         if settings.ws_port is not None:
             try:

@@ -90,6 +90,22 @@ def test_serve_refuses_a_demo_or_short_secret(tmp_path: Path, secret: str, rule:
     _assert_nothing_created(tmp_path)
 
 
+def test_serve_refuses_a_short_admin_token(tmp_path: Path) -> None:
+    """A GAMEPAY_ADMIN_TOKEN under 32 bytes is one line naming it (never its value), exit 2."""
+    code, lines = gamepay(
+        tmp_path,
+        "serve",
+        GAMEPAY_WS_TOKEN_SECRET=GOOD_SECRET,
+        GAMEPAY_KRYPTOGO_BASE_URL="http://127.0.0.1:9",
+        GAMEPAY_ADMIN_TOKEN="short-admin-token",
+    )
+    assert code == 2, lines
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("error: GAMEPAY_ADMIN_TOKEN is 17 bytes, shorter than 32")
+    assert "short-admin-token" not in "\n".join(lines)
+    _assert_nothing_created(tmp_path)
+
+
 def test_serve_refuses_sandbox_credentials_on_the_dev_host(tmp_path: Path) -> None:
     """KryptoGO's wallet-dev host counts as real: sandbox credentials and no callback URL are
     refused there too, while the secret passes."""

@@ -23,7 +23,8 @@ WS_SECRET = "ws-secret-for-the-serve-test-000"
 async def test_serve_end_to_end(tmp_path: Path) -> None:
     """On ONE port: a player buys over the websocket at /ws, the sandbox calls back, the grant is
     pushed; a standalone websocket server (GAMEPAY_WS_PORT) serves the same players; metrics
-    count it; DEBUG JSON logs never contain the API key; SIGTERM stops it cleanly."""
+    count it; DEBUG JSON logs never contain the API key; without GAMEPAY_ADMIN_TOKEN there is no
+    console (404); SIGTERM stops it cleanly."""
     catalog = write_catalog(tmp_path / "catalog.json")
     config = SandboxConfig(api_key=API_KEY, callback_retry_base=0.05)
     async with running_sandbox(config) as sandbox:
@@ -41,6 +42,7 @@ async def test_serve_end_to_end(tmp_path: Path) -> None:
             assert served.ws_url == served.http_url.replace("http", "ws", 1) + "/ws"
             async with httpx.AsyncClient(base_url=served.http_url) as http:
                 assert (await http.get("/healthz")).status_code == 200
+                assert (await http.get("/admin/")).status_code == 404  # no GAMEPAY_ADMIN_TOKEN
                 page = await http.get("/")  # the storefront, from the installed package
                 assert page.status_code == 200
                 assert 'import { GamepayClient } from "./gamepay.js"' in page.text

@@ -28,6 +28,7 @@ from gamepay_ws import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 WS_SECRET = "a-websocket-token-secret-of-32-bytes-or-more"
+ADMIN_TOKEN = "an-admin-token-for-the-wheel-test-of-32-bytes"
 SERVER_PACKAGES = ("starlette", "uvicorn", "websockets", "prometheus_client", "typer", "rich")
 
 pytestmark = pytest.mark.slow
@@ -74,13 +75,16 @@ def _venv(where: Path, requirement: str) -> Path:
 
 
 def test_the_wheel_holds_the_storefront_license_and_migrations(wheel: Path) -> None:
-    """The storefront page, LICENSE, the migrations and the type markers are in the wheel."""
+    """The storefront page, the console's templates and stylesheet, LICENSE, the migrations and
+    the type markers are in the wheel."""
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "gamepay_ws/static/index.html" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(names)[-8:]
     assert "gamepay/store/migrations/script.py.mako" in names
     assert "gamepay/store/migrations/versions/0001_ledger.py" in names
-    assert {"gamepay/py.typed", "gamepay_ws/py.typed"} <= names
+    assert {"gamepay/py.typed", "gamepay_ws/py.typed", "gamepay_admin/py.typed"} <= names
+    console = {"templates/base.html", "templates/signin.html", "static/console.css"}
+    assert {f"gamepay_admin/{name}" for name in console} <= names
     assert not [n for n in names if n.startswith(("tests/", "examples/", "bench/"))]
     metadata = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith(".dist-info/METADATA"))
@@ -144,7 +148,8 @@ print(",".join(missing))
 
 async def test_all_extra_runs_the_demo_and_serves_one_port(wheel: Path, tmp_path: Path) -> None:
     """`pip install gamepay[all]` outside the checkout: `gamepay demo --quick` passes; `gamepay
-    serve` answers /healthz, serves the page at / and authenticates a websocket at /ws."""
+    serve` answers /healthz, serves the page at /, the console's sign-in at /admin/signin and
+    authenticates a websocket at /ws."""
     bin_dir = await asyncio.to_thread(_venv, tmp_path / "venv", f"{wheel}[all]")
     gamepay = str(bin_dir / "gamepay")
     home = tmp_path / "user"
@@ -174,6 +179,7 @@ async def test_all_extra_runs_the_demo_and_serves_one_port(wheel: Path, tmp_path
             "GAMEPAY_CALLBACK_PUBLIC_URL": "http://127.0.0.1:9/kryptogo/callback",
             "GAMEPAY_WS_TOKEN_SECRET": WS_SECRET,
             "GAMEPAY_HTTP_PORT": "0",
+            "GAMEPAY_ADMIN_TOKEN": ADMIN_TOKEN,
         }
         serve = await asyncio.create_subprocess_exec(
             gamepay, "serve", cwd=home, env=serve_env,
@@ -193,6 +199,10 @@ async def test_all_extra_runs_the_demo_and_serves_one_port(wheel: Path, tmp_path
                 client = await http.get("/gamepay.js")  # the official client, beside the page
                 assert client.status_code == 200
                 assert "export class GamepayClient" in client.text
+                signin = await http.get("/admin/signin")  # the console, from the package
+                assert signin.status_code == 200
+                assert "Paste the console token" in signin.text
+                assert (await http.get("/admin/static/console.css")).status_code == 200
             ws_url = base.replace("http", "ws", 1) + "/ws"
             async with connect(ws_url) as ws:
                 token = issue_token("alice", WS_SECRET, 60)

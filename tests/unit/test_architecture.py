@@ -14,11 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = {"gamepay": ROOT / "gamepay", "gamepay_ws": ROOT / "adapters" / "gamepay_ws"}
+SOURCES = {
+    "gamepay": ROOT / "gamepay",
+    "gamepay_ws": ROOT / "adapters" / "gamepay_ws",
+    "gamepay_admin": ROOT / "adapters" / "gamepay_admin",
+}
 
 
 def _modules() -> dict[str, Path]:
-    """Every module of gamepay and gamepay_ws by dotted name."""
+    """Every module of gamepay, gamepay_ws and gamepay_admin by dotted name."""
     found: dict[str, Path] = {}
     for package, directory in SOURCES.items():
         for path in directory.rglob("*.py"):
@@ -115,8 +119,9 @@ def test_core_imports_only_core_and_errors() -> None:
     assert upward == set()
 
 
-def test_only_the_top_layers_import_the_adapter_or_the_cli() -> None:
-    """The adapter sits under the economy, the CLI on top: only those above may import them."""
+def test_only_the_top_layers_import_the_adapter_the_console_or_the_cli() -> None:
+    """The adapter sits under the economy, the console over it, the CLI on top: only those
+    above may import them."""
     above = {
         "gamepay_ws": (
             "gamepay_ws",
@@ -125,6 +130,7 @@ def test_only_the_top_layers_import_the_adapter_or_the_cli() -> None:
             "gamepay.demo",
             "gamepay.cli",
         ),
+        "gamepay_admin": ("gamepay_admin", "gamepay.cli"),
         "gamepay.cli": ("gamepay.cli",),
     }
     outside = {
@@ -194,6 +200,12 @@ def test_the_cycle_finder_finds_cycles() -> None:
 
 def test_the_checks_see_the_whole_tree() -> None:
     """The graph is read from the real sources, lazy imports included."""
-    for name in ("gamepay.core.money", "gamepay.ledger", "gamepay.payments", "gamepay_ws"):
+    for name in (
+        "gamepay.core.money",
+        "gamepay.ledger",
+        "gamepay.payments",
+        "gamepay_ws",
+        "gamepay_admin.web",
+    ):
         assert name in MODULES
     assert "gamepay.core.money" in GRAPH["gamepay.core.assets"]
