@@ -1,0 +1,217 @@
+"""Every exception gamepay raises, in one tree (each branch in its own module, all exported here).
+
+Catch ``GamepayError`` for everything, or a branch for one concern. Each class has a stable
+``code`` (used in websocket error replies and CLI JSON output) and a human message.
+Library exceptions from below (SQLAlchemy, httpx, asyncpg) are translated once, at the boundary
+that meets them, with ``raise ... from exc``.
+
+Each top-level branch has a module of its own, named for what it holds: ``base``
+(``GamepayError``), ``inputs``, ``ledger``, ``store``, ``kryptogo``, ``payments`` (withdrawals
+too), ``rewards``, ``servers`` (``SandboxError``, ``PortInUse``) and ``protocol``. Import from
+``gamepay.errors``: it exports the whole tree.
+
+```
+GamepayError
+├── InvalidInput                      bad input from a caller: nothing was changed
+│   ├── AmountError
+│   │   ├── AmountTypeError           not an int (float, bool, str where an int is due)
+│   │   ├── AmountFormatError         not a plain decimal string (sign, exponent, NaN, spaces)
+│   │   ├── AmountPrecisionError      more decimal places than the asset has
+│   │   └── AmountRangeError          not 0 < amount < 2**256
+│   │       └── AmountTooSmall        below the service's minimum (fiat_amount 0.01)
+│   ├── AssetError                    malformed or unknown asset definition
+│   ├── AccountError                  malformed account id, or properties a player may not have
+│   ├── AddressError                  not a valid address for the chain
+│   └── ConfigError                   missing or malformed configuration
+│       ├── CatalogError              a catalog that cannot be used (``problems``: one line each)
+│       └── RewardsFileError          a bad rewards file (in gamepay.rewards.programs_file)
+├── LedgerError
+│   ├── AccountNotFound
+│   ├── AssetNotFound
+│   ├── AccountMismatch               account exists with different properties
+│   ├── InsufficientFunds             a non-negative account would go below zero
+│   │   └── InsufficientAsset         (gamepay.inventory.errors) names asset and shortfall
+│   ├── IdempotencyConflict           an id replayed with different content
+│   │   └── OperationConflict         (gamepay.inventory.errors) key reused for another body
+│   ├── HoldNotFound
+│   ├── HoldStateError                hold already posted or voided, or post above the hold
+│   └── LedgerCorrupt                 verify() found a stored balance that does not match
+├── StoreError
+│   ├── MigrationError
+│   │   └── SchemaNotCurrent          the schema is not at this gamepay's revision (upgrade it)
+│   └── ConcurrencyError              serialization/deadlock retries exhausted
+├── KryptoGOError                     talking to KryptoGO Studio
+│   ├── APIError                      the API answered with an error (status, code, body)
+│   │   ├── AuthenticationError       4001 invalid client id, 4002 invalid API key, 401/403
+│   │   ├── NotFoundError             4006 invalid payment_intent_id, 404
+│   │   ├── InvalidRequestError       400/422 and other request errors
+│   │   ├── RateLimitError            429
+│   │   ├── ServerError               5xx
+│   │   ├── TreasuryInsufficient      4015: the treasury cannot cover a transfer (nothing moved)
+│   │   └── MalformedResponseError    a 2xx answer that is not the documented envelope/shape
+│   ├── TransportError                no usable answer (connection refused, reset)
+│   │   └── RequestTimeout            no answer in time
+│   └── OutcomeUnknownError           a money-moving call may or may not have happened
+├── PaymentError
+│   ├── UnknownSku
+│   ├── OrderNotFound
+│   ├── IllegalTransition             a status change the intent state machine refuses
+│   ├── CallbackRejected              malformed, unsigned or replayed callback
+│   ├── BalancePriceMissing           the item cannot be bought with a balance
+│   └── WithdrawalError
+│       ├── BelowMinimum
+│       ├── LimitExceeded
+│       ├── WithdrawalNotFound
+│       ├── WithdrawalConflict    a request id replayed with different content
+│       └── WithdrawalsUnavailable temporarily (the treasury is short): nothing moved
+├── RewardError
+│   ├── PoolUnderfunded
+│   └── PeriodNotClosed
+├── SandboxError                      the local KryptoGO emulator refused an operation
+├── PortInUse                         a server cannot listen: the address is already taken
+└── ProtocolError                     a websocket client broke the protocol (gamepay_ws)
+    ├── BadJson                       a frame that is not UTF-8 JSON
+    ├── MalformedMessage              wrong or missing fields, wrong field types
+    ├── UnknownMessageType            a ``type`` the protocol does not have
+    ├── NotAuthenticated              anything but authenticate before authenticating
+    ├── AlreadyAuthenticated          a second authenticate on one connection
+    ├── TokenRejected                 a player token that is malformed, forged or expired
+    └── RateLimited                   the connection sent faster than its rate limit
+```
+"""
+
+from __future__ import annotations
+
+from gamepay.errors.base import GamepayError
+from gamepay.errors.inputs import (
+    AccountError,
+    AddressError,
+    AmountError,
+    AmountFormatError,
+    AmountPrecisionError,
+    AmountRangeError,
+    AmountTooSmall,
+    AmountTypeError,
+    AssetError,
+    CatalogError,
+    ConfigError,
+    InvalidInput,
+)
+from gamepay.errors.kryptogo import (
+    APIError,
+    AuthenticationError,
+    InvalidRequestError,
+    KryptoGOError,
+    MalformedResponseError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    RequestTimeout,
+    ServerError,
+    TransportError,
+    TreasuryInsufficient,
+)
+from gamepay.errors.ledger import (
+    AccountMismatch,
+    AccountNotFound,
+    AssetNotFound,
+    HoldNotFound,
+    HoldStateError,
+    IdempotencyConflict,
+    InsufficientFunds,
+    LedgerCorrupt,
+    LedgerError,
+)
+from gamepay.errors.payments import (
+    BalancePriceMissing,
+    BelowMinimum,
+    CallbackRejected,
+    IllegalTransition,
+    LimitExceeded,
+    OrderNotFound,
+    PaymentError,
+    UnknownSku,
+    WithdrawalConflict,
+    WithdrawalError,
+    WithdrawalNotFound,
+    WithdrawalsUnavailable,
+)
+from gamepay.errors.protocol import (
+    AlreadyAuthenticated,
+    BadJson,
+    MalformedMessage,
+    NotAuthenticated,
+    ProtocolError,
+    RateLimited,
+    TokenRejected,
+    UnknownMessageType,
+)
+from gamepay.errors.rewards import PeriodNotClosed, PoolUnderfunded, RewardError
+from gamepay.errors.servers import PortInUse, SandboxError
+from gamepay.errors.store import ConcurrencyError, MigrationError, SchemaNotCurrent, StoreError
+
+__all__ = [
+    "APIError",
+    "AccountError",
+    "AccountMismatch",
+    "AccountNotFound",
+    "AddressError",
+    "AlreadyAuthenticated",
+    "AmountError",
+    "AmountFormatError",
+    "AmountPrecisionError",
+    "AmountRangeError",
+    "AmountTooSmall",
+    "AmountTypeError",
+    "AssetError",
+    "AssetNotFound",
+    "AuthenticationError",
+    "BadJson",
+    "BalancePriceMissing",
+    "BelowMinimum",
+    "CallbackRejected",
+    "CatalogError",
+    "ConcurrencyError",
+    "ConfigError",
+    "GamepayError",
+    "HoldNotFound",
+    "HoldStateError",
+    "IdempotencyConflict",
+    "IllegalTransition",
+    "InsufficientFunds",
+    "InvalidInput",
+    "InvalidRequestError",
+    "KryptoGOError",
+    "LedgerCorrupt",
+    "LedgerError",
+    "LimitExceeded",
+    "MalformedMessage",
+    "MalformedResponseError",
+    "MigrationError",
+    "NotAuthenticated",
+    "NotFoundError",
+    "OrderNotFound",
+    "OutcomeUnknownError",
+    "PaymentError",
+    "PeriodNotClosed",
+    "PoolUnderfunded",
+    "PortInUse",
+    "ProtocolError",
+    "RateLimitError",
+    "RateLimited",
+    "RequestTimeout",
+    "RewardError",
+    "SandboxError",
+    "SchemaNotCurrent",
+    "ServerError",
+    "StoreError",
+    "TokenRejected",
+    "TransportError",
+    "TreasuryInsufficient",
+    "UnknownMessageType",
+    "UnknownSku",
+    "WithdrawalConflict",
+    "WithdrawalError",
+    "WithdrawalNotFound",
+    "WithdrawalsUnavailable",
+]
