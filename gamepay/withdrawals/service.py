@@ -6,8 +6,8 @@ w = await withdrawals.withdraw("alice", t.id, 5_000_000, "0xd8dA...", request_id
 ```
 
 The lifecycle is ``gamepay.core.withdrawals`` (a transition table); every move goes through one
-function (``_transition``) that locks the row, applies the table, posts or voids the ledger hold
-and writes the events in ONE transaction. The guarantees:
+function (``gamepay.withdrawals.transitions``) that locks the row, applies the table, posts or
+voids the ledger hold and writes the events in ONE transaction. The guarantees:
 
 - **Idempotent requests.** ``(player_id, request_id)`` is unique: the same request returns the
   same withdrawal (a different asset, amount or address under it is ``WithdrawalConflict``).
@@ -37,30 +37,28 @@ Reconciliation: KryptoGO documents no endpoint to look a transfer up, so
 ``reconcile_unknown(executed)`` takes the executed transfers from elsewhere (the Studio's transfer
 export, or the sandbox's record in tests) and matches them by transfer id / tx hash, else by
 chain, token, wallet and exact amount inside a time window (``gamepay.withdrawals.matching``).
+
+This module holds the request and sending path; ``settlement`` the operator side (``resolve``,
+``recover``, ``reconcile_unknown``), ``reads`` the reads, ``transitions`` the one way a row moves.
 """
 
 from __future__ import annotations
 
-import builtins
-import inspect
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, date, datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gamepay.bus.outbox import EventDraft, publish_quietly, record_events
+from gamepay.bus.outbox import publish_quietly, record_events
 from gamepay.core.accounts import AccountKind, player_account, world_account
 from gamepay.core.assets import Token
 from gamepay.core.events import Event, EventPublisher
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.core.withdrawals import (
-    HoldEffect,
     WithdrawalStatus,
-    check_transition,
     hold_id_for,
     limit_day,
 )
@@ -68,41 +66,29 @@ from gamepay.errors import (
     APIError,
     ConcurrencyError,
     ConfigError,
-    IllegalTransition,
-    InvalidInput,
     LimitExceeded,
     OutcomeUnknownError,
     TransportError,
     TreasuryInsufficient,
     WithdrawalConflict,
-    WithdrawalNotFound,
 )
 from gamepay.kryptogo.transfers import TransferRequest, TransferResult
 from gamepay.ledger import Ledger
 from gamepay.store import Store
 from gamepay.withdrawals.config import WithdrawalsConfig
-from gamepay.withdrawals.events import balance_draft, status_draft
-from gamepay.withdrawals.matching import (
-    DEFAULT_SKEW,
-    DEFAULT_WINDOW,
-    Match,
-    MatchOutcome,
-    match_withdrawals,
-)
+from gamepay.withdrawals.events import status_draft
 from gamepay.withdrawals.records import (
-    ExecutedSource,
     Withdrawal,
-    WithdrawalReconcileReport,
-    WithdrawalRecoveryReport,
 )
 from gamepay.withdrawals.repository import WithdrawalRepository
+from gamepay.withdrawals.settlement import Settlement
+from gamepay.withdrawals.transitions import Mover
 
 __all__ = ["TransferClient", "Withdrawals"]
 
 log = logging.getLogger("gamepay.withdrawals.service")
 
 _S = WithdrawalStatus
-_MAX_ERROR = 500
 
 
 class TransferClient(Protocol):
@@ -121,11 +107,7 @@ def _new_id() -> str:
     return f"wd_{uuid.uuid4().hex}"
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 3] + "..."
-
-
-class Withdrawals:
+class Withdrawals(Settlement):
     """The withdrawal service over a store, a ledger and a KryptoGO client (see module doc).
 
     ``clock`` returns aware UTC datetimes; ``publisher`` receives committed events;
@@ -149,7 +131,6 @@ class Withdrawals:
     ) -> None:
         if not isinstance(config, WithdrawalsConfig):
             raise ConfigError("config must be a WithdrawalsConfig")
-        self._store = store
         self._ledger = ledger
         self._client = client
         self._config = config
@@ -159,7 +140,9 @@ class Withdrawals:
         self._new_id = new_id or _new_id
         self._checkpoint = checkpoint or (lambda step: None)
         self._prepared = False
-        self._rows = WithdrawalRepository(store.dialect)
+        rows = WithdrawalRepository(store.dialect)
+        mover = Mover(store, ledger, rows, now=self._now, publisher=publisher)
+        super().__init__(store, rows, mover)
 
     @property
     def config(self) -> WithdrawalsConfig:
@@ -264,7 +247,7 @@ class Withdrawals:
             )
             await self._ledger.hold(hold_id_for(wid), spec, conn=conn)
             drafts = [status_draft(created, token.symbol)]
-            drafts.append(await self._balance_draft(conn, created, -amount))
+            drafts.append(await self._mover.balance_draft(conn, created, -amount))
             events = await record_events(conn, drafts, now)
             return created, events, True
 
@@ -288,30 +271,12 @@ class Withdrawals:
             )
         await self._rows.write_day(conn, player_id, token.id, day, total + amount)
 
-    async def _release_limit(self, conn: AsyncConnection, w: Withdrawal) -> None:
-        """Give a failed withdrawal's amount back to its day's total."""
-        total = await self._rows.lock_day(conn, w.player_id, w.asset_id, w.limit_day, create=False)
-        await self._rows.write_day(
-            conn, w.player_id, w.asset_id, w.limit_day, max(0, total - w.amount)
-        )
-
-    async def _balance_draft(self, conn: AsyncConnection, w: Withdrawal, delta: int) -> EventDraft:
-        """balance_changed for the player; ``delta`` is the change of the available balance."""
-        balance = await self._ledger.balance(player_account(w.player_id), w.asset_id, conn=conn)
-        code = await self._code(conn, w)
-        return balance_draft(w, code, delta, balance.available, balance.held)
-
-    async def _code(self, conn: AsyncConnection, w: Withdrawal) -> str:
-        """The display code (symbol) of ``w``'s token, for its events."""
-        asset = (await self._ledger.get_assets([w.asset_id], conn=conn)).get(w.asset_id)
-        return asset.symbol if isinstance(asset, Token) else w.asset_id
-
     # ------------------------------------------------------------------------- sending
 
     async def _send(self, withdrawal: Withdrawal, transfer: TransferRequest) -> Withdrawal:
         """Move held -> sending (committed), then call transfer once and record its outcome."""
         self._checkpoint("held")
-        sending, moved = await self._transition(withdrawal.id, {_S.HELD}, _S.SENDING)
+        sending, moved = await self._mover.transition(withdrawal.id, {_S.HELD}, _S.SENDING)
         if not moved:
             return sending  # someone else (recovery) got there first: never call twice
         self._checkpoint("sending")
@@ -358,7 +323,7 @@ class Withdrawals:
     ) -> Withdrawal:
         """Record what the transfer call said; a definite answer also settles ``unknown``."""
         sources = {_S.SENDING} if target is _S.UNKNOWN else {_S.SENDING, _S.UNKNOWN}
-        current, moved = await self._transition(
+        current, moved = await self._mover.transition(
             withdrawal_id, sources, target, transfer_id=transfer_id, tx_hash=tx_hash, error=error
         )
         if not moved and current.status is not target:
@@ -369,232 +334,3 @@ class Withdrawals:
                 current.status,
             )
         return current
-
-    async def _transition(
-        self,
-        withdrawal_id: str,
-        sources: set[WithdrawalStatus],
-        target: WithdrawalStatus,
-        *,
-        transfer_id: str | None = None,
-        tx_hash: str | None = None,
-        error: str | None = None,
-    ) -> tuple[Withdrawal, bool]:
-        """The one way a stored withdrawal moves: lock, check, post/void, update, events.
-
-        Returns the withdrawal as it is after the transaction, and whether it moved (False when
-        its status was not in ``sources``; then nothing was changed).
-        """
-
-        async def run(conn: AsyncConnection) -> tuple[Withdrawal, list[Event], bool]:
-            current = await self._rows.get(conn, withdrawal_id, for_update=True)
-            if current is None:
-                raise WithdrawalNotFound(f"no withdrawal {withdrawal_id!r}")
-            if current.status not in sources:
-                return current, [], False
-            move = check_transition(current.status, target)
-            now = self._now()
-            if move.effect is HoldEffect.VOID:
-                await self._release_limit(conn, current)  # day row before balances: fixed order
-                await self._ledger.void(current.hold_id, conn=conn)
-            elif move.effect is HoldEffect.POST:
-                await self._ledger.post(current.hold_id, conn=conn)
-            moved = replace(
-                current,
-                status=target,
-                updated_at=now,
-                transfer_id=current.transfer_id if transfer_id is None else transfer_id,
-                tx_hash=current.tx_hash if tx_hash is None else tx_hash,
-                error=current.error if error is None else _short(error),
-            )
-            await self._rows.update_status(conn, moved)
-            drafts = [status_draft(moved, await self._code(conn, moved))]
-            if move.effect in (HoldEffect.POST, HoldEffect.VOID):
-                delta = current.amount if move.effect is HoldEffect.VOID else 0
-                drafts.append(await self._balance_draft(conn, moved, delta))
-            return moved, await record_events(conn, drafts, now), True
-
-        withdrawal, events, moved = await self._store.run(run)
-        await publish_quietly(self._publisher, events)
-        return withdrawal, moved
-
-    # ------------------------------------------------------------------------- operators
-
-    async def resolve(
-        self,
-        withdrawal_id: str,
-        *,
-        sent: bool,
-        tx_hash: str | None = None,
-        transfer_id: str | None = None,
-    ) -> Withdrawal:
-        """Settle an ``unknown`` withdrawal: ``sent=True`` posts the hold, False voids it.
-
-        Anything but an ``unknown`` withdrawal is refused with IllegalTransition;
-        WithdrawalNotFound when there is no such withdrawal.
-        """
-        if type(sent) is not bool:
-            raise InvalidInput("sent must be True or False")
-        for name, value in (("tx_hash", tx_hash), ("transfer_id", transfer_id)):
-            if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 200):
-                raise InvalidInput(f"{name} must be a string of 1-200 characters")
-        target = _S.SENT if sent else _S.FAILED
-        error = None if sent else "resolved as not sent"
-        current, moved = await self._transition(
-            withdrawal_id,
-            {_S.UNKNOWN},
-            target,
-            transfer_id=transfer_id,
-            tx_hash=tx_hash,
-            error=error,
-        )
-        if not moved:
-            raise IllegalTransition(
-                f"withdrawal {withdrawal_id} is {current.status}: only unknown ones are resolved"
-            )
-        log.info("withdrawal %s resolved as %s", withdrawal_id, target)
-        return current
-
-    async def recover(self) -> WithdrawalRecoveryReport:
-        """At start-up: ``sending`` -> ``unknown`` (hold kept); ``held`` -> ``failed`` (voided).
-
-        Run it when no other process of this deployment is sending withdrawals. See the module
-        doc for why a ``held`` withdrawal is voided rather than sent.
-        """
-        unknown: list[Withdrawal] = []
-        failed: list[Withdrawal] = []
-        for w in await self.list(status=_S.SENDING):
-            after, moved = await self._transition(
-                w.id, {_S.SENDING}, _S.UNKNOWN, error="interrupted while sending: outcome unknown"
-            )
-            if moved:
-                unknown.append(after)
-        for w in await self.list(status=_S.HELD):
-            after, moved = await self._transition(
-                w.id, {_S.HELD}, _S.FAILED, error="interrupted before sending: hold voided"
-            )
-            if moved:
-                failed.append(after)
-        if unknown or failed:
-            log.warning(
-                "recovery: %d withdrawal(s) now unknown, %d voided", len(unknown), len(failed)
-            )
-        return WithdrawalRecoveryReport(tuple(unknown), tuple(failed))
-
-    async def reconcile_unknown(
-        self,
-        executed: ExecutedSource,
-        *,
-        absent_means_failed: bool = False,
-        window: timedelta = DEFAULT_WINDOW,
-        skew: timedelta = DEFAULT_SKEW,
-        dry_run: bool = False,
-    ) -> WithdrawalReconcileReport:
-        """Settle ``unknown`` (and ``sending``) withdrawals from a record of executed transfers.
-
-        ``executed``: records (``ExecutedTransferLike``) or a (possibly async) callable returning
-        them: the Studio's transfer export, or the sandbox's record. Matching is
-        ``gamepay.withdrawals.matching``: exactly one candidate makes a withdrawal ``sent``;
-        several, or a record with its id but other details, leave it for an operator (listed in
-        ``candidates``); none leaves it as it is, or makes an ``unknown`` one ``failed`` with
-        ``absent_means_failed=True`` (say so only when the record is complete for the period).
-        ``dry_run`` changes nothing and reports what would be done.
-        """
-        source: Any = executed() if callable(executed) else executed
-        if inspect.isawaitable(source):
-            source = await source
-        records = builtins.list(source)
-        open_ = await self.list(status=_S.UNKNOWN) + await self.list(status=_S.SENDING)
-        ids, hashes = await self._store.read(self._rows.claimed_transfers)
-        verdicts = match_withdrawals(
-            open_,
-            records,
-            claimed_ids=ids,
-            claimed_hashes=hashes,
-            window=window,
-            skew=skew,
-            absent_means_failed=absent_means_failed,
-        )
-        done: dict[MatchOutcome, builtins.list[Withdrawal]] = {o: [] for o in MatchOutcome}
-        candidates: dict[str, tuple[Any, ...]] = {}
-        for verdict in verdicts:
-            settled = verdict.withdrawal if dry_run else await self._settle(verdict)
-            if settled is not None:
-                done[verdict.outcome].append(settled)
-            if verdict.outcome in (MatchOutcome.AMBIGUOUS, MatchOutcome.MISMATCHED):
-                candidates[verdict.withdrawal.id] = verdict.candidates
-                log.error(
-                    "withdrawal %s left for an operator (%s): %d candidate transfer(s)",
-                    verdict.withdrawal.id,
-                    verdict.why,
-                    len(verdict.candidates),
-                )
-        return WithdrawalReconcileReport(
-            sent=tuple(done[MatchOutcome.SENT]),
-            failed=tuple(done[MatchOutcome.FAILED]),
-            still_unknown=tuple(done[MatchOutcome.NONE]),
-            mismatched=tuple(done[MatchOutcome.MISMATCHED]),
-            ambiguous=tuple(done[MatchOutcome.AMBIGUOUS]),
-            candidates=candidates,
-            dry_run=dry_run,
-        )
-
-    async def _settle(self, verdict: Match) -> Withdrawal | None:
-        """Apply one verdict; None when the withdrawal was settled concurrently meanwhile."""
-        w = verdict.withdrawal
-        if verdict.outcome is MatchOutcome.SENT:
-            record = verdict.record
-            tx_hash = getattr(record, "tx_hash", None)
-            after, moved = await self._transition(
-                w.id,
-                {_S.UNKNOWN, _S.SENDING},
-                _S.SENT,
-                transfer_id=getattr(record, "transfer_id", None),
-                tx_hash=tx_hash if isinstance(tx_hash, str) and tx_hash else None,
-            )
-        elif verdict.outcome is MatchOutcome.FAILED:
-            after, moved = await self._transition(
-                w.id, {_S.UNKNOWN}, _S.FAILED, error="reconciled as not sent (no executed transfer)"
-            )
-        else:
-            return w
-        if moved:
-            log.info("withdrawal %s reconciled as %s (%s)", w.id, after.status, verdict.why)
-        return after if moved else None
-
-    # ------------------------------------------------------------------------- reading
-
-    async def get(self, withdrawal_id: str) -> Withdrawal:
-        """The withdrawal with that id, or WithdrawalNotFound."""
-
-        async def run(conn: AsyncConnection) -> Withdrawal | None:
-            return await self._rows.get(conn, withdrawal_id)
-
-        found = await self._store.run(run)
-        if found is None:
-            raise WithdrawalNotFound(f"no withdrawal {withdrawal_id!r}")
-        return found
-
-    async def list(
-        self, status: WithdrawalStatus | str | None = None, player_id: str | None = None
-    ) -> builtins.list[Withdrawal]:
-        """Withdrawals, oldest first, optionally only one status and/or one player's."""
-        try:
-            wanted = None if status is None else WithdrawalStatus(status)
-        except ValueError:
-            raise InvalidInput(f"not a withdrawal status: {status!r}") from None
-
-        async def run(conn: AsyncConnection) -> builtins.list[Withdrawal]:
-            return await self._rows.list(conn, wanted, player_id)
-
-        result: builtins.list[Withdrawal] = await self._store.run(run)
-        return result
-
-    async def day_total(self, player_id: str, asset_id: str, day: date) -> int:
-        """The amount counting toward ``player_id``'s daily limit of ``asset_id`` on ``day``."""
-
-        async def run(conn: AsyncConnection) -> int:
-            return await self._rows.day_total(conn, player_id, asset_id, day)
-
-        total: int = await self._store.run(run)
-        return total
