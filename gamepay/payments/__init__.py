@@ -1,7 +1,7 @@
 """Payments: purchases, top-ups and buys with a balance, callbacks, polling, reconciliation.
 
 Imports point one way: ``records`` (data) < ``decide`` (pure rules, over the transition table
-of ``gamepay.core.intents``) < ``repository``, ``events`` < ``apply`` (read ->
+of ``gamepay.core.intents``) < ``repository``, ``events``, ``grants`` < ``apply`` (read ->
 decide -> execute) < ``create`` < ``callbacks``, ``poller``, ``reconcile`` < ``service`` (the
 ``Payments`` facade). Each step takes a ``PaymentsContext`` (``context``), never the facade.
 
@@ -15,6 +15,7 @@ from gamepay.payments.callbacks import CallbackResponse
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant, load_catalog
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.decide import MoneyPolicy
+from gamepay.payments.errors import OfferUnavailable
 from gamepay.payments.poller import PollReport
 from gamepay.payments.reconcile import Mismatch, MismatchOutcome, ReconcileReport, StuckReport
 from gamepay.payments.records import ApplyOutcome, ApplyResult, Order, PaymentInstructions
@@ -31,6 +32,7 @@ __all__ = [
     "Mismatch",
     "MismatchOutcome",
     "MoneyPolicy",
+    "OfferUnavailable",
     "Order",
     "OrderKind",
     "OrderStatus",

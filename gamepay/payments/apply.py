@@ -19,15 +19,16 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.bus.outbox import EventDraft, publish_quietly, record_events
-from gamepay.core.accounts import AccountKind, issuer_account, player_account, world_account
+from gamepay.core.accounts import AccountKind, player_account, world_account
 from gamepay.core.assets import Asset, Token
 from gamepay.core.intents import OrderKind
 from gamepay.errors import AssetError, AssetNotFound, InvalidInput, OrderNotFound
 from gamepay.kryptogo.models import PaymentIntent
 from gamepay.payments import repository as q
 from gamepay.payments.context import PaymentsContext
-from gamepay.payments.decide import LINK_NOTE, Decision, GrantSpec, decide, is_duplicate
+from gamepay.payments.decide import LINK_NOTE, Decision, decide, is_duplicate
 from gamepay.payments.events import balance_event, grant_event, status_event
+from gamepay.payments.grants import order_grants, prepare_grants
 from gamepay.payments.records import ApplyOutcome, ApplyResult, Order
 from gamepay.payments.twins import credit_twin
 
@@ -36,45 +37,11 @@ __all__ = [
     "asset_of",
     "balance_event_now",
     "find_order",
-    "grant_for",
     "open_accounts",
-    "order_grant",
-    "prepare_grant",
     "record_unknown",
 ]
 
 log = logging.getLogger("gamepay.payments.apply")
-
-
-def grant_for(ctx: PaymentsContext, sku: str | None) -> GrantSpec | None:
-    """What buying ``sku`` grants (None for no sku); raises UnknownSku."""
-    if sku is None:
-        return None
-    grant = ctx.catalog.get(sku).grant
-    return GrantSpec(grant.asset.id, grant.amount, issuer_account(grant.asset.id))
-
-
-async def prepare_grant(ctx: PaymentsContext, sku: str | None) -> GrantSpec | None:
-    """Register the asset ``sku`` grants and open its issuer; return the grant."""
-    if sku is None:
-        return None
-    asset = ctx.catalog.get(sku).grant.asset
-    await ctx.ledger.register_asset(asset)
-    spec = grant_for(ctx, sku)
-    assert spec is not None
-    await ctx.ledger.open_account(spec.issuer, kind=AccountKind.SYSTEM, allow_negative=True)
-    return spec
-
-
-def order_grant(ctx: PaymentsContext, order: Order) -> GrantSpec | None:
-    """What settling ``order`` grants: the grant stored on it, else (orders written before
-    revision 0006) its sku's in the catalog; None for a top-up. Raises UnknownSku."""
-    if order.kind is not OrderKind.PURCHASE:
-        return None
-    if order.grant_asset_id is not None and order.grant_amount is not None:
-        asset_id = order.grant_asset_id
-        return GrantSpec(asset_id, order.grant_amount, issuer_account(asset_id))
-    return grant_for(ctx, order.sku)
 
 
 async def open_accounts(ctx: PaymentsContext, player_id: str) -> None:
@@ -94,11 +61,13 @@ async def _prepare_ledger(ctx: PaymentsContext, order: Order, intent: PaymentInt
     await ctx.ledger.open_account(world, kind=AccountKind.SYSTEM, allow_negative=True)
     await open_accounts(ctx, order.player_id)
     if order.kind is OrderKind.PURCHASE:
-        if order.grant_asset_id is None:
-            await prepare_grant(ctx, order.sku)
-        else:  # registered when the order was written; its issuer may be new to this process
-            issuer = issuer_account(order.grant_asset_id)
-            await ctx.ledger.open_account(issuer, kind=AccountKind.SYSTEM, allow_negative=True)
+        if order.grant_asset_id is None and order.grant_parts is None:
+            await prepare_grants(ctx, order.sku)
+        else:  # registered when the order was written; its issuers may be new to this process
+            for grant in order_grants(ctx, order):
+                await ctx.ledger.open_account(
+                    grant.issuer, kind=AccountKind.SYSTEM, allow_negative=True
+                )
 
 
 async def find_order(
@@ -128,7 +97,7 @@ async def apply(ctx: PaymentsContext, intent: PaymentIntent, source: str = "api"
     source = source[:32]
     order = await ctx.store.read(lambda conn: find_order(conn, intent))
     if order is not None:
-        if is_duplicate(order, intent, ctx.policy, order_grant(ctx, order), ctx.now()):
+        if is_duplicate(order, intent, ctx.policy, order_grants(ctx, order), ctx.now()):
             status = str(order.status)
             return ApplyResult(
                 ApplyOutcome.DUPLICATE, intent.payment_intent_id, order.id, status, status
@@ -158,7 +127,7 @@ async def _apply_in(
         )
         log.warning("intent %s names no local order (%s)", intent_id, source)
         return ApplyResult(ApplyOutcome.UNKNOWN, intent_id, reason="no_local_order")
-    decision = decide(order, intent, ctx.policy, order_grant(ctx, order), now)
+    decision = decide(order, intent, ctx.policy, order_grants(ctx, order), now)
     order = decision.order
     if decision.link is not None:
         await q.update_order(conn, order.id, decision.link)
@@ -252,8 +221,7 @@ async def _execute(
     drafts: list[EventDraft] = []
     if decision.status_changed:
         drafts.append(status_event(order, str(intent.status), decision.before))
-    granted = settlement.granted_now
-    if granted is not None:
+    for granted in settlement.granted_now:
         drafts.append(grant_event(order, granted, await asset_of(ctx, conn, granted.asset_id)))
         drafts.append(await balance_event_now(ctx, conn, order, granted.asset_id, granted.amount))
     token_id = order.token_asset_id

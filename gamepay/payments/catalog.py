@@ -7,6 +7,11 @@ catalog = Catalog(items=[
                 balance_price=BalancePrice(asset_id="currency:gold", amount=500)),
 ])
 ```
+An item grants one thing (``grant``) or several as a bundle (``grants``: one order, one ledger
+batch, every part or none); ``item.parts`` is the list either way. Optional ``available_from`` /
+``available_until`` bound when it can be bought (``OfferUnavailable`` outside), and
+``max_per_player`` how many one player may buy.
+
 Prices are fiat decimal strings (as KryptoGO takes them); what the buyer receives is an exact
 int amount of an item (whole units) or of an in-game currency (in its base units). An item with a
 ``balance_price`` can also be bought with a balance the player already holds (any ledger asset);
@@ -24,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +51,7 @@ from gamepay.kryptogo.models import FiatCurrency
 
 __all__ = [
     "CATALOG_SCHEMA_ID",
+    "MAX_BUNDLE_PARTS",
     "BalancePrice",
     "Catalog",
     "CatalogError",
@@ -64,8 +71,36 @@ _AMOUNT_SCHEMA: dict[str, Any] = {
     "maximum": 2**256 - 1,
     "description": "An exact positive integer of base units (never a float), below 2**256.",
 }
+MAX_BUNDLE_PARTS = 32
+"""The most parts one bundle (``grants``) may hold."""
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
 CATALOG_SCHEMA_ID = "https://gamepay.dev/schemas/catalog-1.json"
 """The ``$id`` of the catalog file's JSON Schema (format version 1)."""
+
+
+def _timestamp(value: object) -> datetime:
+    """An RFC 3339 timestamp WITH an offset (``2026-12-24T00:00:00+08:00``, ``...Z``)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("a timestamp needs a UTC offset")
+        return value
+    if not isinstance(value, str) or _RFC3339.fullmatch(value) is None:
+        raise ValueError(
+            "must be an RFC 3339 timestamp with an offset, e.g. 2026-12-24T00:00:00+08:00"
+        )
+    text = value.upper().replace(" ", "T").replace("Z", "+00:00")
+    digits = re.search(r"\.(\d+)", text)
+    if digits is not None and len(digits.group(1)) > 6:  # fromisoformat takes microseconds
+        text = text.replace(digits.group(0), digits.group(0)[:7])
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a valid date and time: {value!r}") from None
+
+
+_TIMESTAMP_SCHEMA: dict[str, Any] = {"type": "string", "format": "date-time"}
 
 
 def _check_units(value: int) -> int:
@@ -154,7 +189,16 @@ class BalancePrice(BaseModel):
 class CatalogItem(BaseModel):
     """One thing for sale: sku, title, fiat price, what it grants, and an optional balance price."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["grant"], "properties": {"grant": {"type": "object"}}},
+                {"required": ["grants"], "properties": {"grants": {"type": "array"}}},
+            ]
+        },
+    )
 
     sku: str = Field(
         description="Unique in the catalog: 1-64 letters, digits, ``_``, ``.``, ``-``.",
@@ -166,11 +210,69 @@ class CatalogItem(BaseModel):
         json_schema_extra={"pattern": r"^[0-9]+(\.[0-9]+)?$"},
     )
     currency: FiatCurrency = Field(description="The fiat currency of ``price``.")
-    grant: Grant = Field(description="What the buyer receives.")
+    grant: Grant | None = Field(
+        default=None, description="What the buyer receives (exactly one of grant and grants)."
+    )
+    grants: tuple[Grant, ...] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_BUNDLE_PARTS,
+        description=(
+            "A bundle: everything the buyer receives, all in one order (exactly one of grant "
+            "and grants); each asset at most once."
+        ),
+    )
     balance_price: BalancePrice | None = Field(
         default=None,
         description="Also for sale for this amount of a ledger asset the player holds.",
     )
+    available_from: datetime | None = Field(
+        default=None,
+        description="On sale from this RFC 3339 time with an offset (inclusive).",
+        json_schema_extra=_TIMESTAMP_SCHEMA,
+    )
+    available_until: datetime | None = Field(
+        default=None,
+        description="On sale until this RFC 3339 time with an offset (exclusive).",
+        json_schema_extra=_TIMESTAMP_SCHEMA,
+    )
+
+    @field_validator("available_from", "available_until", mode="before")
+    @classmethod
+    def _window(cls, value: object) -> datetime | None:
+        """RFC 3339 with an offset (a time without one names no instant)."""
+        return None if value is None else _timestamp(value)
+
+    @model_validator(mode="after")
+    def _one_grant_form(self) -> CatalogItem:
+        """Exactly one of grant and grants; no asset twice in a bundle; a non-empty window."""
+        if (self.grant is None) == (self.grants is None):
+            raise ValueError("give exactly one of 'grant' (one thing) and 'grants' (a bundle)")
+        seen: set[str] = set()
+        for part in self.parts:
+            if part.asset.id in seen:
+                raise ValueError(
+                    f"grants names {part.asset.id} twice: list each asset once, with its total"
+                )
+            seen.add(part.asset.id)
+        start, end = self.available_from, self.available_until
+        if start is not None and end is not None and end <= start:
+            raise ValueError("available_until must be after available_from")
+        return self
+
+    @property
+    def parts(self) -> tuple[Grant, ...]:
+        """Everything one purchase grants: ``(grant,)`` or the bundle's ``grants``."""
+        if self.grants is not None:
+            return self.grants
+        assert self.grant is not None  # the validator requires one of the two
+        return (self.grant,)
+
+    def on_sale(self, now: datetime) -> bool:
+        """Whether ``now`` (an aware time) is inside the offer window."""
+        if self.available_from is not None and now < self.available_from:
+            return False
+        return self.available_until is None or now < self.available_until
 
     @field_validator("sku")
     @classmethod
@@ -286,17 +388,19 @@ def asset_problems(catalog: Catalog, assets: Mapping[str, Asset]) -> list[str]:
     A granted asset already registered must have the catalog's decimals; a balance price must
     be in a registered asset or in one the catalog grants (buying it would fail otherwise).
     """
-    granted = {item.grant.asset.id: item.grant.asset for item in catalog}
+    granted = {part.asset.id: part.asset for item in catalog for part in item.parts}
     problems = []
     for index, item in enumerate(catalog):
         name = f"item {item.sku!r} (items[{index}])"
-        asset = item.grant.asset
-        known = assets.get(asset.id)
-        if known is not None and known.decimals != asset.decimals:
-            problems.append(
-                f"{name} field grant.decimals: {asset.id} has {known.decimals} decimals in the "
-                f"ledger, not {asset.decimals}"
-            )
+        for number, part in enumerate(item.parts):
+            asset = part.asset
+            known = assets.get(asset.id)
+            if known is not None and known.decimals != asset.decimals:
+                field = "grant" if item.grants is None else f"grants[{number}]"
+                problems.append(
+                    f"{name} field {field}.decimals: {asset.id} has {known.decimals} decimals "
+                    f"in the ledger, not {asset.decimals}"
+                )
         price = item.balance_price
         if price is not None and price.asset_id not in assets and price.asset_id not in granted:
             problems.append(

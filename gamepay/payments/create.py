@@ -41,11 +41,14 @@ from gamepay.kryptogo import wire
 from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
 from gamepay.payments import repository as q
-from gamepay.payments.apply import apply, balance_event_now, open_accounts, prepare_grant
+from gamepay.payments.apply import apply, balance_event_now, open_accounts
+from gamepay.payments.catalog import CatalogItem
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.context import PaymentsContext
-from gamepay.payments.decide import GrantSpec, same_decimal
+from gamepay.payments.decide import GrantSpec, grant_transfers, same_decimal
+from gamepay.payments.errors import OfferUnavailable
 from gamepay.payments.events import balance_event, grant_event, status_event
+from gamepay.payments.grants import order_columns, prepare_grants
 from gamepay.payments.records import Lookup, Order, PaymentInstructions
 
 __all__ = [
@@ -96,8 +99,7 @@ async def purchase(
     check_player(player_id)
     check_request_id(request_id)
     item = ctx.catalog.get(sku)
-    grant = await prepare_grant(ctx, item.sku)  # registered now: the order carries its id
-    assert grant is not None
+    grants = await prepare_grants(ctx, item.sku)  # registered now: the order carries the ids
     order = await _open(
         ctx,
         player_id,
@@ -106,7 +108,8 @@ async def purchase(
         sku=item.sku,
         fiat_amount=item.price,
         fiat_currency=item.currency,
-        grant=grant,
+        grants=grants,
+        item=item,
     )
     return await _ensure_intent(ctx, order)
 
@@ -148,15 +151,19 @@ async def _open(
     sku: str | None,
     fiat_amount: str,
     fiat_currency: FiatCurrency,
-    grant: GrantSpec | None = None,
+    grants: tuple[GrantSpec, ...] = (),
+    item: CatalogItem | None = None,
 ) -> Order:
-    """Write a ``creating`` order (or return the one ``request_id`` already made)."""
+    """Write a ``creating`` order (or return the one ``request_id`` already made); a new
+    order for an ``item`` outside its offer window is refused (OfferUnavailable)."""
     if request_id is not None:
         existing = await ctx.store.read(
             lambda conn: q.find_order_by_request(conn, player_id, request_id)
         )
         if existing is not None:
             return _same_request(existing, kind, sku, fiat_amount, fiat_currency)
+    if item is not None:
+        _check_on_sale(ctx, item)
     now = ctx.now()
     values = {
         "id": ctx.new_order_id(),
@@ -168,8 +175,7 @@ async def _open(
         "fiat_amount": fiat_amount,
         "fiat_currency": str(fiat_currency),
         "group_key": ctx.config.group_key,
-        "grant_asset_id": None if grant is None else grant.asset_id,
-        "grant_amount": None if grant is None else grant.amount,
+        **(order_columns(grants) if grants else {}),
         "next_poll_at": now + timedelta(seconds=ctx.config.poll_base),
         "created_at": now,
         "updated_at": now,
@@ -185,6 +191,12 @@ async def _open(
         return _same_request(existing, kind, sku, fiat_amount, fiat_currency)
 
     return await ctx.store.run(write)
+
+
+def _check_on_sale(ctx: PaymentsContext, item: CatalogItem) -> None:
+    """OfferUnavailable unless ``item`` is inside its offer window now."""
+    if not item.on_sale(ctx.now()):
+        raise OfferUnavailable(f"{item.sku!r} is not on sale now")
 
 
 def _same_request(
@@ -378,8 +390,15 @@ async def buy_with_balance(
     player = player_account(player_id)
     revenue = ctx.config.revenue_account
     await open_accounts(ctx, player_id)
-    grant = await prepare_grant(ctx, item.sku)
-    assert grant is not None
+    if not item.on_sale(ctx.now()):  # a replay of an order made in the window is answered
+        existing = await ctx.store.read(
+            lambda conn: q.find_order_by_request(conn, player_id, request_id)
+        )
+        if existing is None:
+            _check_on_sale(ctx, item)
+        else:
+            return _same_request(existing, OrderKind.BALANCE, item.sku, None, None)
+    grants = await prepare_grants(ctx, item.sku)
     now = ctx.now()
     order_id = ctx.new_order_id()
 
@@ -395,8 +414,7 @@ async def buy_with_balance(
                 "sku": item.sku,
                 "price_asset_id": price.asset_id,
                 "price_amount": price.amount,
-                "grant_asset_id": grant.asset_id,
-                "grant_amount": grant.amount,
+                **order_columns(grants),
                 "granted": True,
                 "created_at": now,
                 "updated_at": now,
@@ -417,24 +435,17 @@ async def buy_with_balance(
                     TransferKind.PURCHASE,
                     f"order {order_id} price",
                 ),
-                TransferSpec(
-                    grant.issuer,
-                    player,
-                    grant.asset_id,
-                    grant.amount,
-                    TransferKind.GRANT,
-                    f"order {order_id} grant",
-                ),
+                *grant_transfers(order_id, player, grants),
             ],
             conn=conn,
         )
         ctx.hook("buy.after_ledger")
-        assets = await ctx.ledger.get_assets([price.asset_id, grant.asset_id], conn=conn)
-        drafts = [
-            status_event(order, str(OrderStatus.COMPLETED)),
-            grant_event(order, grant, assets[grant.asset_id]),
-        ]
-        changes = ((price.asset_id, -price.amount), (grant.asset_id, grant.amount))
+        wanted = [price.asset_id, *(grant.asset_id for grant in grants)]
+        assets = await ctx.ledger.get_assets(wanted, conn=conn)
+        drafts = [status_event(order, str(OrderStatus.COMPLETED))]
+        drafts.extend(grant_event(order, grant, assets[grant.asset_id]) for grant in grants)
+        changes = [(price.asset_id, -price.amount)]
+        changes.extend((grant.asset_id, grant.amount) for grant in grants)
         for asset_id, delta in changes:
             after = batch.balances.get((player, asset_id))
             if after is None:  # price and grant in one asset netting to zero: read it

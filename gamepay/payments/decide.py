@@ -1,6 +1,6 @@
 """What an observed intent means for its order, PURE (no I/O, no clock: ``now`` is passed in).
 
-``decide(order, intent, policy, grant, now)`` returns a ``Decision``: refuse (with a reason),
+``decide(order, intent, policy, grants, now)`` returns a ``Decision``: refuse (with a reason),
 duplicate (nothing to do), or apply (the status steps, the ledger postings, the order's new
 fields, the log lines, what to tell the player). ``gamepay.payments.apply`` reads the order,
 calls ``decide`` and executes the decision in one transaction; nothing else moves an order.
@@ -21,8 +21,9 @@ Rules, in order:
    twice:
 
    - **success**, first time: ``pay:<order>``. A purchase is deposit(world:<chain> -> player, the
-     total paid) + purchase(player -> revenue, the quoted price) + grant(issuer -> player). A
-     top-up is deposit(world -> player, the total paid).
+     total paid) + purchase(player -> revenue, the quoted price) + one grant(issuer -> player)
+     per part it grants (a bundle's parts all in this one batch). A top-up is
+     deposit(world -> player, the total paid).
    - **excess** (paid above the quote): policy ``"credit"`` (default) leaves the difference on
      the player's token balance; ``"revenue"`` makes the purchase take all of it.
    - money arriving **after** success (received grows): ``extra:<order>:<total>``, the
@@ -70,6 +71,7 @@ __all__ = [
     "attach_problem",
     "covers_quote",
     "decide",
+    "grant_transfers",
     "is_duplicate",
     "next_poll",
     "paid_total",
@@ -129,8 +131,8 @@ class Settlement:
     """Token base units deposited from the world for this order, in all."""
     granted: bool
     """Whether the order's success has been settled (asset granted / top-up credited)."""
-    granted_now: GrantSpec | None
-    """The grant this update makes, if any."""
+    granted_now: tuple[GrantSpec, ...]
+    """The grants this update makes (every part of a bundle), if any."""
     credited: int
     """The net change this update makes to the player's token balance (base units)."""
 
@@ -206,7 +208,7 @@ def settle(
     total: int,
     settled: int,
     granted: bool,
-    grant: GrantSpec | None,
+    grants: tuple[GrantSpec, ...],
     revenue: str,
     excess_policy: MoneyPolicy,
     late_policy: MoneyPolicy,
@@ -226,7 +228,7 @@ def settle(
 
     postings: list[Posting] = []
     credited = 0
-    granted_now: GrantSpec | None = None
+    granted_now: tuple[GrantSpec, ...] = ()
     new_settled = settled
     new_granted = granted
     if status is PaymentStatus.SUCCESS and not granted:
@@ -237,18 +239,8 @@ def settle(
         if purchase:
             price = quote if excess_policy is MoneyPolicy.CREDIT else max(total, quote)
             transfers.append(take(price, f"order {order_id} price"))
-            if grant is not None:
-                transfers.append(
-                    TransferSpec(
-                        grant.issuer,
-                        player,
-                        grant.asset_id,
-                        grant.amount,
-                        TransferKind.GRANT,
-                        f"order {order_id} grant",
-                    )
-                )
-                granted_now = grant
+            transfers.extend(grant_transfers(order_id, player, grants))
+            granted_now = grants
             credited = amount - price
         else:
             credited = amount
@@ -347,7 +339,7 @@ def next_poll(
 
 
 def _settlement(
-    order: Order, intent: PaymentIntent, policy: Policy, grant: GrantSpec | None
+    order: Order, intent: PaymentIntent, policy: Policy, grants: tuple[GrantSpec, ...]
 ) -> Settlement:
     purchase = order.kind is OrderKind.PURCHASE
     return settle(
@@ -363,7 +355,7 @@ def _settlement(
         total=paid_total(intent),
         settled=order.settled_amount,
         granted=order.granted,
-        grant=grant if purchase and order.sku is not None else None,
+        grants=grants if purchase and order.sku is not None else (),
         revenue=policy.revenue,
         excess_policy=policy.excess,
         late_policy=policy.late,
@@ -391,12 +383,12 @@ def decide(
     order: Order,
     intent: PaymentIntent,
     policy: Policy,
-    grant: GrantSpec | None,
+    grants: tuple[GrantSpec, ...],
     now: datetime,
 ) -> Decision:
     """Decide what ``intent`` (fetched from the API) does to ``order``; see the module docstring.
 
-    ``grant`` is what the order's sku grants (ignored unless it is a purchase).
+    ``grants`` is what the order grants (ignored unless it is a purchase).
     """
     before = str(order.status)
 
@@ -424,7 +416,7 @@ def decide(
     if PaymentStatus.SUCCESS in path and not covers_quote(intent, intent.crypto_amount):
         short = f"success reports {paid_total(intent)} < quote {intent.crypto_amount}"
         return refuse("amount_short", short)
-    settlement = _settlement(order, intent, policy, grant)
+    settlement = _settlement(order, intent, policy, grants)
     news = tracked(intent)
     moved = bool(path) or link is not None
     if not moved and not settlement.postings and news == tracked(order):
@@ -458,9 +450,30 @@ def decide(
 
 
 def is_duplicate(
-    order: Order, intent: PaymentIntent, policy: Policy, grant: GrantSpec | None, now: datetime
+    order: Order,
+    intent: PaymentIntent,
+    policy: Policy,
+    grants: tuple[GrantSpec, ...],
+    now: datetime,
 ) -> bool:
     """True when applying ``intent`` would change nothing at all (a read-only fast path)."""
     if order.payment_intent_id != intent.payment_intent_id:
         return False
-    return decide(order, intent, policy, grant, now).outcome is ApplyOutcome.DUPLICATE
+    return decide(order, intent, policy, grants, now).outcome is ApplyOutcome.DUPLICATE
+
+
+def grant_transfers(
+    order_id: str, player: str, grants: tuple[GrantSpec, ...]
+) -> list[TransferSpec]:
+    """One ``grant`` transfer (issuer -> ``player``) per part an order grants."""
+    return [
+        TransferSpec(
+            grant.issuer,
+            player,
+            grant.asset_id,
+            grant.amount,
+            TransferKind.GRANT,
+            f"order {order_id} grant" if len(grants) == 1 else f"order {order_id} grant {n + 1}",
+        )
+        for n, grant in enumerate(grants)
+    ]

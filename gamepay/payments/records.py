@@ -50,6 +50,8 @@ class Order:
     price_amount: int | None
     grant_asset_id: str | None
     grant_amount: int | None
+    grant_parts: str | None
+    """A bundle's parts as JSON text (``[{"asset_id", "amount"}]``), else None."""
     poll_attempts: int
     next_poll_at: datetime | None
     create_attempts: int

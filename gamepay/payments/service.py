@@ -115,7 +115,7 @@ class Payments:
         from gamepay.payments.catalog import CatalogError, asset_problems
 
         catalog = self.context.catalog
-        wanted = {item.grant.asset.id for item in catalog}
+        wanted = {part.asset.id for item in catalog for part in item.parts}
         wanted |= {item.balance_price.asset_id for item in catalog if item.balance_price}
         assets = await self.context.ledger.get_assets(sorted(wanted))
         problems = asset_problems(catalog, assets)

@@ -40,14 +40,16 @@ def test_schema_prints_the_json_schema() -> None:
 
 
 def test_the_documented_sample_is_valid(tmp_path: Path) -> None:
-    """The sample in docs/catalog.md validates, with its checksummed address normalized, and
-    uses only fields the schema declares."""
+    """The sample in docs/catalog.md (with its bundle) validates, with its checksummed address
+    normalized, and uses only fields the schema declares."""
     path = tmp_path / "catalog.json"
     path.write_text(doc_sample())
     code, out, err = invoke("catalog", "validate", str(path))
     assert (code, err) == (0, "")
-    assert out.strip() == f"{path}: ok, 2 item(s)"
-    sword = load_catalog(path).get("sword")
+    assert out.strip() == f"{path}: ok, 3 item(s)"
+    catalog = load_catalog(path)
+    assert len(catalog.get("starter-pack").parts) == 3  # the bundle
+    sword = catalog.get("sword")
     assert sword.balance_price is not None
     assert sword.balance_price.asset_id == sword.balance_price.asset_id.lower()
     schema = json.loads(invoke("catalog", "schema")[1])

@@ -6,17 +6,20 @@ import asyncio
 import json
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from gamepay.payments import repository as q
 from gamepay.testing import callback_body
-from tests.support.payments import payments_env
+from tests.support.payments import PARTS, payments_env
 
 
-async def test_fifty_concurrent_callbacks_grant_once(db_url: str) -> None:
-    """50 identical success callbacks over real HTTP at once: one grant, one status move."""
+@pytest.mark.parametrize("sku", ["sword", "starter"])
+async def test_fifty_concurrent_callbacks_grant_once(db_url: str, sku: str) -> None:
+    """50 identical success callbacks over real HTTP at once: one grant of the item (or of
+    every part of the bundle), one status move."""
     async with payments_env(db_url, callbacks=False) as env:
-        pay = await env.payments.purchase("zoe", "sword")
+        pay = await env.payments.purchase("zoe", sku)
         intent = env.sandbox.pay(pay.payment_intent_id, "exact")
         body = json.dumps(callback_body(intent)).encode()
         url = env.endpoint_url
@@ -27,7 +30,8 @@ async def test_fifty_concurrent_callbacks_grant_once(db_url: str) -> None:
         results = [a.json()["result"] for a in answers]
         assert results.count("applied") == 1
         assert results.count("duplicate") == 49
-        assert await env.balance("zoe", "item:sword") == 1
+        for asset, amount in PARTS[sku].items():
+            assert await env.balance("zoe", asset) == amount
         order = await env.order(pay.order_id)
         assert order.granted
         assert str(order.status) == "success"

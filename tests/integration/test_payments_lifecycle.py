@@ -20,9 +20,15 @@ from gamepay.payments import ApplyOutcome, OrderStatus, PaymentsConfig
 from gamepay.payments import repository as q
 from gamepay.sandbox import Faults, SandboxConfig
 from gamepay.testing import forged_callback
-from tests.support.payments import USDT, payments_env
+from tests.support.payments import PARTS, USDT, Env, payments_env
 
 ITEM = "item:sword"
+
+
+async def _holds(env: Env, player: str, sku: str, times: int) -> bool:
+    """Whether ``player`` holds exactly ``times`` purchases of ``sku`` (every bundle part)."""
+    held = {asset: await env.balance(player, asset) for asset in PARTS[sku]}
+    return held == {asset: amount * times for asset, amount in PARTS[sku].items()}
 
 
 async def test_exact_payment_grants_once_with_events(db_url: str) -> None:
@@ -196,11 +202,13 @@ async def test_top_up_under_a_cent_writes_no_order(db_url: str) -> None:
         assert len(env.sandbox.intents()) == 1
 
 
-async def test_forged_callbacks_grant_nothing(db_url: str) -> None:
-    """A forged 'success' for a pending intent is fetched back (pending): nothing granted;
-    a callback for an intent the API does not know is recorded and acknowledged."""
+@pytest.mark.parametrize("sku", ["sword", "starter"])
+async def test_forged_callbacks_grant_nothing(db_url: str, sku: str) -> None:
+    """A forged 'success' for a pending intent is fetched back (pending): nothing granted (no
+    part of a bundle); a callback for an intent the API does not know is recorded and
+    acknowledged."""
     async with payments_env(db_url) as env:
-        pay = await env.payments.purchase("gus", "sword")
+        pay = await env.payments.purchase("gus", sku)
         intent = env.sandbox.get_intent(pay.payment_intent_id).to_model()
         async with httpx.AsyncClient() as http:
             forged = forged_callback(
@@ -218,7 +226,7 @@ async def test_forged_callbacks_grant_nothing(db_url: str) -> None:
         order = await env.order(pay.order_id)
         assert order.status is OrderStatus.PENDING
         assert not order.granted
-        assert await env.balance("gus", ITEM) == 0
+        assert await _holds(env, "gus", sku, 0)
         assert await env.count(q.unknown_table, payment_intent_id="pi_nobody") == 1
 
 
@@ -296,13 +304,15 @@ async def test_crash_after_create_leaves_creating_then_poll_links(db_url: str) -
         assert pay.order_id == order.id
 
 
-async def test_dropped_callbacks_repaired_by_poll_and_reconcile(db_url: str) -> None:
-    """Every callback dropped: the poller and a reconciliation run catch up, once."""
+@pytest.mark.parametrize("sku", ["sword", "starter"])
+async def test_dropped_callbacks_repaired_by_poll_and_reconcile(db_url: str, sku: str) -> None:
+    """Every callback dropped: the poller and a reconciliation run catch up, once (every part
+    of a bundle)."""
     faults = Faults(seed=3, drop_rate=1.0)
     config = PaymentsConfig(poll_base=0.01, poll_cap=0.02)
     async with payments_env(db_url, faults=faults, config=config) as env:
-        first = await env.payments.purchase("kim", "sword")
-        second = await env.payments.purchase("kim", "sword")
+        first = await env.payments.purchase("kim", sku)
+        second = await env.payments.purchase("kim", sku)
         env.sandbox.pay(first.payment_intent_id, "exact")
         env.sandbox.pay(second.payment_intent_id, "exact")
         await env.settle_callbacks()
@@ -321,21 +331,23 @@ async def test_dropped_callbacks_repaired_by_poll_and_reconcile(db_url: str) -> 
         again = await env.payments.reconcile(since, until)
         assert again.mismatches == []
         assert again.repaired == 0
-        assert await env.balance("kim", ITEM) == 2
+        assert await _holds(env, "kim", sku, 2)
 
 
-async def test_duplicated_and_reordered_callbacks(db_url: str) -> None:
-    """Duplicated and reordered callbacks are absorbed: each order granted exactly once."""
+@pytest.mark.parametrize("sku", ["sword", "starter"])
+async def test_duplicated_and_reordered_callbacks(db_url: str, sku: str) -> None:
+    """Duplicated and reordered callbacks are absorbed: each order (each bundle, every part)
+    granted exactly once."""
     faults = Faults(seed=5, duplicate_rate=1.0, reorder=0.5)
     async with payments_env(db_url, faults=faults) as env:
-        orders = [await env.payments.purchase("lee", "sword") for _ in range(4)]
+        orders = [await env.payments.purchase("lee", sku) for _ in range(4)]
         for pay in orders:
             env.sandbox.pay(pay.payment_intent_id, "short", final=False)
             env.sandbox.pay(pay.payment_intent_id, "exact")
         await env.settle_callbacks()
         for pay in orders:
             await env.wait_status(pay.order_id, "success")
-        assert await env.balance("lee", ITEM) == 4
+        assert await _holds(env, "lee", sku, 4)
         assert (await env.ledger.verify()).ok
 
 

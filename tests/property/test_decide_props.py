@@ -19,7 +19,12 @@ from gamepay.payments.records import ApplyOutcome, Order
 S = PaymentStatus
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 QUOTE = 1_000
-GRANT = GrantSpec("item:sword", 1, "issuer:item:sword")
+GRANT = (GrantSpec("item:sword", 1, "issuer:item:sword"),)
+BUNDLE = (
+    GrantSpec("currency:gems", 100, "issuer:currency:gems"),
+    GrantSpec("item:sword", 1, "issuer:item:sword"),
+    GrantSpec("item:potion", 3, "issuer:item:potion"),
+)
 TOKEN = "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9"
 
 
@@ -54,6 +59,7 @@ def new_order(kind: OrderKind) -> Order:
         price_amount=None,
         grant_asset_id=None,
         grant_amount=None,
+        grant_parts=None,
         poll_attempts=0,
         next_poll_at=T0,
         create_attempts=1,
@@ -107,12 +113,14 @@ def execute(order: Order, values: Any) -> Order:
     st.sampled_from([OrderKind.PURCHASE, OrderKind.TOP_UP]),
     policies,
     st.lists(observations, max_size=12),
+    st.sampled_from([GRANT, BUNDLE]),
 )
 def test_any_sequence_stays_in_the_table_grants_once_and_never_unsettles(
-    kind: OrderKind, policy: Policy, seen: list[PaymentIntent]
+    kind: OrderKind, policy: Policy, seen: list[PaymentIntent], parts: tuple[GrantSpec, ...]
 ) -> None:
-    """Executed decisions move only along the table, grant at most once, post each batch id
-    once, never lower the settled money, and deposit exactly what they settle."""
+    """Executed decisions move only along the table, grant every part of a single item or a
+    bundle at most once and all in one batch, post each batch id once, never lower the settled
+    money, and deposit exactly what they settle."""
     order = new_order(kind)
     batches: Counter[str] = Counter()
     grants = 0
@@ -120,7 +128,7 @@ def test_any_sequence_stays_in_the_table_grants_once_and_never_unsettles(
     now = T0
     for observed in seen:
         now += timedelta(seconds=1)
-        decision = decide(order, observed, policy, GRANT, now)
+        decision = decide(order, observed, policy, parts, now)
         before = order
         if decision.link is not None:
             order = execute(order, decision.link)
@@ -129,6 +137,8 @@ def test_any_sequence_stays_in_the_table_grants_once_and_never_unsettles(
             assert decision.settlement is not None
             for posting in decision.settlement.postings:
                 batches[posting.batch_id] += 1
+                granting = [t for t in posting.transfers if t.kind is TransferKind.GRANT]
+                assert len(granting) in (0, len(parts)), posting
                 for t in posting.transfers:
                     grants += t.kind is TransferKind.GRANT
                     if t.kind is TransferKind.DEPOSIT:
@@ -143,11 +153,11 @@ def test_any_sequence_stays_in_the_table_grants_once_and_never_unsettles(
         assert chain[-1] == str(order.status), (chain, order.status)
         assert order.settled_amount >= before.settled_amount
         assert order.granted or not before.granted
-        again = decide(order, observed, policy, GRANT, now)
+        again = decide(order, observed, policy, parts, now)
         assert again.outcome in (ApplyOutcome.DUPLICATE, ApplyOutcome.REFUSED), again
         assert again.link is None
-    assert grants <= (1 if kind is OrderKind.PURCHASE else 0)
-    assert grants == (1 if kind is OrderKind.PURCHASE and order.granted else 0)
+    assert grants <= (len(parts) if kind is OrderKind.PURCHASE else 0)
+    assert grants == (len(parts) if kind is OrderKind.PURCHASE and order.granted else 0)
     assert all(n == 1 for n in batches.values()), batches
     assert deposited == order.settled_amount
     if order.granted:

@@ -5,7 +5,8 @@ callbacks deterministically) and the payer (exact, short, excess and late paymen
 refunds intents, runs the poller and reconciliation, and injects crashes at named points inside
 (and just after) the payments transactions, followed by recovery. Invariants after every step:
 nothing is granted unless the API says success, every grant happens at most once (the players'
-item balances equal their granted orders), no forged callback ever grants, the ledger verifies.
+item balances equal their granted orders, a bundle's every part), no forged callback ever grants,
+the ledger verifies.
 At the end, after a final reconciliation: every order is granted exactly when the API says
 success, and the money settled for it equals what the API says was paid.
 """
@@ -38,7 +39,7 @@ from gamepay.payments import OrderStatus, PaymentsConfig
 from gamepay.payments.decide import paid_total
 from gamepay.sandbox import SandboxConfig
 from gamepay.testing import callback_body, forged_callback, sqlite_url
-from tests.support.payments import Env, payments_env
+from tests.support.payments import PARTS, Env, payments_env
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 CRASH_POINTS = (
@@ -49,7 +50,6 @@ CRASH_POINTS = (
     "apply.after_events",
     "apply.after_commit",
 )
-GRANTS = {"sword": ("item:sword", 1), "gems-100": ("currency:gems", 100)}
 
 
 class Crash(Exception):
@@ -145,10 +145,11 @@ class PaymentsMachine(RuleBasedStateMachine):
     @rule(
         target=orders,
         player=st.sampled_from(["ann", "ben"]),
-        what=st.sampled_from(["sword", "gems-100", "top-up"]),
+        what=st.sampled_from(["sword", "gems-100", "starter", "top-up"]),
     )
     def buy(self, player: str, what: str) -> Any:
-        """A purchase or a top-up (a crash may hit right after the create call)."""
+        """A purchase (of one item, or of the ``starter`` bundle) or a top-up (a crash may hit
+        right after the create call)."""
         request = uuid.uuid4().hex
         try:
             if what == "top-up":
@@ -293,8 +294,7 @@ class PaymentsMachine(RuleBasedStateMachine):
                 api_success = api is not None and api.status is PaymentStatus.SUCCESS
                 if order.granted:
                     assert api_success, f"{order.id} granted but the API says {api}"
-                    if order.sku is not None:
-                        asset, amount = GRANTS[order.sku]
+                    for asset, amount in PARTS.get(order.sku or "", {}).items():
                         key = (player, asset)
                         expected[key] = expected.get(key, 0) + amount
                 if final:
@@ -306,7 +306,7 @@ class PaymentsMachine(RuleBasedStateMachine):
                         assert order.settled_amount == max(
                             paid_total(api), api.crypto_amount if api_success else 0
                         ), (order, api)
-            for asset, _ in GRANTS.values():
+            for asset in {asset for parts in PARTS.values() for asset in parts}:
                 held = await self.e.balance(player, asset)
                 assert held == expected.get((player, asset), 0), (player, asset, held)
         for intent in self.e.sandbox.intents():

@@ -48,8 +48,26 @@ CATALOG = Catalog(
             currency="USD",
             grant=Grant(kind="currency", code="gems", amount=100),
         ),
+        CatalogItem(
+            sku="starter",
+            title="Starter pack",
+            price="600",
+            currency="TWD",
+            grants=(
+                Grant(kind="currency", code="gems", amount=100),
+                Grant(kind="item", code="sword", amount=1),
+                Grant(kind="item", code="potion", amount=3),
+            ),
+            balance_price=BalancePrice(asset_id=USDT, amount=8_000_000),
+        ),
     )
 )
+PARTS: dict[str, dict[str, int]] = {
+    "sword": {"item:sword": 1},
+    "gems-100": {"currency:gems": 100},
+    "starter": {"currency:gems": 100, "item:sword": 1, "item:potion": 3},
+}
+"""What buying each sku of ``CATALOG`` grants: asset id -> amount (``starter`` is a bundle)."""
 
 
 @dataclass

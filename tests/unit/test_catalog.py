@@ -183,7 +183,9 @@ def test_schema_describes_the_file_format() -> None:
     assert set(schema["properties"]) == {"$schema", "version", "items"}
     assert schema["additionalProperties"] is False
     item = schema["$defs"]["CatalogItem"]
-    assert set(item["required"]) == {"sku", "title", "price", "currency", "grant"}
+    assert set(item["required"]) == {"sku", "title", "price", "currency"}
+    assert [set(form["required"]) for form in item["oneOf"]] == [{"grant"}, {"grants"}]
+    assert item["properties"]["available_from"]["format"] == "date-time"
     assert item["additionalProperties"] is False
     amount = schema["$defs"]["Grant"]["properties"]["amount"]
     assert amount["type"] == "integer"
@@ -215,3 +217,81 @@ def test_asset_problems_against_the_ledger() -> None:
         "item 'gems' (items[1]) field grant.decimals: currency:gems has 0 decimals in the ledger, "
         "not 2",
     ]
+
+
+_GEMS = {"kind": "currency", "code": "gems", "amount": 100}
+_SWORD = {"kind": "item", "code": "sword", "amount": 1}
+
+
+def test_a_bundle_lists_its_parts_and_grant_is_one_part() -> None:
+    """``grants`` makes a bundle whose parts are in file order; ``grant`` is a one-part item."""
+    from gamepay.payments.catalog import parse_catalog
+
+    bundle = json.loads(_ITEM) | {"sku": "starter", "grant": None}
+    bundle["grants"] = [_GEMS, _SWORD, {"kind": "item", "code": "potion", "amount": 3}]
+    del bundle["grant"]
+    catalog = parse_catalog(json.dumps({"items": [json.loads(_ITEM), bundle]}))
+    assert [p.asset.id for p in catalog.get("starter").parts] == [
+        "currency:gems",
+        "item:sword",
+        "item:potion",
+    ]
+    assert [p.amount for p in catalog.get("sword").parts] == [1]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"grants": [_GEMS]}, "give exactly one of 'grant' (one thing) and 'grants' (a bundle)"),
+        ({"grant": None}, "give exactly one of 'grant' (one thing) and 'grants' (a bundle)"),
+        ({"grant": None, "grants": []}, "field grants: Tuple should have at least 1 item"),
+        (
+            {"grant": None, "grants": [_GEMS, _SWORD, _GEMS | {"amount": 5}]},
+            "grants names currency:gems twice: list each asset once, with its total",
+        ),
+        ({"available_from": "2026-12-24T00:00:00"}, "must be an RFC 3339 timestamp with an offset"),
+        ({"available_until": 1766534400}, "must be an RFC 3339 timestamp with an offset"),
+        ({"available_from": "2026-02-30T00:00:00Z"}, "not a valid date and time"),
+        (
+            {
+                "available_from": "2026-12-24T00:00:00Z",
+                "available_until": "2026-12-24T08:00:00+08:00",
+            },
+            "available_until must be after available_from",
+        ),
+    ],
+)
+def test_bad_bundles_and_windows_are_named(change: dict[str, object], expected: str) -> None:
+    """Both or neither of grant/grants, an empty or duplicate bundle, a timestamp without an
+    offset, and an empty window are each one problem line naming the item."""
+    from gamepay.payments.catalog import CatalogError, parse_catalog
+
+    item = json.loads(_ITEM) | change
+    item = {k: v for k, v in item.items() if not (k == "grant" and v is None)}
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(json.dumps({"items": [item]}))
+    assert len(caught.value.problems) == 1, caught.value.problems
+    assert caught.value.problems[0].startswith("item 'sword' (items[0])")
+    assert expected in caught.value.problems[0], caught.value.problems
+
+
+def test_offer_window_bounds_are_inclusive_then_exclusive() -> None:
+    """An item is on sale from ``available_from`` (inclusive) to ``available_until`` (exclusive),
+    whatever offsets the two are written with."""
+    from datetime import UTC, datetime, timedelta
+
+    from gamepay.payments.catalog import parse_catalog
+
+    item = json.loads(_ITEM) | {
+        "available_from": "2026-12-24T08:00:00+08:00",
+        "available_until": "2026-12-25T00:00:00Z",
+    }
+    sword = parse_catalog(json.dumps({"items": [item]})).get("sword")
+    start = datetime(2026, 12, 24, tzinfo=UTC)
+    tick = timedelta(microseconds=1)
+    assert not sword.on_sale(start - tick)
+    assert sword.on_sale(start)
+    assert sword.on_sale(start + timedelta(days=1) - tick)
+    assert not sword.on_sale(start + timedelta(days=1))
+    again = parse_catalog(sword.model_dump_json().join(['{"items": [', "]}"])).get("sword")
+    assert again == sword

@@ -34,6 +34,7 @@ def _settle(
     purchase: bool = True,
     excess: MoneyPolicy = MoneyPolicy.CREDIT,
     late: MoneyPolicy = MoneyPolicy.CREDIT,
+    grants: tuple[GrantSpec, ...] = (GRANT,),
 ) -> Settlement:
     return settle(
         order_id="ord_1",
@@ -46,7 +47,7 @@ def _settle(
         total=total,
         settled=settled,
         granted=granted,
-        grant=GRANT if purchase else None,
+        grants=grants if purchase else (),
         revenue="revenue",
         excess_policy=excess,
         late_policy=late,
@@ -73,8 +74,25 @@ def test_exact_purchase_is_deposit_purchase_grant_in_one_batch() -> None:
     assert net[("revenue", TOKEN)] == QUOTE
     assert net[("player:alice", "item:sword")] == 1
     assert s.granted
-    assert s.granted_now == GRANT
+    assert s.granted_now == (GRANT,)
     assert s.credited == 0
+
+
+def test_bundle_grants_every_part_in_the_one_pay_batch() -> None:
+    """A bundle's payment posts deposit + purchase + one grant per part, all in pay:<order>."""
+    gems = GrantSpec("currency:gems", 100, "issuer:currency:gems")
+    potion = GrantSpec("item:potion", 3, "issuer:item:potion")
+    s = _settle(PaymentStatus.SUCCESS, QUOTE, grants=(gems, GRANT, potion))
+    assert [p.batch_id for p in s.postings] == ["pay:ord_1"]
+    kinds = [t.kind for t in s.postings[0].transfers]
+    assert kinds == [TransferKind.DEPOSIT, TransferKind.PURCHASE] + [TransferKind.GRANT] * 3
+    net = _net(s)
+    assert net[("player:alice", "currency:gems")] == 100
+    assert net[("player:alice", "item:sword")] == 1
+    assert net[("player:alice", "item:potion")] == 3
+    assert s.granted_now == (gems, GRANT, potion)
+    again = _settle(PaymentStatus.SUCCESS, QUOTE, settled=QUOTE, granted=True, grants=(gems,))
+    assert again.postings == ()
 
 
 def test_excess_credit_and_revenue_policies() -> None:
@@ -92,7 +110,7 @@ def test_late_payment_policies() -> None:
     s = _settle(PaymentStatus.EXPIRED, 7)
     assert [p.batch_id for p in s.postings] == ["late:ord_1:7"]
     assert _net(s)[("player:alice", TOKEN)] == 7
-    assert s.granted_now is None
+    assert s.granted_now == ()
     assert not s.granted
     kept = _settle(PaymentStatus.EXPIRED, 7, late=MoneyPolicy.REVENUE)
     assert _net(kept)[("revenue", TOKEN)] == 7

@@ -62,6 +62,7 @@ orders_table = Table(
     Column("price_amount", Amount, nullable=True),
     Column("grant_asset_id", String(200), nullable=True),
     Column("grant_amount", Amount, nullable=True),
+    Column("grant_parts", Text, nullable=True),
     Column("poll_attempts", Integer, nullable=False),
     Column("next_poll_at", UTCDateTime, nullable=True),
     Column("create_attempts", Integer, nullable=False),
