@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gamepay.core.accounts import player_account
@@ -36,6 +37,13 @@ __all__ = [
     "WithdrawableTokens",
     "WithdrawalsService",
 ]
+
+
+def _utc_text(moment: datetime | None) -> str | None:
+    """``moment`` as RFC 3339 in UTC (``2026-12-24T00:00:00Z``), or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class BalanceReader(Protocol):
@@ -145,7 +153,15 @@ class GamepayBackend:
         """Every catalog item, amounts as decimal strings of their assets."""
         items = []
         for item in self.payments.catalog:
-            grant = item.grant
+            parts = tuple(
+                AssetAmount(
+                    asset=part.asset.id,
+                    code=asset_code(part.asset),
+                    decimals=part.decimals,
+                    amount=format_amount(part.amount, part.decimals),
+                )
+                for part in item.parts
+            )
             price = item.balance_price
             items.append(
                 CatalogEntry(
@@ -153,15 +169,13 @@ class GamepayBackend:
                     title=item.title,
                     price=item.price,
                     currency=str(item.currency),
-                    grant=AssetAmount(
-                        asset=grant.asset.id,
-                        code=asset_code(grant.asset),
-                        decimals=grant.decimals,
-                        amount=format_amount(grant.amount, grant.decimals),
-                    ),
+                    grant=parts[0],
+                    grants=parts,
                     balance_price=(
                         None if price is None else await self._amount(price.asset_id, price.amount)
                     ),
+                    available_from=_utc_text(item.available_from),
+                    available_until=_utc_text(item.available_until),
                 )
             )
         return items

@@ -74,6 +74,7 @@ __all__ = [
     "peek_raw_id",
 ]
 
+
 class RequestIdRequired(MalformedMessage):
     """A money-moving request without the ``request_id`` that makes resending it safe."""
 
@@ -255,14 +256,21 @@ class AssetAmount(_Reply):
 
 
 class CatalogEntry(_Reply):
-    """One thing the shop sells: fiat price, what the buyer receives, and any balance price."""
+    """One thing the shop sells: fiat price, what the buyer receives, and any balance price.
+
+    ``grants`` lists every part (one, or a bundle's); ``grant`` is its first, for clients from
+    before bundles. ``available_from`` / ``available_until`` are RFC 3339 UTC times or None.
+    """
 
     sku: str
     title: str
     price: str
     currency: str
     grant: AssetAmount
+    grants: tuple[AssetAmount, ...] = ()
     balance_price: AssetAmount | None = None
+    available_from: str | None = None
+    available_until: str | None = None
 
 
 class BalanceEntry(_Reply):

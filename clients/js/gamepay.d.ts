@@ -17,8 +17,15 @@ export interface CatalogItem {
   /** Fiat price, decimal string. */
   price: string;
   currency: string;
+  /** The first of `grants` (kept for clients from before bundles). */
   grant: AssetAmount;
+  /** Everything one purchase grants: one part, or a bundle's parts (all in one order). */
+  grants: AssetAmount[];
   balance_price: AssetAmount | null;
+  /** On sale from this RFC 3339 UTC time (inclusive), or null. */
+  available_from: string | null;
+  /** On sale until this RFC 3339 UTC time (exclusive), or null. */
+  available_until: string | null;
 }
 
 export interface Balance {

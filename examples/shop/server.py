@@ -84,6 +84,18 @@ CATALOG = Catalog(
             balance_price=BalancePrice(asset_id=GOLD.id, amount=60),
         ),
         CatalogItem(
+            sku="starter-pack",
+            title="Starter pack",
+            price="400",
+            currency="TWD",
+            grants=(  # a bundle: all three in one order
+                Grant(kind="item", code="sword", amount=1),
+                Grant(kind="item", code="shield", amount=1),
+                Grant(kind="item", code="potion", amount=3),
+            ),
+            balance_price=BalancePrice(asset_id=GOLD.id, amount=700),
+        ),
+        CatalogItem(
             sku="gold-pack",
             title="1,000 gold",
             price="90",

@@ -102,6 +102,39 @@ async def test_storefront_buy_pay_granted(shop: Shop, tmp_path: Path) -> None:
             await browser.close()
 
 
+async def test_storefront_shows_and_buys_a_bundle(shop: Shop) -> None:
+    """The page lists the starter pack's three parts by name; buying it with gold shows every
+    part in the balances at once (one order) and takes the price once."""
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(f"{shop.http_url}/?player=bo")
+            await expect(page.locator("#conn")).to_have_text("connected")
+            pack = page.locator('.item[data-sku="starter-pack"]')
+            await expect(pack.locator(".contents li")).to_have_text(
+                ["1 \u00d7 Iron sword", "1 \u00d7 Oak shield", "3 \u00d7 Health potion"]
+            )
+            await expect(pack).to_contain_text("bundle: gets all of")
+            gold = page.locator('#balances tr[data-asset="currency:gold"] td.num').first
+            await expect(gold).to_have_text("1000")
+            await pack.locator(".buy-balance").click()
+            await expect(gold).to_have_text("300")
+            for asset, amount in (("item:sword", "1"), ("item:shield", "1"), ("item:potion", "3")):
+                row = page.locator(f'#balances tr[data-asset="{asset}"] td.num').first
+                await expect(row).to_have_text(amount)
+            (order,) = [o for o in await shop.payments.orders_for("bo") if o.sku == "starter-pack"]
+            assert order.grant_parts is not None
+            assert "item:" not in await page.locator("#items").inner_text()
+            assert errors == []
+        finally:
+            await browser.close()
+
+
 async def test_served_by_the_runtime_with_a_token_in_the_fragment(tmp_path: Path) -> None:
     """What `gamepay serve` runs serves the packaged page at /: without a token it says so; with
     /#token=... it connects to /ws of its own origin and shows the token's player and catalog."""

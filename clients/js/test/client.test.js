@@ -55,6 +55,11 @@ test("connects, authenticates with a Node-minted JWT and speaks protocol 2", asy
   const items = await c.catalog();
   const sword = items.find((i) => i.sku === "sword");
   assert.deepEqual(sword.balance_price, { asset: "currency:gold", code: "gold", decimals: 0, amount: "500" });
+  assert.deepEqual(sword.grants, [sword.grant]);
+  const pack = items.find((i) => i.sku === "starter-pack");  // a bundle: every part listed
+  assert.deepEqual(pack.grants.map((g) => `${g.amount} ${g.code}`), ["1 sword", "1 shield", "3 potion"]);
+  assert.deepEqual(pack.grant, pack.grants[0]);
+  assert.equal(pack.available_until, null);
   assert.equal(await gold(c), "1000");
   await assert.rejects(c.buyWithBalance("no-such-item"), (err) => err instanceof GamepayError && err.code === "unknown_sku");
   c.close();
