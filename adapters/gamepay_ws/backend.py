@@ -176,6 +176,7 @@ class GamepayBackend:
                     ),
                     available_from=_utc_text(item.available_from),
                     available_until=_utc_text(item.available_until),
+                    max_per_player=item.max_per_player,
                 )
             )
         return items

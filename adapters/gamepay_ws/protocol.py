@@ -258,8 +258,9 @@ class AssetAmount(_Reply):
 class CatalogEntry(_Reply):
     """One thing the shop sells: fiat price, what the buyer receives, and any balance price.
 
-    ``grants`` lists every part (one, or a bundle's); ``grant`` is its first, for clients from
-    before bundles. ``available_from`` / ``available_until`` are RFC 3339 UTC times or None.
+        ``grants`` lists every part (one, or a bundle's); ``grant`` is its first, for clients from
+        before bundles. ``available_from`` / ``available_until`` are RFC 3339 UTC times or None;
+    ``max_per_player`` the most orders of it one player may hold, or None.
     """
 
     sku: str
@@ -271,6 +272,7 @@ class CatalogEntry(_Reply):
     balance_price: AssetAmount | None = None
     available_from: str | None = None
     available_until: str | None = None
+    max_per_player: int | None = None
 
 
 class BalanceEntry(_Reply):

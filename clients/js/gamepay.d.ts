@@ -26,6 +26,8 @@ export interface CatalogItem {
   available_from: string | null;
   /** On sale until this RFC 3339 UTC time (exclusive), or null. */
   available_until: string | null;
+  /** The most orders of this item one player may hold (paid or still payable), or null. */
+  max_per_player: number | null;
 }
 
 export interface Balance {

@@ -15,7 +15,7 @@ from gamepay.payments.callbacks import CallbackResponse
 from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant, load_catalog
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.decide import MoneyPolicy
-from gamepay.payments.errors import OfferUnavailable
+from gamepay.payments.errors import OfferUnavailable, PurchaseLimitReached
 from gamepay.payments.poller import PollReport
 from gamepay.payments.reconcile import Mismatch, MismatchOutcome, ReconcileReport, StuckReport
 from gamepay.payments.records import ApplyOutcome, ApplyResult, Order, PaymentInstructions
@@ -40,6 +40,7 @@ __all__ = [
     "Payments",
     "PaymentsConfig",
     "PollReport",
+    "PurchaseLimitReached",
     "ReconcileReport",
     "StuckReport",
     "load_catalog",

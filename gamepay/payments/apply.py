@@ -29,6 +29,7 @@ from gamepay.payments.context import PaymentsContext
 from gamepay.payments.decide import LINK_NOTE, Decision, decide, is_duplicate
 from gamepay.payments.events import balance_event, grant_event, status_event
 from gamepay.payments.grants import order_grants, prepare_grants
+from gamepay.payments.limits import may_grant, release
 from gamepay.payments.records import ApplyOutcome, ApplyResult, Order
 from gamepay.payments.twins import credit_twin
 
@@ -127,7 +128,10 @@ async def _apply_in(
         )
         log.warning("intent %s names no local order (%s)", intent_id, source)
         return ApplyResult(ApplyOutcome.UNKNOWN, intent_id, reason="no_local_order")
-    decision = decide(order, intent, ctx.policy, order_grants(ctx, order), now)
+    grants = order_grants(ctx, order)
+    decision = decide(order, intent, ctx.policy, grants, now)
+    if decision.granted_now and not await may_grant(ctx, conn, decision.order, now):
+        decision = decide(order, intent, ctx.policy, grants, now, credit_only=True)
     order = decision.order
     if decision.link is not None:
         await q.update_order(conn, order.id, decision.link)
@@ -152,7 +156,9 @@ async def _apply_in(
     if decision.outcome is ApplyOutcome.DUPLICATE:
         before = decision.before
         return ApplyResult(ApplyOutcome.DUPLICATE, intent_id, order.id, before, before)
-    return await _execute(ctx, conn, decision, intent, source, now)
+    result = await _execute(ctx, conn, decision, intent, source, now)
+    await release(conn, order, decision.status_after)  # no success ahead: the slot is free
+    return result
 
 
 async def _refuse(

@@ -10,7 +10,7 @@ catalog = Catalog(items=[
 An item grants one thing (``grant``) or several as a bundle (``grants``: one order, one ledger
 batch, every part or none); ``item.parts`` is the list either way. Optional ``available_from`` /
 ``available_until`` bound when it can be bought (``OfferUnavailable`` outside), and
-``max_per_player`` how many one player may buy.
+``max_per_player`` how many one player may buy (``PurchaseLimitReached`` beyond).
 
 Prices are fiat decimal strings (as KryptoGO takes them); what the buyer receives is an exact
 int amount of an item (whole units) or of an in-game currency (in its base units). An item with a
@@ -52,6 +52,7 @@ from gamepay.kryptogo.models import FiatCurrency
 __all__ = [
     "CATALOG_SCHEMA_ID",
     "MAX_BUNDLE_PARTS",
+    "MAX_PER_PLAYER",
     "BalancePrice",
     "Catalog",
     "CatalogError",
@@ -73,6 +74,8 @@ _AMOUNT_SCHEMA: dict[str, Any] = {
 }
 MAX_BUNDLE_PARTS = 32
 """The most parts one bundle (``grants``) may hold."""
+MAX_PER_PLAYER = 1000
+"""The largest ``max_per_player`` (a larger limit is no limit a player meets)."""
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
@@ -235,6 +238,16 @@ class CatalogItem(BaseModel):
         default=None,
         description="On sale until this RFC 3339 time with an offset (exclusive).",
         json_schema_extra=_TIMESTAMP_SCHEMA,
+    )
+    max_per_player: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_PER_PLAYER,
+        strict=True,
+        description=(
+            "At most this many orders of the item per player, paid or still payable (a pending "
+            f"crypto order holds one of them), 1-{MAX_PER_PLAYER}."
+        ),
     )
 
     @field_validator("available_from", "available_until", mode="before")

@@ -10,7 +10,11 @@
   API refuses makes the order ``failed`` (``fail_order``, also used by the poller when no intent
   appears within ``creating_timeout``).
 - **Buy with a balance**: the order (``completed``), one ledger batch (price player -> revenue,
-  asset issuer -> player) and its events in one transaction; nothing at all without the funds.
+  asset issuer -> player, for each part of a bundle) and its events in one transaction; nothing
+  at all without the funds.
+- **Catalog rules** (``gamepay.payments.limits``): a new order is refused outside its item's
+  offer window (``OfferUnavailable``) and takes a ``max_per_player`` slot in the transaction that
+  writes it (``PurchaseLimitReached`` when none is free).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from gamepay.payments.decide import GrantSpec, grant_transfers, same_decimal
 from gamepay.payments.errors import OfferUnavailable
 from gamepay.payments.events import balance_event, grant_event, status_event
 from gamepay.payments.grants import order_columns, prepare_grants
+from gamepay.payments.limits import release, reserve
 from gamepay.payments.records import Lookup, Order, PaymentInstructions
 
 __all__ = [
@@ -184,6 +189,8 @@ async def _open(
     async def write(conn: AsyncConnection) -> Order:
         order = await q.insert_order(conn, values)
         if order is not None:
+            if item is not None:  # a pending order holds its max_per_player slot
+                await reserve(conn, item, player_id, order.id, now)
             return order
         assert request_id is not None  # only a taken request id skips the insert
         existing = await q.find_order_by_request(conn, player_id, request_id)
@@ -331,6 +338,7 @@ async def fail_order(
     async def fail(conn: AsyncConnection) -> tuple[bool, list[Event]]:
         if not await q.fail_creating(conn, order.id, now, attempts=attempts):
             return False, []
+        await release(conn, order, str(OrderStatus.FAILED))
         await q.log_status(
             conn,
             order_id=order.id,
@@ -424,6 +432,7 @@ async def buy_with_balance(
             existing = await q.find_order_by_request(conn, player_id, request_id)
             assert existing is not None
             return _same_request(existing, OrderKind.BALANCE, item.sku, None, None), []
+        await reserve(conn, item, player_id, order_id, now)  # before the ledger locks balances
         batch = await ctx.ledger.batch(
             f"buy:{order_id}",
             [

@@ -61,6 +61,7 @@ from gamepay.payments.records import ApplyOutcome, Order
 
 __all__ = [
     "LINK_NOTE",
+    "OVER_LIMIT_NOTE",
     "Decision",
     "GrantSpec",
     "MoneyPolicy",
@@ -83,6 +84,8 @@ __all__ = [
 
 LINK_NOTE = "linked to its intent"
 """The note logged when an order is linked to its intent."""
+OVER_LIMIT_NOTE = "max_per_player reached: the payment is credited as balance, nothing granted"
+"""The note logged when a paid purchase finds no free ``max_per_player`` slot."""
 
 
 class MoneyPolicy(StrEnum):
@@ -339,9 +342,13 @@ def next_poll(
 
 
 def _settlement(
-    order: Order, intent: PaymentIntent, policy: Policy, grants: tuple[GrantSpec, ...]
+    order: Order,
+    intent: PaymentIntent,
+    policy: Policy,
+    grants: tuple[GrantSpec, ...],
+    credit_only: bool,
 ) -> Settlement:
-    purchase = order.kind is OrderKind.PURCHASE
+    purchase = order.kind is OrderKind.PURCHASE and not credit_only
     return settle(
         order_id=order.id,
         player=player_account(order.player_id),
@@ -385,10 +392,14 @@ def decide(
     policy: Policy,
     grants: tuple[GrantSpec, ...],
     now: datetime,
+    *,
+    credit_only: bool = False,
 ) -> Decision:
     """Decide what ``intent`` (fetched from the API) does to ``order``; see the module docstring.
 
-    ``grants`` is what the order grants (ignored unless it is a purchase).
+    ``grants`` is what the order grants (ignored unless it is a purchase). ``credit_only``
+    settles a purchase like a top-up (everything paid credited, nothing granted): a paid order
+    over its item's ``max_per_player`` (``gamepay.payments.limits``).
     """
     before = str(order.status)
 
@@ -416,7 +427,7 @@ def decide(
     if PaymentStatus.SUCCESS in path and not covers_quote(intent, intent.crypto_amount):
         short = f"success reports {paid_total(intent)} < quote {intent.crypto_amount}"
         return refuse("amount_short", short)
-    settlement = _settlement(order, intent, policy, grants)
+    settlement = _settlement(order, intent, policy, grants, credit_only)
     news = tracked(intent)
     moved = bool(path) or link is not None
     if not moved and not settlement.postings and news == tracked(order):
@@ -437,6 +448,8 @@ def decide(
     if settlement.postings and not path:
         note = "settled " + ", ".join(p.batch_id for p in settlement.postings)
         moves.append(StatusMove(str(intent.status), str(intent.status), note))
+    if credit_only and settlement.granted and not order.granted:
+        moves.append(StatusMove(str(intent.status), str(intent.status), OVER_LIMIT_NOTE))
     return Decision(
         ApplyOutcome.APPLIED if moved else ApplyOutcome.SETTLED,
         order,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gamepay.errors import PaymentError
 
-__all__ = ["OfferUnavailable"]
+__all__ = ["OfferUnavailable", "PurchaseLimitReached"]
 
 
 class OfferUnavailable(PaymentError):
@@ -15,3 +15,8 @@ class OfferUnavailable(PaymentError):
 
     code = "offer_unavailable"
 
+
+class PurchaseLimitReached(PaymentError):
+    """The player's orders of the item, paid or still payable, are at its ``max_per_player``."""
+
+    code = "purchase_limit_reached"

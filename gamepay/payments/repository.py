@@ -8,7 +8,8 @@ never appeared; ``claim_create_attempt`` and ``reschedule_poll`` touch no status
 
 Next to the orders live three logs: every status move applied (``gp_intent_log``), every update
 refused (``gp_refused_transitions``) and every intent nobody here ordered
-(``gp_unknown_intents``); and the callback replay guard (``gp_callback_signatures``).
+(``gp_unknown_intents``); and the callback replay guard (``gp_callback_signatures``). The
+``max_per_player`` slots (``gp_purchase_slots``) are taken and given back here too.
 Amounts are ``Amount`` columns, timestamps ``UTCDateTime``.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.intents import OrderKind, OrderStatus
@@ -29,6 +30,7 @@ from gamepay.store.schema.payments import (
     callback_signatures_table,
     intent_log_table,
     orders_table,
+    purchase_slots_table,
     refused_table,
     unknown_table,
 )
@@ -52,8 +54,12 @@ __all__ = [
     "orders_created_between",
     "orders_due",
     "orders_for_player",
+    "release_slot",
     "reschedule_poll",
     "signature_seen",
+    "slot_held",
+    "slots_used",
+    "take_slot",
     "update_order",
 ]
 
@@ -355,3 +361,63 @@ async def claim_signature(
         )
     )
     return True
+
+
+_INSERT_SLOT = RowInsert(
+    purchase_slots_table,
+    ["player_id", "sku", "slot", "order_id", "created_at"],
+    conflict=("player_id", "sku", "slot"),
+)
+
+
+async def take_slot(
+    conn: AsyncConnection, player_id: str, sku: str, order_id: str, limit: int, now: datetime
+) -> int | None:
+    """Give ``order_id`` a free slot ``0 <= n < limit`` of (player, sku); None when all are held.
+
+    Each try is an INSERT that skips a taken key; on PostgreSQL it waits for a concurrent
+    writer of the same key to finish, so two transactions never both get slot n.
+    """
+    slots = purchase_slots_table.c
+    held = await conn.execute(
+        select(slots.slot).where(slots.player_id == player_id, slots.sku == sku)
+    )
+    taken = {int(n) for n in held.scalars()}
+    for slot in (n for n in range(limit) if n not in taken):
+        row = {
+            "player_id": player_id,
+            "sku": sku,
+            "slot": slot,
+            "order_id": order_id,
+            "created_at": now,
+        }
+        if await _INSERT_SLOT.insert(conn, row):
+            return slot
+    return None
+
+
+async def slot_held(conn: AsyncConnection, order_id: str) -> bool:
+    """Whether ``order_id`` holds a ``max_per_player`` slot."""
+    found = await conn.execute(
+        select(purchase_slots_table.c.slot).where(purchase_slots_table.c.order_id == order_id)
+    )
+    return found.first() is not None
+
+
+async def release_slot(conn: AsyncConnection, order_id: str) -> bool:
+    """Give back the slot ``order_id`` holds; False when it holds none (idempotent)."""
+    result = await conn.execute(
+        delete(purchase_slots_table).where(purchase_slots_table.c.order_id == order_id)
+    )
+    return bool(result.rowcount)
+
+
+async def slots_used(conn: AsyncConnection, player_id: str, skus: Sequence[str]) -> dict[str, int]:
+    """How many slots the player's orders hold, per sku of ``skus`` (absent: none)."""
+    slots = purchase_slots_table.c
+    rows = await conn.execute(
+        select(slots.sku, func.count())
+        .where(slots.player_id == player_id, slots.sku.in_(list(skus)))
+        .group_by(slots.sku)
+    )
+    return {str(sku): int(n) for sku, n in rows}

@@ -137,6 +137,7 @@ async def payments_env(
     clock: Clock | None = None,
     callbacks: bool = True,
     client_timeout: float = 5.0,
+    catalog: Catalog = CATALOG,
 ) -> AsyncIterator[Env]:
     """A migrated store, a ledger, a served sandbox, a client over real HTTP, and Payments.
 
@@ -167,7 +168,7 @@ async def payments_env(
                         store,
                         ledger,
                         client,
-                        CATALOG,
+                        catalog,
                         config=base,
                         fault_hook=fault_hook,
                         clock=clock,

@@ -259,11 +259,15 @@ def test_a_bundle_lists_its_parts_and_grant_is_one_part() -> None:
             },
             "available_until must be after available_from",
         ),
+        ({"max_per_player": 0}, "field max_per_player: Input should be greater than or equal to 1"),
+        ({"max_per_player": 1001}, "field max_per_player: Input should be less than or equal to"),
+        ({"max_per_player": "3"}, "field max_per_player: Input should be a valid integer"),
     ],
 )
 def test_bad_bundles_and_windows_are_named(change: dict[str, object], expected: str) -> None:
     """Both or neither of grant/grants, an empty or duplicate bundle, a timestamp without an
-    offset, and an empty window are each one problem line naming the item."""
+    offset, an empty window and a max_per_player outside 1-1000 or not an integer are each
+    one problem line naming the item."""
     from gamepay.payments.catalog import CatalogError, parse_catalog
 
     item = json.loads(_ITEM) | change

@@ -4,6 +4,7 @@ An order is written before its payment intent is created (status ``creating``) a
 intent's quote once it is known. Next to the orders live three logs: every status move applied
 (``gp_intent_log``), every update refused (``gp_refused_transitions``) and every intent nobody
 here ordered (``gp_unknown_intents``); and the callback replay guard (``gp_callback_signatures``).
+``gp_purchase_slots`` (revision ``0011_purchase_slots``) holds the slots of ``max_per_player``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -27,6 +29,7 @@ __all__ = [
     "callback_signatures_table",
     "intent_log_table",
     "orders_table",
+    "purchase_slots_table",
     "refused_table",
     "unknown_table",
 ]
@@ -128,3 +131,16 @@ callback_signatures_table = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 """A signed callback already processed: the replay guard."""
+
+purchase_slots_table = Table(
+    "gp_purchase_slots",
+    metadata,
+    Column("player_id", String(190), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("order_id", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("player_id", "sku", "slot", name="pk_gp_purchase_slots"),
+)
+"""One of a player's ``max_per_player`` slots for a sku, held by one order: slot ``n < N``, so the
+primary key lets at most N orders hold one, whichever process or replica writes them."""
