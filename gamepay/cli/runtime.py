@@ -178,12 +178,7 @@ async def running_runtime(
         scheduler = None
         if schedule:
             scheduler = scheduler_for(
-                settings,
-                store=economy.store,
-                ledger=economy.ledger,
-                payments=economy.payments,
-                programs=programs,
-                metrics=metrics,
+                settings, rewards=economy.rewards, payments=economy.payments, metrics=metrics
             )
             scheduler.start()
             stack.push_async_callback(scheduler.stop)

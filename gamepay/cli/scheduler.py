@@ -5,7 +5,8 @@ database decides that a reward period is paid once (``gamepay.rewards.runner``),
 reconciliation is idempotent (it only repairs what differs).
 
 - **rewards** (``GAMEPAY_REWARDS_TICK_S``, default 60 s; ``0`` = off): every program of
-  ``GAMEPAY_REWARDS_FILE`` pays every closed period not paid yet (``RewardRunner.run_due``).
+  ``GAMEPAY_REWARDS_FILE`` pays every closed period not paid yet (``RewardRunner.run_due``), with
+  the economy's own runners (``economy.rewards``: one per program, built once, by the economy).
   The first tick runs at start-up, so periods that closed while no replica ran are paid then.
 - **reconcile** (``GAMEPAY_RECONCILE_INTERVAL_S``, default 3600 s; ``0`` = off): KryptoGO's
   intents of the last ``GAMEPAY_RECONCILE_WINDOW_S`` (a day) against our orders
@@ -22,21 +23,19 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from gamepay.config import Settings
 from gamepay.errors import GamepayError
 from gamepay.eventloop import stop_tasks
-from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics
 from gamepay.observability import log_context
 from gamepay.payments import Payments
 from gamepay.rewards.programs import Program
 from gamepay.rewards.programs_file import RewardsFileError, load_rewards_file
 from gamepay.rewards.runner import RewardRunner
-from gamepay.store import Store
 
 __all__ = ["Job", "Scheduler", "TickResult", "describe", "programs_for", "scheduler_for"]
 
@@ -161,9 +160,9 @@ class Scheduler:
         await stop_tasks(tasks)
 
 
-def rewards_job(store: Store, ledger: Ledger, programs: Sequence[Program], interval: float) -> Job:
-    """The rewards job: every program pays its closed, unpaid periods (``run_due``)."""
-    runners = [RewardRunner(store, ledger, program) for program in programs]
+def rewards_job(runners: Iterable[RewardRunner], interval: float) -> Job:
+    """The rewards job: every runner (``economy.rewards``) pays its closed, unpaid periods."""
+    runners = tuple(runners)
 
     async def tick(now: datetime) -> TickResult:
         periods = payouts = 0
@@ -204,20 +203,19 @@ def reconcile_job(payments: Payments, interval: float, window: float) -> Job:
 def scheduler_for(
     settings: Settings,
     *,
-    store: Store,
-    ledger: Ledger,
+    rewards: Mapping[str, RewardRunner],
     payments: Payments | None,
-    programs: Sequence[Program],
     metrics: Metrics | None = None,
     clock: Callable[[], datetime] = _utcnow,
 ) -> Scheduler:
     """The scheduler ``settings`` ask for: each job whose interval is not 0 (maybe none).
 
-    No rewards job without programs; no reconcile job without ``payments``.
+    ``rewards`` are the economy's runners (``economy.rewards``): no rewards job without one; no
+    reconcile job without ``payments``.
     """
     jobs = []
-    if settings.rewards_tick_s > 0 and programs:
-        jobs.append(rewards_job(store, ledger, programs, settings.rewards_tick_s))
+    if settings.rewards_tick_s > 0 and rewards:
+        jobs.append(rewards_job(rewards.values(), settings.rewards_tick_s))
     if settings.reconcile_interval_s > 0 and payments is not None:
         jobs.append(
             reconcile_job(payments, settings.reconcile_interval_s, settings.reconcile_window_s)

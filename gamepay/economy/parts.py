@@ -23,7 +23,7 @@ from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics, MetricsPublisher
 from gamepay.payments import Payments, PaymentsConfig
 from gamepay.payments.catalog import Catalog, CatalogError, load_catalog
-from gamepay.rewards import Program, RewardRunner
+from gamepay.rewards import Program, RewardRunner, runners_for
 from gamepay.store import Store
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 from gamepay_ws import AdapterConfig, Authenticator, JwtAuthenticator, WebsocketAdapter
@@ -131,11 +131,7 @@ def build(
         config=withdrawals if withdrawals is not None else WithdrawalsConfig(tokens={}),
         publisher=publisher,
     )
-    runners: dict[str, RewardRunner] = {}
-    for program in programs:
-        if program.name in runners:
-            raise ConfigError(f"two reward programs are named {program.name!r}")
-        runners[program.name] = RewardRunner(store, ledger, program, withdrawals=service)
+    runners = runners_for(store, ledger, programs, withdrawals=service)
     adapter = WebsocketAdapter(
         GamepayBackend(payments, service), authenticator, bus=bus, config=adapter_config
     )

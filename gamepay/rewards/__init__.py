@@ -11,7 +11,7 @@ from gamepay.rewards.periods import Period, Schedule, closed_periods, period_con
 from gamepay.rewards.preview import Payout, PreviewTotals, iter_payouts, preview, write_preview
 from gamepay.rewards.programs import BPS, Activity, Program, Tier, load_program, reward_for
 from gamepay.rewards.reports import RunProgress, RunReport
-from gamepay.rewards.runner import STEPS, RewardRunner, StepHook, reward_batch_id
+from gamepay.rewards.runner import STEPS, RewardRunner, StepHook, reward_batch_id, runners_for
 
 __all__ = [
     "BPS",
@@ -34,5 +34,6 @@ __all__ = [
     "preview",
     "reward_batch_id",
     "reward_for",
+    "runners_for",
     "write_preview",
 ]

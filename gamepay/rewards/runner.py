@@ -51,7 +51,7 @@ from gamepay.rewards.repository import RewardRepository
 from gamepay.rewards.sending import PayoutSender, WalletLookup, WithdrawalSender
 from gamepay.store import Store
 
-__all__ = ["STEPS", "RewardRunner", "StepHook", "reward_batch_id"]
+__all__ = ["STEPS", "RewardRunner", "StepHook", "reward_batch_id", "runners_for"]
 
 log = logging.getLogger("gamepay.rewards")
 
@@ -402,3 +402,22 @@ class RewardRunner:
     async def _report(self, run_id: int) -> RunReport:
         sends = self.program.payout == "onchain"
         return await self.store.read(lambda conn: self._rows.report(conn, run_id, sends=sends))
+
+
+def runners_for(
+    store: Store,
+    ledger: Ledger,
+    programs: Sequence[Program],
+    *,
+    withdrawals: WithdrawalSender | None = None,
+) -> dict[str, RewardRunner]:
+    """One ``RewardRunner`` per program, by program name (ConfigError for a name given twice).
+
+    What ``gamepay.Economy`` runs (``economy.rewards``), and so what ``serve``'s scheduler ticks.
+    """
+    runners: dict[str, RewardRunner] = {}
+    for program in programs:
+        if program.name in runners:
+            raise ConfigError(f"two reward programs are named {program.name!r}")
+        runners[program.name] = RewardRunner(store, ledger, program, withdrawals=withdrawals)
+    return runners

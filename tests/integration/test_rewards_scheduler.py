@@ -11,9 +11,10 @@ import pytest
 
 from gamepay.cli.scheduler import Scheduler, describe, rewards_job, scheduler_for
 from gamepay.config import Settings
+from gamepay.errors import ConfigError
 from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics
-from gamepay.rewards import Program
+from gamepay.rewards import Program, RewardRunner, runners_for
 from gamepay.store import Store
 from gamepay.testing import fresh_postgres_database, sqlite_url
 from tests.support.rewards import (
@@ -51,7 +52,11 @@ async def test_two_replicas_schedulers_pay_a_closed_period_once(pg_url: str) -> 
             clock = Clock(NOW)
             metrics = [Metrics(), Metrics()]
             schedulers = [
-                Scheduler([rewards_job(store, ledger, [program], 0.02)], metrics=m, clock=clock)
+                Scheduler(
+                    [rewards_job([RewardRunner(store, ledger, program)], 0.02)],
+                    metrics=m,
+                    clock=clock,
+                )
                 for (store, ledger), m in zip(
                     ((world.store, world.ledger), (other, Ledger(other, clock=clock))),
                     metrics,
@@ -96,7 +101,7 @@ async def test_a_failed_tick_is_one_warning_and_counted_then_resumed(
             await world.player(f"d{i}")
             await world.purchase(at(i), f"d{i}:buy", f"d{i}", 100)
         metrics = Metrics()
-        job = rewards_job(world.store, world.ledger, [program], 60)
+        job = rewards_job([RewardRunner(world.store, world.ledger, program)], 60)
         scheduler = Scheduler([job], metrics=metrics, clock=Clock(NOW))
         with caplog.at_level(logging.INFO, logger="gamepay.scheduler"):
             result = await scheduler.tick(job)
@@ -132,14 +137,9 @@ async def test_a_failed_tick_is_one_warning_and_counted_then_resumed(
 
 def _scheduler(settings: Settings, world: World, program: Program, metrics: Metrics) -> Scheduler:
     """serve's scheduler for these settings over the world's ledger, at NOW, no payments."""
+    rewards = runners_for(world.store, world.ledger, [program])
     return scheduler_for(
-        settings,
-        store=world.store,
-        ledger=world.ledger,
-        payments=None,
-        programs=[program],
-        metrics=metrics,
-        clock=Clock(NOW),
+        settings, rewards=rewards, payments=None, metrics=metrics, clock=Clock(NOW)
     )
 
 
@@ -174,5 +174,22 @@ async def test_disabled_scheduler_never_ticks(tmp_path: object) -> None:
         await _until(lambda: scheduler.ticks["rewards"] >= 1)
         await scheduler.stop()
         assert await run_statuses(world.store) == ["paid"]
+    finally:
+        await world.store.close()
+
+
+async def test_runners_for_builds_one_runner_per_program_and_refuses_a_name_twice(
+    tmp_path: object,
+) -> None:
+    """The one factory of reward runners (the Economy's, hence the scheduler's): one per program
+    by name, and a ConfigError naming a program declared twice."""
+    world = await open_world(sqlite_url(f"{tmp_path}/names.db"))
+    try:
+        a = program_for("a", world.asset, active_bonus=1)
+        b = program_for("b", world.asset, active_bonus=1)
+        runners = runners_for(world.store, world.ledger, [a, b])
+        assert {name: r.program for name, r in runners.items()} == {"a": a, "b": b}
+        with pytest.raises(ConfigError, match="two reward programs are named 'a'"):
+            runners_for(world.store, world.ledger, [a, b, a])
     finally:
         await world.store.close()
