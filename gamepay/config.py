@@ -4,7 +4,8 @@ Most settings have an embedded default good enough to try gamepay (a SQLite file
 ``./.gamepay``, the local sandbox's credentials). The websocket token secret has none: a server
 that anyone could mint player tokens for must not start by accident. ``Settings.problems()``
 lists what ``gamepay serve`` refuses (one line per problem, naming the variable and the rule);
-``GAMEPAY_ENV=dev`` turns them into warnings, for the demo and the examples.
+``GAMEPAY_ENV=dev`` turns them into warnings, for the demo and the examples: ``Settings.vet()`` is
+that rule, the one both ``gamepay serve`` and ``Economy.from_settings`` apply.
 
 Secrets are ``SecretStr``: their values never appear in ``repr``, logs or the text of a
 ``ConfigError`` (a malformed value is reported by variable name only). A database URL with a
@@ -52,7 +53,14 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gamepay.core.assets import Token
@@ -69,6 +77,7 @@ __all__ = [
     "SANDBOX_CLIENT_ID",
     "Settings",
     "TokenSigning",
+    "UnsafeSettings",
     "load_settings",
     "redact_url",
 ]
@@ -130,6 +139,17 @@ class TokenSigning:
         return {self.kid: self.secret, **self.old_keys}
 
 
+class UnsafeSettings(ConfigError):
+    """Settings unsafe to serve players with (``Settings.problems()``), outside GAMEPAY_ENV=dev;
+    ``problems`` has one line per problem, each naming the variable and the rule."""
+
+    code = "unsafe_settings"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("unsafe settings: " + "; ".join(self.problems))
+
+
 class Settings(BaseSettings):
     """Every setting of the CLI and server; read from ``GAMEPAY_*`` variables and ``.env``."""
 
@@ -141,6 +161,8 @@ class Settings(BaseSettings):
         frozen=True,
         hide_input_in_errors=True,
     )
+    _vetted: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    """The dev warnings :meth:`vet` already returned (copies made with ``model_copy`` keep it)."""
 
     env: Literal["production", "dev"] = "production"
     database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
@@ -299,6 +321,21 @@ class Settings(BaseSettings):
         if self.ws_token_kid in keys:
             raise ConfigError(f"{name} repeats {ENV_PREFIX}WS_TOKEN_KID {self.ws_token_kid!r}")
         return keys
+
+    def vet(self) -> list[str]:
+        """THE serving rule, for ``gamepay serve`` and ``Economy.from_settings`` alike.
+
+        ``UnsafeSettings`` naming every problem of :meth:`problems`, unless ``GAMEPAY_ENV=dev``:
+        then the problems are warnings, returned for the caller to show, each once: a problem
+        this object (or a copy of it) was already vetted for is not returned again, so
+        ``serve``'s start-up check and the economy it then builds report every warning once.
+        """
+        problems = self.problems()
+        if problems and self.env != "dev":
+            raise UnsafeSettings(problems)
+        new = [line for line in problems if line not in self._vetted]
+        self._vetted = self._vetted | set(new)
+        return new
 
     def problems(self) -> list[str]:
         """What makes these settings unsafe to serve players with: one line per problem.

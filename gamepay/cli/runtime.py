@@ -128,7 +128,6 @@ async def running_runtime(
     routes (callback, ``/healthz``, ``/metrics``, ``/ws``) are added once it runs, so ``/healthz``
     answers only when the database is migrated. ``schedule`` runs the scheduler.
     """
-    settings.ws_token_secret_value()  # before touching the database or a port
     metrics = metrics if metrics is not None else Metrics()
     async with AsyncExitStack() as stack:
         ensure_sqlite_dir(settings.database_url)

@@ -1,11 +1,13 @@
 """`gamepay serve`: the production process (websocket adapter, callback endpoint, metrics).
 
-Before it touches the database or a port, ``serve`` checks the settings
-(``Settings.problems()``: the websocket token secret, sandbox credentials aimed at a real
-KryptoGO host, the public callback URL) and refuses to start, one line per problem, exit 2;
-``GAMEPAY_ENV=dev`` turns them into warnings. Then one cheap authenticated KryptoGO call
-(:func:`probe_kryptogo`) tells rejected credentials (exit 2) from an unreachable host (a warning:
-the poller and the retries absorb an outage, and balance purchases do not need KryptoGO).
+Before it touches the database or a port, ``serve`` checks the settings once by the one rule,
+``Settings.vet()``, that ``Economy.from_settings`` applies too (``Settings.problems()``: the
+websocket token secret, sandbox credentials aimed at a real KryptoGO host, the public callback
+URL) and refuses to start, one line per problem, exit 2; ``GAMEPAY_ENV=dev`` turns them into
+warnings, each printed once (the economy does not repeat what ``serve`` showed). Then one cheap
+authenticated KryptoGO call (:func:`probe_kryptogo`) tells rejected credentials (exit 2) from an
+unreachable host (a warning: the poller and the retries absorb an outage, and balance purchases
+do not need KryptoGO).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import typer
 from pydantic import SecretStr
 
 from gamepay.cli._common import console, err_console, run, settings_of
-from gamepay.config import Settings
+from gamepay.config import Settings, UnsafeSettings
 from gamepay.errors import (
     AuthenticationError,
     KryptoGOError,
@@ -88,18 +90,16 @@ def preflight(settings: Settings) -> Settings:
 
     In dev an unset token secret is replaced by a random one for this process.
     """
-    problems = settings.problems()
-    if settings.env != "dev":
-        if problems:
-            for line in problems:
-                err_console.print(f"[red]error[/red]: {line}", markup=True, soft_wrap=True)
-            err_console.print(
-                "gamepay serve refused to start (GAMEPAY_ENV=dev allows demo values)",
-                soft_wrap=True,
-            )
-            raise typer.Exit(2)
-        return settings
-    for line in problems:
+    try:
+        warnings = settings.vet()  # the rule; the economy serve builds does not warn again
+    except UnsafeSettings as exc:
+        for line in exc.problems:
+            err_console.print(f"[red]error[/red]: {line}", markup=True, soft_wrap=True)
+        err_console.print(
+            "gamepay serve refused to start (GAMEPAY_ENV=dev allows demo values)", soft_wrap=True
+        )
+        raise typer.Exit(2) from None
+    for line in warnings:
         err_console.print(f"[yellow]warning[/yellow] (dev): {line}", markup=True, soft_wrap=True)
     if settings.ws_token_secret is None:
         secret = SecretStr(secrets.token_hex(32))

@@ -113,15 +113,6 @@ class _Callbacks:
         return await self._economy.payments.handle_callback(body, headers)
 
 
-def refuse_unsafe(settings: Settings) -> None:
-    """``ConfigError`` naming every problem of ``settings`` (only warnings in dev)."""
-    problems = settings.problems()
-    if problems and settings.env != "dev":
-        raise ConfigError("unsafe settings: " + "; ".join(problems))
-    for line in problems:
-        log.warning("unsafe setting allowed by GAMEPAY_ENV=dev: %s", line)
-
-
 class Economy:
     """A whole gamepay economy: store, ledger, client, ONE bus, services, rewards, adapter.
 
@@ -184,12 +175,14 @@ class Economy:
         on start. Nothing is opened until the economy is entered.
 
         Unsafe settings (``Settings.problems()``: a demo or short token secret, sandbox
-        credentials at a real KryptoGO host, ...) raise ``ConfigError`` listing them, as
-        ``gamepay serve`` refuses them; with ``GAMEPAY_ENV=dev`` they are logged warnings.
+        credentials at a real KryptoGO host, ...) raise ``UnsafeSettings`` (a ``ConfigError``)
+        listing them, by the rule ``gamepay serve`` applies (``Settings.vet``); with
+        ``GAMEPAY_ENV=dev`` they are logged warnings (not again for settings ``serve`` vetted).
         """
         check_assets(assets)
         conf = settings if settings is not None else load_settings()
-        refuse_unsafe(conf)
+        for line in conf.vet():  # UnsafeSettings outside dev; warnings not yet shown, in dev
+            log.warning("unsafe setting allowed by GAMEPAY_ENV=dev: %s", line)
         signing = conf.ws_token_signing()  # ConfigError now, before any I/O
         chosen = catalog if catalog is not None else catalog_of(conf)
         config = withdrawals_config(conf, tokens)

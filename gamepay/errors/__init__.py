@@ -24,7 +24,8 @@ GamepayError
 │   ├── AddressError                  not a valid address for the chain
 │   └── ConfigError                   missing or malformed configuration
 │       ├── CatalogError              a catalog that cannot be used (``problems``: one line each)
-│       └── RewardsFileError          a bad rewards file (in gamepay.rewards.programs_file)
+│       ├── RewardsFileError          a bad rewards file (in gamepay.rewards.programs_file)
+│       └── UnsafeSettings            settings unsafe to serve players with (in gamepay.config)
 ├── LedgerError
 │   ├── AccountNotFound
 │   ├── AssetNotFound

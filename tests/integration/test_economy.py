@@ -33,7 +33,7 @@ from gamepay import (
 from gamepay.config import Settings
 from gamepay.core.events import Event, EventType
 from gamepay.errors import ConfigError, InvalidInput
-from gamepay.payments.catalog import CatalogError
+from gamepay.payments.catalog import Catalog, CatalogError
 from gamepay.testing import RunningSandbox, running_sandbox, sqlite_url
 from gamepay_ws import CALLBACK_PATH, issue_token, serve_http
 from tests.support.catalog import sword_catalog
@@ -274,3 +274,29 @@ def test_from_settings_refuses_what_serve_refuses(caplog: pytest.LogCaptureFixtu
         economy = Economy.from_settings(dev, CATALOG)
     assert not economy.running
     assert sum("GAMEPAY_ENV=dev" in r.getMessage() for r in caplog.records) == 4
+
+
+async def test_a_dev_start_prints_each_settings_warning_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """serve's path in dev (its start-up check, then the runtime and the economy it builds):
+    sandbox credentials at KryptoGO's host and no callback URL are warned about once each,
+    by serve, and the economy starts without repeating them."""
+    from gamepay.cli.runtime import running_runtime
+    from gamepay.cli.serve import preflight
+
+    settings = Settings(
+        _env_file=None,
+        env="dev",
+        ws_token_secret=secrets.token_hex(32),
+        database_url=sqlite_url(tmp_path / "dev.db"),
+        http_port=0,
+    )
+    names = ("KRYPTOGO_CLIENT_ID", "KRYPTOGO_API_KEY", "CALLBACK_PUBLIC_URL")
+    with caplog.at_level("WARNING"):
+        checked = preflight(settings)
+        async with running_runtime(checked, Catalog(), poll_interval=None) as runtime:
+            assert runtime.economy.running
+    shown = capsys.readouterr().err.splitlines() + [r.getMessage() for r in caplog.records]
+    for name in names:
+        assert sum(f"GAMEPAY_{name}" in line for line in shown) == 1, shown

@@ -6,8 +6,15 @@ import logging
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from gamepay.config import DEFAULT_DATABASE_URL, Settings, load_settings, redact_url
+from gamepay.config import (
+    DEFAULT_DATABASE_URL,
+    Settings,
+    UnsafeSettings,
+    load_settings,
+    redact_url,
+)
 from gamepay.errors import ConfigError
 from gamepay.kryptogo.wire import DEFAULT_BASE_URL, DEV_BASE_URL
 
@@ -374,3 +381,21 @@ def test_malformed_old_keys_are_one_problem_naming_the_variable(
     assert OLD_WS_SECRET not in problems[0]
     with pytest.raises(ConfigError, match=fragment):
         settings.ws_token_signing()
+
+
+def test_vet_refuses_outside_dev_and_returns_each_dev_warning_once() -> None:
+    """Settings.vet, the one serving rule: UnsafeSettings listing every problem in production;
+    in dev the problems once, nothing the second time nor for a copy, and only what is new for
+    a copy that adds a problem."""
+    unsafe = Settings(_env_file=None, ws_token_secret=GOOD_WS_SECRET)  # real host, sandbox keys
+    with pytest.raises(UnsafeSettings) as refused:
+        unsafe.vet()
+    assert refused.value.problems == unsafe.problems()
+    assert len(refused.value.problems) == 3
+    dev = unsafe.model_copy(update={"env": "dev"})
+    assert dev.vet() == dev.problems()
+    assert dev.vet() == []
+    assert dev.model_copy(update={"http_port": 9}).vet() == []
+    shorter = dev.model_copy(update={"ws_token_secret": SecretStr("y" * 31)})
+    assert shorter.vet() == [shorter.problems()[0]]
+    assert "GAMEPAY_WS_TOKEN_SECRET" in shorter.problems()[0]
