@@ -26,7 +26,6 @@ against the ledger's registered assets (what ``gamepay serve`` does at start-up)
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -37,14 +36,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from gamepay.core.assets import Asset, Currency, Item, normalize_asset_id
 from gamepay.core.money import MAX_DECIMALS, check_amount
-from gamepay.core.problems import validation_problems
+from gamepay.core.problems import JsonModelFile
 from gamepay.errors import AmountError, AssetError, CatalogError, InvalidInput, UnknownSku
 from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency
@@ -352,37 +350,19 @@ class Catalog(BaseModel):
         return len(self.items)
 
 
+_CATALOG_FILE = JsonModelFile(
+    Catalog, CatalogError, entries="items", key="sku", noun="item", cut=64, top="catalog"
+)
+
+
 def parse_catalog(data: str | bytes, *, source: str = "catalog") -> Catalog:
     """A catalog from its JSON text; CatalogError with one line per problem."""
-    try:
-        raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CatalogError([f"not JSON: {exc}"], source=source) from None
-    if not isinstance(raw, dict):
-        raise CatalogError(["must be a JSON object with an 'items' list"], source=source)
-    try:
-        return Catalog.model_validate(raw)
-    except ValidationError as exc:
-        problems = validation_problems(
-            exc.errors(include_url=False),
-            raw,
-            entries="items",
-            key="sku",
-            noun="item",
-            cut=64,
-            top="catalog",
-        )
-        raise CatalogError(problems, source=source) from None
+    return _CATALOG_FILE.parse(data, source=source)
 
 
 def load_catalog(path: str | Path) -> Catalog:
     """The catalog in the JSON file ``path``; CatalogError (one line per problem) if unusable."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CatalogError([f"cannot read it: {exc.strerror}"], source=str(path)) from None
-    return parse_catalog(data, source=str(path))
+    return _CATALOG_FILE.load(path)
 
 
 def catalog_schema() -> dict[str, Any]:

@@ -10,13 +10,12 @@ names must be unique.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from gamepay.core.problems import validation_problems
+from gamepay.core.problems import JsonModelFile
 from gamepay.errors import ConfigError
 from gamepay.rewards.programs import Program, Tier
 
@@ -85,10 +84,6 @@ class RewardsFile(BaseModel):
         return tuple(Program(**entry.model_dump()) for entry in self.programs)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 class _Float:
     """A JSON number with a fraction or exponent: no field accepts it, so its error keeps the
     program and the field (floats are never accepted)."""
@@ -100,38 +95,26 @@ class _Float:
         return f"{self.text} (a float)"
 
 
+_REWARDS_FILE = JsonModelFile(
+    RewardsFile,
+    RewardsFileError,
+    entries="programs",
+    key="name",
+    noun="program",
+    cut=48,
+    top="programs",
+    parse_float=_Float,
+)
+
+
 def parse_rewards_file(data: str | bytes, *, source: str = "rewards file") -> RewardsFile:
     """A rewards file from its JSON text; RewardsFileError with one line per problem."""
-    try:
-        raw = json.loads(data, parse_float=_Float)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RewardsFileError([_one_line(f"not valid JSON: {exc}")], source=source) from None
-    if not isinstance(raw, dict):
-        raise RewardsFileError(["must be a JSON object with a 'programs' list"], source=source)
-    try:
-        return RewardsFile.model_validate(raw)
-    except ValidationError as exc:
-        problems = validation_problems(
-            exc.errors(include_url=False),
-            raw,
-            entries="programs",
-            key="name",
-            noun="program",
-            cut=48,
-            top="programs",
-        )
-        lines = [_one_line(problem) for problem in problems]
-        raise RewardsFileError(lines, source=source) from None
+    return _REWARDS_FILE.parse(data, source=source)
 
 
 def load_rewards_file(path: str | Path) -> tuple[Program, ...]:
     """The programs of the rewards file at ``path``; RewardsFileError (one line per problem)."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RewardsFileError([f"cannot read it: {exc.strerror}"], source=str(path)) from None
-    return parse_rewards_file(data, source=str(path)).to_programs()
+    return _REWARDS_FILE.load(path).to_programs()
 
 
 _UNITS_SCHEMA: dict[str, Any] = {
