@@ -6,8 +6,9 @@ to the websocket at ``/ws`` of the origin it came from. Its player token comes f
 anyone), otherwise from the page's fragment, as a game would link to it after its own login:
 ``https://game.example.com/#token=<token>&player=<id>`` (a fragment is never sent to a server,
 so the token stays out of access logs). The page holds no protocol code: it imports the official
-JavaScript client, shipped beside it as ``static/gamepay.js`` (a copy of ``clients/js/gamepay.js``
-that a test keeps identical) and served next to the page by :func:`storefront_routes`.
+JavaScript client, shipped beside it as ``static/gamepay.js`` (a symbolic link to the one file,
+``clients/js/gamepay.js``, that the wheel build turns into the file itself) and served next to the
+page by :func:`storefront_routes`.
 """
 
 from __future__ import annotations

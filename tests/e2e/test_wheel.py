@@ -75,10 +75,12 @@ def _venv(where: Path, requirement: str) -> Path:
 
 
 def test_the_wheel_holds_the_storefront_license_and_migrations(wheel: Path) -> None:
-    """The storefront page, the console's templates and stylesheet, LICENSE, the migrations and
-    the type markers are in the wheel."""
+    """The storefront page and its client (the file itself), the console's templates and
+    stylesheet, LICENSE, the migrations and the type markers are in the wheel."""
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "gamepay_ws/static/index.html" in names
+    client = zipfile.ZipFile(wheel).read("gamepay_ws/static/gamepay.js")  # the link, resolved
+    assert client == (ROOT / "clients" / "js" / "gamepay.js").read_bytes()
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(names)[-8:]
     assert "gamepay/store/migrations/script.py.mako" in names
     assert "gamepay/store/migrations/versions/0001_ledger.py" in names

@@ -1,4 +1,4 @@
-"""The storefront ships the official JavaScript client unchanged (a package-data copy)."""
+"""The storefront ships the official JavaScript client itself (package data linking to it)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_packaged_client_is_clients_js() -> None:
-    """adapters/gamepay_ws/static/gamepay.js is byte for byte clients/js/gamepay.js (copy it)."""
+    """adapters/gamepay_ws/static/gamepay.js is a link to clients/js/gamepay.js, not a copy,
+    and the storefront reads the client's bytes through it."""
+    packaged = ROOT / "adapters" / "gamepay_ws" / "static" / "gamepay.js"
+    assert packaged.is_symlink()
+    assert packaged.resolve() == (ROOT / "clients" / "js" / "gamepay.js").resolve()
     assert client_js() == (ROOT / "clients" / "js" / "gamepay.js").read_bytes()
 
 
