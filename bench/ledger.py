@@ -184,8 +184,9 @@ async def raw_sqlite(path: str, items: list[list[tuple[str, str, int]]], tag: st
 
 
 async def _raw_postgres_on(
-    db: asyncpg.Connection, items: list[list[tuple[str, str, int]]], tag: str
+    db: asyncpg.Connection, items: list[tuple[int, list[tuple[str, str, int]]]], tag: str
 ) -> int:
+    """Apply each numbered item as one transaction of raw asyncpg writes; the rows written."""
     count = 0
     for t, rows in items:
         net = _net(rows)

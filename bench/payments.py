@@ -30,6 +30,7 @@ import contextlib
 import json
 import logging
 import random
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -37,8 +38,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from withdrawals import transfer_audit  # bench/withdrawals.py (this directory is on sys.path)
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* as bench/scale.py does
+
+from bench.withdrawals import transfer_audit
 from gamepay.core.accounts import player_account
 from gamepay.core.assets import Token
 from gamepay.errors import InsufficientFunds, OutcomeUnknownError

@@ -198,11 +198,11 @@ async def _replica(job: dict[str, Any]) -> None:
     async with AsyncExitStack() as stack:
         bus: Any = None
         if job["bus_url"]:  # NATS JetStream, relayed from the outbox (gamepay.bus.factory)
-            from gamepay.bus.factory import open_bus
+            from gamepay.economy.parts import default_bus
 
             bus_store = await Store.connect(job["url"], pool_size=2, max_overflow=2)
             stack.push_async_callback(bus_store.close)
-            bus = open_bus(bus_store, None, database_url=job["url"], bus_url=job["bus_url"])
+            bus = default_bus(bus_store, database_url=job["url"], bus_url=job["bus_url"])
             await bus.start()
             stack.push_async_callback(bus.close)
         shop = await stack.enter_async_context(
