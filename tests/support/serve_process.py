@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gamepay.sandbox import RunningSandbox
+from tests.support.processes import exited
 
 __all__ = ["Served", "serve_env", "serving"]
 
@@ -75,6 +76,9 @@ async def serving(env: dict[str, str]) -> AsyncIterator[Served]:
         yield served
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        output = asyncio.ensure_future(proc.communicate())
+        if not await exited(proc):  # waited for while it works, however slowly
+            proc.kill()
+        _, err = await output
     served.stderr = err.decode()
     assert proc.returncode == 0, served.stderr[-2000:]
