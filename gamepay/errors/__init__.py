@@ -83,136 +83,37 @@ GamepayError
 
 from __future__ import annotations
 
-from gamepay.errors.base import GamepayError
-from gamepay.errors.inputs import (
-    AccountError,
-    AddressError,
-    AmountError,
-    AmountFormatError,
-    AmountPrecisionError,
-    AmountRangeError,
-    AmountTooSmall,
-    AmountTypeError,
-    AssetError,
-    CatalogError,
-    ConfigError,
-    InvalidInput,
+from gamepay.errors import (
+    base,
+    inputs,
+    kryptogo,
+    ledger,
+    payments,
+    protocol,
+    rewards,
+    servers,
+    store,
 )
-from gamepay.errors.kryptogo import (
-    APIError,
-    AuthenticationError,
-    InvalidRequestError,
-    KryptoGOError,
-    MalformedResponseError,
-    NotFoundError,
-    OutcomeUnknownError,
-    RateLimitError,
-    RequestTimeout,
-    ServerError,
-    TransportError,
-    TreasuryInsufficient,
-)
-from gamepay.errors.ledger import (
-    AccountMismatch,
-    AccountNotFound,
-    AssetNotFound,
-    HoldNotFound,
-    HoldStateError,
-    IdempotencyConflict,
-    InsufficientFunds,
-    LedgerCorrupt,
-    LedgerError,
-)
-from gamepay.errors.payments import (
-    BalancePriceMissing,
-    BelowMinimum,
-    CallbackRejected,
-    IllegalTransition,
-    LimitExceeded,
-    OrderNotFound,
-    PaymentError,
-    UnknownSku,
-    WithdrawalConflict,
-    WithdrawalError,
-    WithdrawalNotFound,
-    WithdrawalsUnavailable,
-)
-from gamepay.errors.protocol import (
-    AlreadyAuthenticated,
-    BadJson,
-    MalformedMessage,
-    NotAuthenticated,
-    ProtocolError,
-    RateLimited,
-    TokenRejected,
-    UnknownMessageType,
-)
-from gamepay.errors.rewards import PeriodNotClosed, PoolUnderfunded, RewardError
-from gamepay.errors.servers import PortInUse, SandboxError
-from gamepay.errors.store import ConcurrencyError, MigrationError, SchemaNotCurrent, StoreError
+from gamepay.errors.base import *  # noqa: F403
+from gamepay.errors.inputs import *  # noqa: F403
+from gamepay.errors.kryptogo import *  # noqa: F403
+from gamepay.errors.ledger import *  # noqa: F403
+from gamepay.errors.payments import *  # noqa: F403
+from gamepay.errors.protocol import *  # noqa: F403
+from gamepay.errors.rewards import *  # noqa: F403
+from gamepay.errors.servers import *  # noqa: F403
+from gamepay.errors.store import *  # noqa: F403
 
-__all__ = [
-    "APIError",
-    "AccountError",
-    "AccountMismatch",
-    "AccountNotFound",
-    "AddressError",
-    "AlreadyAuthenticated",
-    "AmountError",
-    "AmountFormatError",
-    "AmountPrecisionError",
-    "AmountRangeError",
-    "AmountTooSmall",
-    "AmountTypeError",
-    "AssetError",
-    "AssetNotFound",
-    "AuthenticationError",
-    "BadJson",
-    "BalancePriceMissing",
-    "BelowMinimum",
-    "CallbackRejected",
-    "CatalogError",
-    "ConcurrencyError",
-    "ConfigError",
-    "GamepayError",
-    "HoldNotFound",
-    "HoldStateError",
-    "IdempotencyConflict",
-    "IllegalTransition",
-    "InsufficientFunds",
-    "InvalidInput",
-    "InvalidRequestError",
-    "KryptoGOError",
-    "LedgerCorrupt",
-    "LedgerError",
-    "LimitExceeded",
-    "MalformedMessage",
-    "MalformedResponseError",
-    "MigrationError",
-    "NotAuthenticated",
-    "NotFoundError",
-    "OrderNotFound",
-    "OutcomeUnknownError",
-    "PaymentError",
-    "PeriodNotClosed",
-    "PoolUnderfunded",
-    "PortInUse",
-    "ProtocolError",
-    "RateLimitError",
-    "RateLimited",
-    "RequestTimeout",
-    "RewardError",
-    "SandboxError",
-    "SchemaNotCurrent",
-    "ServerError",
-    "StoreError",
-    "TokenRejected",
-    "TransportError",
-    "TreasuryInsufficient",
-    "UnknownMessageType",
-    "UnknownSku",
-    "WithdrawalConflict",
-    "WithdrawalError",
-    "WithdrawalNotFound",
-    "WithdrawalsUnavailable",
-]
+__all__ = sorted(
+    [
+        *base.__all__,
+        *inputs.__all__,
+        *ledger.__all__,
+        *store.__all__,
+        *kryptogo.__all__,
+        *payments.__all__,
+        *rewards.__all__,
+        *servers.__all__,
+        *protocol.__all__,
+    ]
+)
