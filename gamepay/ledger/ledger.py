@@ -35,9 +35,10 @@ from gamepay.errors import (
 )
 from gamepay.ledger.cache import LedgerCache
 from gamepay.ledger.holds import Holds, hold_transfer_id
-from gamepay.ledger.ops import LedgerOps, SqliteOps
-from gamepay.ledger.pg import PostgresOps
-from gamepay.ledger.postings import Postings, mode_of
+from gamepay.ledger.ops import Claim, LedgerOps, SqliteOps
+from gamepay.ledger.pg import PostgresOps, post_args
+from gamepay.ledger.postings import Postings, batch_posting, mode_of
+from gamepay.ledger.prepared import PreparedBatch
 from gamepay.ledger.reads import (
     MAX_HISTORY,
     count_transfers,
@@ -284,6 +285,26 @@ class Ledger:
 
         result: BatchRecord = await self._in_tx(conn, run)
         return result
+
+    async def prepare_batch(
+        self, batch_id: str, specs: Sequence[TransferSpec], *, conn: AsyncConnection
+    ) -> PreparedBatch:
+        """``batch``'s checks and ``gp_post``'s arguments, for a caller that posts the batch in
+        a PostgreSQL statement of its own on ``conn`` (``gamepay.ledger.prepared``)."""
+        if self.store.dialect != "postgresql":
+            raise InvalidInput("prepare_batch is for PostgreSQL (gp_post)")
+        check_id(batch_id, "batch id")
+        specs = list(specs)
+        if not specs:
+            raise InvalidInput("a batch needs at least one transfer")
+        for spec in specs:
+            if not isinstance(spec, TransferSpec):
+                raise InvalidInput("a batch takes TransferSpecs")
+        claim = Claim("batch", batch_id, batch_content_hash(specs))
+        posting = batch_posting(batch_id, specs)
+        changes, rows, now = await self._postings.prepare(conn, posting)
+        args = post_args(changes, rows, claim)
+        return PreparedBatch(batch_id, tuple(specs), posting, now, args)
 
     # ---------------------------------------------------------------- holds
 

@@ -18,6 +18,7 @@ sends the posting down the exact path (every slot locked, the sum checked, sprea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +28,7 @@ from gamepay.ledger.ops import BalanceKey, Claim, KeyChange, Mode, Outcome, Tran
 from gamepay.store.rows import postgres_driver
 from gamepay.store.schema.ledger import BALANCE_SLOTS
 
-__all__ = ["PostgresOps"]
+__all__ = ["PostgresOps", "is_taken_id", "outcome_of", "post_args"]
 
 _POST = (
     "SELECT outcome, out_account, out_asset, out_available, out_held FROM gp_post("
@@ -39,6 +40,49 @@ _LOCK_SLOTS = "SELECT total_available FROM gp_lock_slots($1, $2, $3)"
 _LOCK_ROW = (
     "SELECT available FROM gp_balances WHERE account_id = $1 AND asset = $2 AND slot = 0 FOR UPDATE"
 )
+
+
+def post_args(changes: Sequence[KeyChange], rows: list[TransferRow], claim: Claim) -> list[Any]:
+    """``gp_post``'s 22 arguments for a posting, in order."""
+    columns = list(zip(*rows, strict=True))
+    return [
+        claim.kind,
+        claim.id,
+        claim.arg,
+        claim.posted,
+        [c.key[0] for c in changes],
+        [c.key[1] for c in changes],
+        [int(c.mode) for c in changes],
+        [c.available for c in changes],
+        [c.held for c in changes],
+        *(list(column) for column in columns[:10]),
+        rows[0][10],
+        BALANCE_SLOTS,
+        MAX_AMOUNT,
+    ]
+
+
+def outcome_of(answer: Sequence[Any]) -> Outcome:
+    """The ``Outcome`` of ``gp_post``'s answer rows (other rows a caller's function adds to
+    them, with another ``outcome``, are left out)."""
+    first = answer[0]
+    outcome = first["outcome"]
+    if outcome in ("funds", "range"):
+        return Outcome(outcome, (first["out_account"], first["out_asset"]))
+    if outcome == "taken":
+        return Outcome("taken")
+    return Outcome(
+        balances={
+            (r["out_account"], r["out_asset"]): (int(r["out_available"]), int(r["out_held"]))
+            for r in answer
+            if r["outcome"] == "ok"
+        }
+    )
+
+
+def is_taken_id(exc: BaseException) -> bool:
+    """Whether a driver error is a unique violation (a transfer id of the posting is taken)."""
+    return getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION
 
 
 class PostgresOps:
@@ -53,41 +97,13 @@ class PostgresOps:
     ) -> Outcome:
         """One ``gp_post`` call; its answer as an ``Outcome``."""
         driver = await postgres_driver(conn)
-        columns = list(zip(*rows, strict=True))
         try:
-            answer = await driver.fetch(
-                _POST,
-                claim.kind,
-                claim.id,
-                claim.arg,
-                claim.posted,
-                [c.key[0] for c in changes],
-                [c.key[1] for c in changes],
-                [int(c.mode) for c in changes],
-                [c.available for c in changes],
-                [c.held for c in changes],
-                *(list(column) for column in columns[:10]),
-                rows[0][10],
-                BALANCE_SLOTS,
-                MAX_AMOUNT,
-            )
+            answer = await driver.fetch(_POST, *post_args(changes, rows, claim))
         except Exception as exc:
-            if getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION:
+            if is_taken_id(exc):
                 raise IdempotencyConflict("a transfer id of this posting is taken") from exc
             raise
-        first = answer[0]
-        outcome = first["outcome"]
-        if outcome in ("funds", "range"):
-            return Outcome(outcome, (first["out_account"], first["out_asset"]))
-        if outcome == "taken":
-            return Outcome("taken")
-        return Outcome(
-            balances={
-                (r["out_account"], r["out_asset"]): (int(r["out_available"]), int(r["out_held"]))
-                for r in answer
-                if r["outcome"] == "ok"
-            }
-        )
+        return outcome_of(answer)
 
     async def available_for_update(self, conn: AsyncConnection, key: BalanceKey, mode: Mode) -> int:
         """A player's one row locked, or every slot of a system account's balance locked."""

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import NoReturn, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,12 +32,23 @@ from gamepay.core.accounts import Account, AccountKind
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.errors import AmountRangeError, IdempotencyConflict, InsufficientFunds
 from gamepay.ledger.cache import LedgerCache
-from gamepay.ledger.ops import Claim, KeyChange, LedgerOps, Mode, TransferRow
+from gamepay.ledger.ops import Claim, KeyChange, LedgerOps, Mode, Outcome, TransferRow
 from gamepay.ledger.records import Balance, BatchRecord, TransferRecord
 from gamepay.ledger.rows import TRANSFER_COLUMNS, transfer_record
 from gamepay.store.schema.ledger import batches_table, transfers_table
 
-__all__ = ["Applied", "Key", "Posting", "Postings", "RowDraft", "mode_of"]
+__all__ = [
+    "Applied",
+    "Key",
+    "Posting",
+    "Postings",
+    "RowDraft",
+    "applied",
+    "batch_posting",
+    "batch_record",
+    "mode_of",
+    "refuse",
+]
 
 Key = tuple[str, str]
 """(account id, asset id)."""
@@ -56,6 +67,23 @@ def mode_of(account: Account) -> Mode:
     if account.kind is AccountKind.PLAYER:
         return Mode.PLAYER
     return Mode.NEGATIVE if account.allow_negative else Mode.GUARDED
+
+
+def refuse(outcome: Outcome) -> NoReturn:
+    """Raise the error of a refused posting that is no replay (``funds``, ``range``, ``taken``)."""
+    if outcome.refused == "taken" or outcome.key is None:
+        raise IdempotencyConflict("the id of this posting is taken")
+    account, asset = outcome.key
+    if outcome.refused == "funds":
+        raise InsufficientFunds(f"{account!r} cannot cover this {asset} transfer")
+    raise AmountRangeError(f"the {asset} balance of {account!r} would leave 2**256")
+
+
+def applied(posting: Posting, outcome: Outcome, now: datetime) -> Applied:
+    """What a written posting did: the balances it changed as the backend vouches for them."""
+    deltas = posting.deltas
+    balances = {k: Balance(*v) for k, v in outcome.balances.items() if deltas[k] != (0, 0)}
+    return Applied(now, balances)
 
 
 @dataclass(slots=True)
@@ -100,6 +128,19 @@ class Postings:
         (None if there is none) or raises IdempotencyConflict; ``done`` builds the result of a
         fresh posting.
         """
+        changes, rows, now = await self.prepare(conn, posting)
+        outcome = await self.ops.post(conn, changes, rows, claim)
+        if outcome.refused is not None:
+            earlier = await replay()
+            if earlier is not None:
+                return earlier
+            refuse(outcome)
+        return done(applied(posting, outcome, now))
+
+    async def prepare(
+        self, conn: AsyncConnection, posting: Posting
+    ) -> tuple[list[KeyChange], list[TransferRow], datetime]:
+        """Step 1 (require) and what the backend gets: the sorted key changes, the rows, now."""
         accounts = await self.cache.require(conn, posting.accounts, posting.assets)
         changes = [
             KeyChange(key, mode_of(accounts[key[0]]), available, held)
@@ -107,21 +148,7 @@ class Postings:
         ]
         now = self.now()
         rows: list[TransferRow] = [(*draft, now) for draft in posting.rows]
-        outcome = await self.ops.post(conn, changes, rows, claim)
-        if outcome.refused is not None:
-            earlier = await replay()
-            if earlier is not None:
-                return earlier
-            if outcome.refused == "taken":  # pragma: no cover - the id was taken, then vanished
-                raise IdempotencyConflict("the id of this posting is taken")
-            assert outcome.key is not None
-            account, asset = outcome.key
-            if outcome.refused == "funds":
-                raise InsufficientFunds(f"{account!r} cannot cover this {asset} transfer")
-            raise AmountRangeError(f"the {asset} balance of {account!r} would leave 2**256")
-        deltas = posting.deltas
-        balances = {k: Balance(*v) for k, v in outcome.balances.items() if deltas[k] != (0, 0)}
-        return done(Applied(now, balances))
+        return changes, rows, now
 
     # ---------------------------------------------------------------- transfers
 
@@ -195,31 +222,7 @@ class Postings:
         self, conn: AsyncConnection, batch_id: str, specs: list[TransferSpec], digest: str
     ) -> BatchRecord:
         """Transfers ``<batch_id>/<index>``, checked on their net effect; keyed by the batch row."""
-        accounts: set[str] = set()
-        assets: set[str] = set()
-        net: dict[Key, int] = defaultdict(int)
-        drafts: list[RowDraft] = []
-        for i, s in enumerate(specs):
-            accounts.add(s.debit)
-            accounts.add(s.credit)
-            assets.add(s.asset)
-            net[(s.debit, s.asset)] -= s.amount
-            net[(s.credit, s.asset)] += s.amount
-            drafts.append(
-                (
-                    f"{batch_id}/{i}",
-                    batch_id,
-                    None,
-                    None,
-                    s.debit,
-                    s.credit,
-                    s.asset,
-                    s.amount,
-                    str(s.kind),
-                    s.memo,
-                )
-            )
-        posting = Posting(accounts, assets, {k: (d, 0) for k, d in net.items()}, drafts)
+        posting = batch_posting(batch_id, specs)
 
         async def replay() -> BatchRecord | None:
             row = (
@@ -241,23 +244,55 @@ class Postings:
             )
 
         def done(applied: Applied) -> BatchRecord:
-            now = applied.at
-            records = tuple(
-                TransferRecord(
-                    d[0],
-                    s.debit,
-                    s.credit,
-                    s.asset,
-                    s.amount,
-                    cast(TransferKind, s.kind),
-                    s.memo,
-                    now,
-                    batch_id,
-                )
-                for d, s in zip(drafts, specs, strict=True)
-            )
-            return BatchRecord(
-                id=batch_id, transfers=records, created_at=now, balances=applied.balances
-            )
+            return batch_record(batch_id, specs, applied)
 
         return await self.apply(conn, posting, replay, done, Claim("batch", batch_id, digest))
+
+
+def batch_posting(batch_id: str, specs: Sequence[TransferSpec]) -> Posting:
+    """The posting of a batch: transfers ``<batch_id>/<index>``, deltas netted per key."""
+    accounts: set[str] = set()
+    assets: set[str] = set()
+    net: dict[Key, int] = defaultdict(int)
+    drafts: list[RowDraft] = []
+    for i, s in enumerate(specs):
+        accounts.add(s.debit)
+        accounts.add(s.credit)
+        assets.add(s.asset)
+        net[(s.debit, s.asset)] -= s.amount
+        net[(s.credit, s.asset)] += s.amount
+        drafts.append(
+            (
+                f"{batch_id}/{i}",
+                batch_id,
+                None,
+                None,
+                s.debit,
+                s.credit,
+                s.asset,
+                s.amount,
+                str(s.kind),
+                s.memo,
+            )
+        )
+    return Posting(accounts, assets, {k: (d, 0) for k, d in net.items()}, drafts)
+
+
+def batch_record(batch_id: str, specs: Sequence[TransferSpec], applied: Applied) -> BatchRecord:
+    """The record of a batch this call wrote."""
+    now = applied.at
+    records = tuple(
+        TransferRecord(
+            f"{batch_id}/{i}",
+            s.debit,
+            s.credit,
+            s.asset,
+            s.amount,
+            cast(TransferKind, s.kind),
+            s.memo,
+            now,
+            batch_id,
+        )
+        for i, s in enumerate(specs)
+    )
+    return BatchRecord(id=batch_id, transfers=records, created_at=now, balances=applied.balances)

@@ -11,7 +11,8 @@
   appears within ``creating_timeout``).
 - **Buy with a balance**: the order (``completed``), one ledger batch (price player -> revenue,
   asset issuer -> player, for each part of a bundle) and its events in one transaction; nothing
-  at all without the funds.
+  at all without the funds. On PostgreSQL, for an item without ``max_per_player``, that
+  transaction is one ``gp_post_order`` statement (``gamepay.payments.buy_call``).
 - **Catalog rules** (``gamepay.payments.limits``): a new order is refused outside its item's
   offer window (``OfferUnavailable``) and takes a ``max_per_player`` slot in the transaction that
   writes it (``PurchaseLimitReached`` when none is free).
@@ -26,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gamepay.bus.outbox import publish_quietly, record_events
+from gamepay.bus.outbox import EventDraft, publish_quietly, record_events
 from gamepay.core.accounts import player_account
 from gamepay.core.events import Event
 from gamepay.core.intents import OrderKind, OrderStatus
@@ -46,12 +47,13 @@ from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency, PaymentIntent
 from gamepay.payments import repository as q
 from gamepay.payments.apply import apply, balance_event_now, open_accounts
+from gamepay.payments.buy_call import BalanceKey, post_order
 from gamepay.payments.catalog import CatalogItem
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.context import PaymentsContext
 from gamepay.payments.decide import GrantSpec, grant_transfers, same_decimal
 from gamepay.payments.errors import OfferUnavailable
-from gamepay.payments.events import balance_event, grant_event, status_event
+from gamepay.payments.events import balance_change, balance_event, grant_event, status_event
 from gamepay.payments.grants import order_columns, prepare_grants
 from gamepay.payments.limits import release, reserve
 from gamepay.payments.records import Lookup, Order, PaymentInstructions
@@ -409,52 +411,65 @@ async def buy_with_balance(
     grants = await prepare_grants(ctx, item.sku)
     now = ctx.now()
     order_id = ctx.new_order_id()
+    values = {
+        "id": order_id,
+        "player_id": player_id,
+        "kind": str(OrderKind.BALANCE),
+        "status": str(OrderStatus.COMPLETED),
+        "request_id": request_id,
+        "sku": item.sku,
+        "price_asset_id": price.asset_id,
+        "price_amount": price.amount,
+        **order_columns(grants),
+        "granted": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+    batch_id = f"buy:{order_id}"
+    specs = [
+        TransferSpec(
+            player,
+            revenue,
+            price.asset_id,
+            price.amount,
+            TransferKind.PURCHASE,
+            f"order {order_id} price",
+        ),
+        *grant_transfers(order_id, player, grants),
+    ]
+    wanted = [price.asset_id, *(grant.asset_id for grant in grants)]
+    changes = [(price.asset_id, -price.amount)]
+    changes.extend((grant.asset_id, grant.amount) for grant in grants)
+    one_call = item.max_per_player is None and _nets_nonzero(changes)
+    if ctx.store.dialect == "postgresql" and one_call:
+        # one round trip: the order, the batch and the events in one gp_post_order call
+        assets = await ctx.ledger.get_assets(wanted)
+        order = Order.from_row(q.order_row(values))
+        drafts: list[tuple[EventDraft, BalanceKey | None]] = [
+            (status_event(order, str(OrderStatus.COMPLETED)), None)
+        ]
+        drafts.extend((grant_event(order, g, assets[g.asset_id]), None) for g in grants)
+        for asset_id, delta in changes:
+            change = balance_change(order, assets[asset_id], delta)
+            drafts.append((change, (player, asset_id)))
+        posted = await post_order(ctx, values, batch_id, specs, drafts, now)
+        if posted is None:  # the request id was used: that order, not a second charge
+            return await _earlier_buy(ctx, player_id, request_id, item.sku)
+        await publish_quietly(ctx.publisher, posted[1])
+        return order
 
     async def buy(conn: AsyncConnection) -> tuple[Order, list[Event]]:
-        order = await q.insert_order(
-            conn,
-            {
-                "id": order_id,
-                "player_id": player_id,
-                "kind": str(OrderKind.BALANCE),
-                "status": str(OrderStatus.COMPLETED),
-                "request_id": request_id,
-                "sku": item.sku,
-                "price_asset_id": price.asset_id,
-                "price_amount": price.amount,
-                **order_columns(grants),
-                "granted": True,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
+        order = await q.insert_order(conn, values)
         if order is None:  # the request id was used: that order, not a second charge
             existing = await q.find_order_by_request(conn, player_id, request_id)
             assert existing is not None
             return _same_request(existing, OrderKind.BALANCE, item.sku, None, None), []
         await reserve(conn, item, player_id, order_id, now)  # before the ledger locks balances
-        batch = await ctx.ledger.batch(
-            f"buy:{order_id}",
-            [
-                TransferSpec(
-                    player,
-                    revenue,
-                    price.asset_id,
-                    price.amount,
-                    TransferKind.PURCHASE,
-                    f"order {order_id} price",
-                ),
-                *grant_transfers(order_id, player, grants),
-            ],
-            conn=conn,
-        )
+        batch = await ctx.ledger.batch(batch_id, specs, conn=conn)
         ctx.hook("buy.after_ledger")
-        wanted = [price.asset_id, *(grant.asset_id for grant in grants)]
         assets = await ctx.ledger.get_assets(wanted, conn=conn)
         drafts = [status_event(order, str(OrderStatus.COMPLETED))]
         drafts.extend(grant_event(order, grant, assets[grant.asset_id]) for grant in grants)
-        changes = [(price.asset_id, -price.amount)]
-        changes.extend((grant.asset_id, grant.amount) for grant in grants)
         for asset_id, delta in changes:
             after = batch.balances.get((player, asset_id))
             if after is None:  # price and grant in one asset netting to zero: read it
@@ -466,3 +481,21 @@ async def buy_with_balance(
     order, events = await ctx.store.run(buy)
     await publish_quietly(ctx.publisher, events)
     return order
+
+
+def _nets_nonzero(changes: list[tuple[str, int]]) -> bool:
+    """Whether every asset ``changes`` move for the player moves by a nonzero net amount (then
+    the posting leaves each of those balances, and the events can carry them)."""
+    net: dict[str, int] = {}
+    for asset_id, delta in changes:
+        net[asset_id] = net.get(asset_id, 0) + delta
+    return all(net.values())
+
+
+async def _earlier_buy(ctx: PaymentsContext, player_id: str, request_id: str, sku: str) -> Order:
+    """The buy the player already made with ``request_id`` (InvalidInput if it was another)."""
+    existing = await ctx.store.read(
+        lambda conn: q.find_order_by_request(conn, player_id, request_id)
+    )
+    assert existing is not None
+    return _same_request(existing, OrderKind.BALANCE, sku, None, None)

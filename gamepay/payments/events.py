@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from gamepay.core.assets import Asset
     from gamepay.ledger.records import Balance
 
-__all__ = ["balance_event", "grant_event", "status_event"]
+__all__ = ["balance_change", "balance_event", "grant_event", "status_event"]
 
 
 def status_event(order: Order, status: str, previous: str | None = None) -> EventDraft:
@@ -60,6 +60,14 @@ def grant_event(order: Order, grant: GrantSpec, asset: Asset) -> EventDraft:
 def balance_event(order: Order, asset: Asset, delta: int, balance: Balance) -> EventDraft:
     """``balance_changed``: the order moved the player's ``asset`` by ``delta`` to
     ``balance``."""
+    draft = balance_change(order, asset, delta)
+    draft.payload.update(available=str(balance.available), held=str(balance.held))
+    return draft
+
+
+def balance_change(order: Order, asset: Asset, delta: int) -> EventDraft:
+    """``balance_changed`` without the balance after it (``available``, ``held``): for a
+    statement that writes the event with the balance it leaves (``gamepay.payments.buy_call``)."""
     return EventDraft(
         order.player_id,
         EventType.BALANCE_CHANGED,
@@ -69,7 +77,5 @@ def balance_event(order: Order, asset: Asset, delta: int, balance: Balance) -> E
             "code": asset_code(asset),
             "decimals": asset.decimals,
             "delta": str(delta),
-            "available": str(balance.available),
-            "held": str(balance.held),
         },
     )

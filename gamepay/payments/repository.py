@@ -50,6 +50,7 @@ __all__ = [
     "log_status",
     "log_unknown",
     "order_counts",
+    "order_row",
     "orders_by_kind_and_status",
     "orders_created_between",
     "orders_due",
@@ -82,12 +83,18 @@ _INSERT_ORDER = RowInsert(
 )
 
 
+def order_row(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole ``gp_orders`` row: ``values`` (every non-null column), the defaults, NULLs."""
+    row: dict[str, Any] = {c.name: None for c in orders_table.c}
+    row.update(_ORDER_DEFAULTS)
+    row.update(values)
+    return row
+
+
 async def insert_order(conn: AsyncConnection, values: Mapping[str, Any]) -> Order | None:
     """Insert one order row (the caller supplies every non-null column) and return it as
     stored; None, writing nothing, when the player already made an order with its request_id."""
-    row = {c.name: None for c in orders_table.c}
-    row.update(_ORDER_DEFAULTS)
-    row.update(values)
+    row = order_row(values)
     if not await _INSERT_ORDER.insert(conn, row):
         return None
     return Order.from_row(row)
