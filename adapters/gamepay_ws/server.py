@@ -215,7 +215,9 @@ class WebsocketAdapter:
     def start(self) -> None:
         """Subscribe to the bus (if any) so pushes reach connected players."""
         if self.bus is not None and self._subscription is None:
-            self._subscription = self.bus.subscribe(self._on_event)
+            # the players connected here: a PostgreSQL bus re-reads no other player's events
+            wanted = self._players.__contains__
+            self._subscription = self.bus.subscribe(self._on_event, players=wanted)
             add = getattr(self.bus, "add_reconnect_handler", None)
             if add is not None:
                 add(self.resync)

@@ -8,12 +8,16 @@ from typing import Protocol
 
 from gamepay.core.events import Event
 
-__all__ = ["EventBus", "EventHandler", "EventSource", "Subscription", "deliver"]
+__all__ = ["EventBus", "EventHandler", "EventSource", "PlayerFilter", "Subscription", "deliver"]
 
 logger = logging.getLogger("gamepay.bus")
 
 EventHandler = Callable[[Event], Awaitable[None]]
 """A subscriber: called once per delivered event; its exceptions are logged, never propagated."""
+
+PlayerFilter = Callable[[str], bool]
+"""Whether a subscriber wants a player's events right now (e.g. the player is connected here):
+a bus that must fetch events of other replicas (PostgreSQL) skips players nobody here wants."""
 
 
 class Subscription(Protocol):
@@ -31,8 +35,11 @@ class EventBus(Protocol):
         """Deliver events that are already committed; never raises for absent listeners."""
         ...
 
-    def subscribe(self, handler: EventHandler) -> Subscription:
-        """Call ``handler`` for every event published from now on, until the handle is closed."""
+    def subscribe(
+        self, handler: EventHandler, *, players: PlayerFilter | None = None
+    ) -> Subscription:
+        """Call ``handler`` for every event published from now on, until the handle is closed;
+        with ``players``, events of other replicas for players it refuses may be left out."""
         ...
 
 

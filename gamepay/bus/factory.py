@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from gamepay.bus.base import EventHandler, EventSource, Subscription
+from gamepay.bus.base import EventHandler, EventSource, PlayerFilter, Subscription
 from gamepay.bus.memory import InProcessBus
 from gamepay.bus.postgres import PostgresBus
 from gamepay.core.events import Event
@@ -33,8 +33,11 @@ class ManagedBus(Protocol):
         """Deliver events that are already committed; never raises for absent listeners."""
         ...
 
-    def subscribe(self, handler: EventHandler) -> Subscription:
-        """Call ``handler`` for every event published from now on, until the handle is closed."""
+    def subscribe(
+        self, handler: EventHandler, *, players: PlayerFilter | None = None
+    ) -> Subscription:
+        """Call ``handler`` for every event published from now on, until the handle is closed;
+        with ``players``, events of other replicas for players it refuses may be left out."""
         ...
 
     async def start(self) -> None:

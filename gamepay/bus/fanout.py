@@ -1,7 +1,7 @@
 """What every bus shares: its subscribers and its reconnect handlers.
 
 ``Fanout`` holds the handlers a bus delivers to (``subscribe`` returns the handle that removes
-one) and the handlers it calls after a reconnect.
+one; ``wants`` asks their player filters) and the handlers it calls after a reconnect.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from gamepay.bus.base import EventHandler, deliver
+from gamepay.bus.base import EventHandler, PlayerFilter, deliver
 from gamepay.core.events import Event
 
 __all__ = ["Fanout", "ReconnectHandler"]
@@ -18,17 +18,20 @@ ReconnectHandler = Callable[[], Awaitable[None]]
 """Called after a bus came back from a drop (events may have been missed meanwhile)."""
 
 
-class _Handle:
-    """Subscription handle: removes its handler from the fan-out."""
+_Subscriber = tuple[EventHandler, PlayerFilter | None]
 
-    def __init__(self, handlers: list[EventHandler], handler: EventHandler) -> None:
-        self._handlers = handlers
-        self._handler = handler
+
+class _Handle:
+    """Subscription handle: removes its subscriber from the fan-out."""
+
+    def __init__(self, subscribers: list[_Subscriber], subscriber: _Subscriber) -> None:
+        self._subscribers = subscribers
+        self._subscriber = subscriber
 
     def close(self) -> None:
-        """Remove the handler (idempotent)."""
-        if self._handler in self._handlers:
-            self._handlers.remove(self._handler)
+        """Remove the subscriber (idempotent)."""
+        if self._subscriber in self._subscribers:
+            self._subscribers.remove(self._subscriber)
 
 
 class Fanout:
@@ -37,21 +40,27 @@ class Fanout:
 
     def __init__(self, log: logging.Logger) -> None:
         self._log = log
-        self._handlers: list[EventHandler] = []
+        self._subscribers: list[_Subscriber] = []
         self._reconnect_handlers: list[ReconnectHandler] = []
 
-    def subscribe(self, handler: EventHandler) -> _Handle:
-        """Deliver every event from now on to ``handler``, until the handle is closed."""
-        self._handlers.append(handler)
-        return _Handle(self._handlers, handler)
+    def subscribe(self, handler: EventHandler, *, players: PlayerFilter | None = None) -> _Handle:
+        """Deliver every event from now on to ``handler``, until the handle is closed;
+        ``players`` says which players' events it wants (``wants``), None: every player's."""
+        subscriber = (handler, players)
+        self._subscribers.append(subscriber)
+        return _Handle(self._subscribers, subscriber)
 
     def clear(self) -> None:
         """Drop every subscriber."""
-        self._handlers.clear()
+        self._subscribers.clear()
+
+    def wants(self, player_id: str) -> bool:
+        """Whether any subscriber wants ``player_id``'s events now."""
+        return any(players is None or players(player_id) for _h, players in self._subscribers)
 
     async def deliver(self, event: Event) -> None:
         """Call each current subscriber with ``event``; a failing one is logged."""
-        await deliver(list(self._handlers), event)
+        await deliver([handler for handler, _players in self._subscribers], event)
 
     def add_reconnect_handler(self, handler: ReconnectHandler) -> None:
         """Call ``handler`` after each reconnect."""

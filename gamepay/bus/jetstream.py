@@ -39,7 +39,7 @@ from nats.js.api import DeliverPolicy, StorageType
 from nats.js.errors import NotFoundError
 from sqlalchemy.exc import IntegrityError
 
-from gamepay.bus.base import EventHandler, Subscription
+from gamepay.bus.base import EventHandler, PlayerFilter, Subscription
 from gamepay.bus.fanout import Fanout, ReconnectHandler
 from gamepay.bus.outbox import (
     advance_relay,
@@ -196,9 +196,11 @@ class NatsBus:
             with contextlib.suppress(Exception):
                 await moving  # its failure was the relay round's; the next relay retries
 
-    def subscribe(self, handler: EventHandler) -> Subscription:
+    def subscribe(
+        self, handler: EventHandler, *, players: PlayerFilter | None = None
+    ) -> Subscription:
         """Call ``handler`` for every event published on any replica from now on."""
-        return self._fanout.subscribe(handler)
+        return self._fanout.subscribe(handler, players=players)
 
     def add_reconnect_handler(self, handler: ReconnectHandler) -> None:
         """Call ``handler`` after NATS came back from a drop (events may have been missed)."""

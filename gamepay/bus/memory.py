@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from gamepay.bus.base import EventHandler, Subscription
+from gamepay.bus.base import EventHandler, PlayerFilter, Subscription
 from gamepay.bus.fanout import Fanout
 from gamepay.core.events import Event
 
@@ -25,9 +25,11 @@ class InProcessBus:
         for event in events:
             await self._fanout.deliver(event)
 
-    def subscribe(self, handler: EventHandler) -> Subscription:
+    def subscribe(
+        self, handler: EventHandler, *, players: PlayerFilter | None = None
+    ) -> Subscription:
         """Register ``handler`` for every event published from now on."""
-        return self._fanout.subscribe(handler)
+        return self._fanout.subscribe(handler, players=players)
 
     async def start(self) -> None:
         """Nothing to start (present so both buses are used the same way)."""

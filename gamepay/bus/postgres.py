@@ -9,7 +9,9 @@ travels). So there is at most one notifying commit per flush, never one per even
 takes a global lock at the commit of every transaction that issued ``NOTIFY``, and that lock
 would otherwise serialize every replica's pushes. Every other replica's listener groups the
 notices it receives by player, re-reads those events through its :class:`EventSource` (the
-services' events outbox) and delivers them; a replica ignores the notices it sent itself.
+services' events outbox) and delivers them, for the players one of its subscribers wants (every
+player, unless each subscriber passed a ``players`` filter: the websocket adapter wants the
+players connected to it); a replica ignores the notices it sent itself.
 
 If the connection drops, the bus reconnects with backoff, sends the notices it could not send
 meanwhile, and calls its reconnect handlers, so subscribers can re-read what they may have missed
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from gamepay.bus.base import EventHandler, EventSource, Subscription
+from gamepay.bus.base import EventHandler, EventSource, PlayerFilter, Subscription
 from gamepay.bus.fanout import Fanout, ReconnectHandler
 from gamepay.core.events import Event
 from gamepay.errors import ConfigError
@@ -177,9 +179,11 @@ class PostgresBus:
             with contextlib.suppress(Exception):
                 await conn.close(timeout=2)
 
-    def subscribe(self, handler: EventHandler) -> Subscription:
+    def subscribe(
+        self, handler: EventHandler, *, players: PlayerFilter | None = None
+    ) -> Subscription:
         """Call ``handler`` for every event published on any replica from now on."""
-        return self._fanout.subscribe(handler)
+        return self._fanout.subscribe(handler, players=players)
 
     def add_reconnect_handler(self, handler: ReconnectHandler) -> None:
         """Call ``handler`` after the listening connection came back from a drop."""
@@ -280,7 +284,8 @@ class PostgresBus:
             for player_id, event_id in batch:
                 by_player.setdefault(player_id, set()).add(event_id)
             for player_id, ids in by_player.items():
-                await self._reread(player_id, ids)
+                if self._fanout.wants(player_id):  # nobody here wants the others: no read
+                    await self._reread(player_id, ids)
 
     async def _reread(self, player_id: str, ids: set[int]) -> None:
         wanted = set(ids)
