@@ -277,6 +277,7 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
     first_failure: dict[str, Any] | None = None
     run = secrets.token_hex(4)
     start = time.perf_counter()
+    cpu_start = time.process_time()
     end = start + duration
 
     async def player(i: int, ws: ClientConnection) -> None:
@@ -297,6 +298,7 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
     try:
         await asyncio.gather(*(player(i, ws) for i, ws in enumerate(conns)))
         elapsed = max(duration, time.perf_counter() - start)
+        cpu = time.process_time() - cpu_start
     finally:
         await asyncio.gather(*(ws.close() for ws in conns))
     return {
@@ -306,6 +308,7 @@ async def _players(job: dict[str, Any]) -> dict[str, Any]:
         "first_failure": first_failure,
         "p50_ms": _percentile(latencies, 0.5),
         "p99_ms": _percentile(latencies, 0.99),
+        "cpu_ms_per_buy": round(cpu * 1000 / len(latencies), 2) if latencies else None,
     }
 
 
@@ -420,6 +423,8 @@ async def bench(args: argparse.Namespace, pg_url: str, nats_url: str | None) -> 
             "replica_cpu_ms_per_buy": None
             if cpu_before is None or cpu_after is None or not sat["buys"]
             else round((cpu_after - cpu_before) * 1000 / sat["buys"], 2),
+            # the players' process (must not be the bottleneck: compare with the replicas')
+            "players_cpu_ms_per_buy": sat["cpu_ms_per_buy"],
             "ratio_vs_hot": round(buys_per_s / hot, 3),
             "ratio_vs_cold": round(buys_per_s / cold, 3),
         }
