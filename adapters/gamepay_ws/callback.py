@@ -107,12 +107,14 @@ async def serve_http(
     port: int = 0,
     *,
     ws_max_size: int = 16 * 1024 * 1024,
-    ws_per_message_deflate: bool = True,
+    ws_per_message_deflate: bool = False,
 ) -> AsyncIterator[int]:
     """Serve an ASGI app with uvicorn in this event loop; yield the bound port, stop on exit.
 
     ``ws_max_size`` (bytes) and ``ws_per_message_deflate`` apply to websocket routes (a
-    ``gamepay_ws.asgi.WebsocketEndpoint``): pass ``AdapterConfig.max_message_bytes`` and False.
+    ``gamepay_ws.asgi.WebsocketEndpoint``): pass ``AdapterConfig.max_message_bytes``. Compression
+    is off by default, as on the standalone server: game frames are small JSON, and deflate costs
+    CPU per frame and a zlib context per connection.
     ``PortInUse`` when another process holds ``host:port`` (never ``SystemExit``: this runs
     inside a host's game server).
     """
