@@ -229,8 +229,7 @@ class CountingSource(ListSource):
 
 @pytest.mark.postgres
 async def test_postgres_bus_rereads_only_the_players_its_subscribers_want(pg_url: str) -> None:
-    """A listener whose only subscriber wants alice re-reads alice's notified events and never
-    bob's; one subscriber without a filter makes it read every player's again."""
+    """A listener wanting only alice never re-reads bob's events, until a subscriber wants all."""
     async with fresh_postgres_database(pg_url) as url:
         events = [_event(1, "bob"), _event(2), _event(3, "bob"), _event(4), _event(5, "bob")]
         source = CountingSource(events)
