@@ -16,10 +16,11 @@ statement (run on its own it is its own transaction: one round trip), keeping ev
    answer's ``ok`` rows, so it can publish the same payload).
 
 The answer: ``gp_post``'s ``ok`` rows (the balances it vouches for), then one ``event`` row per
-event with its id, ascending.
+event with its id, ascending. It calls ``gp_post`` (another branch, ``0007_balance_slots``):
+PL/pgSQL resolves it at call time, and ``Store.migrate`` applies every branch.
 
 Revision ID: 0011_post_order
-Revises: 0010_order_bundles (the payments' branch); depends on 0007_balance_slots (gp_post)
+Revises: 0010_order_bundles
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ __all__ = [
 revision = "0011_post_order"
 down_revision: str | None = "0010_order_bundles"
 branch_labels: str | None = None
-depends_on: str | None = "0007_balance_slots"
+depends_on: str | None = None
 
 GP_POST_ORDER = """
 CREATE OR REPLACE FUNCTION gp_post_order(
