@@ -440,6 +440,8 @@ async def buy_with_balance(
     wanted = [price.asset_id, *(grant.asset_id for grant in grants)]
     changes = [(price.asset_id, -price.amount)]
     changes.extend((grant.asset_id, grant.amount) for grant in grants)
+    # gp_post_order writes the order, the batch and the events and nothing else: a buy that
+    # needs another write in its transaction (a max_per_player slot) takes the path below
     one_call = item.max_per_player is None and _nets_nonzero(changes)
     if ctx.store.dialect == "postgresql" and one_call:
         # one round trip: the order, the batch and the events in one gp_post_order call
