@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from gamepay.core.withdrawals import WithdrawalStatus, hold_id_for
 
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -19,6 +21,7 @@ __all__ = [
     "ExecutedSource",
     "ExecutedTransfer",
     "ExecutedTransferLike",
+    "MoveHook",
     "Withdrawal",
     "WithdrawalReconcileReport",
     "WithdrawalRecoveryReport",
@@ -136,3 +139,8 @@ class WithdrawalReconcileReport:
     """Per withdrawal id left for an operator, the executed records that could be its transfer."""
     dry_run: bool = False
     """True when nothing was changed: ``sent`` and ``failed`` say what would have been done."""
+
+
+MoveHook = Callable[[AsyncConnection, Withdrawal], Awaitable[None]]
+"""Work joined to a withdrawal's move: called in its transaction with the moved withdrawal
+(e.g. the operator's audit row); raising rolls the whole move back."""

@@ -24,6 +24,7 @@ from gamepay.withdrawals.matching import (
 from gamepay.withdrawals.reads import WithdrawalReads
 from gamepay.withdrawals.records import (
     ExecutedSource,
+    MoveHook,
     Withdrawal,
     WithdrawalReconcileReport,
     WithdrawalRecoveryReport,
@@ -53,11 +54,14 @@ class Settlement(WithdrawalReads):
         sent: bool,
         tx_hash: str | None = None,
         transfer_id: str | None = None,
+        include_sending: bool = False,
+        also: MoveHook | None = None,
     ) -> Withdrawal:
         """Settle an ``unknown`` withdrawal: ``sent=True`` posts the hold, False voids it.
 
-        Anything but an ``unknown`` withdrawal is refused with IllegalTransition;
-        WithdrawalNotFound when there is no such withdrawal.
+        Anything but an ``unknown`` withdrawal (or ``sending`` with ``include_sending``: one an
+        operator judged stuck) is refused with IllegalTransition; WithdrawalNotFound when there
+        is no such withdrawal. ``also`` joins work to the move's transaction (e.g. an audit row).
         """
         if type(sent) is not bool:
             raise InvalidInput("sent must be True or False")
@@ -68,11 +72,12 @@ class Settlement(WithdrawalReads):
         error = None if sent else "resolved as not sent"
         current, moved = await self._mover.transition(
             withdrawal_id,
-            {_S.UNKNOWN},
+            {_S.UNKNOWN, _S.SENDING} if include_sending else {_S.UNKNOWN},
             target,
             transfer_id=transfer_id,
             tx_hash=tx_hash,
             error=error,
+            also=also,
         )
         if not moved:
             raise IllegalTransition(

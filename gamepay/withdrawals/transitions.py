@@ -23,7 +23,7 @@ from gamepay.errors import WithdrawalNotFound
 from gamepay.ledger import Ledger
 from gamepay.store import Store
 from gamepay.withdrawals.events import balance_draft, status_draft
-from gamepay.withdrawals.records import Withdrawal
+from gamepay.withdrawals.records import MoveHook, Withdrawal
 from gamepay.withdrawals.repository import WithdrawalRepository
 
 __all__ = ["Mover"]
@@ -65,11 +65,14 @@ class Mover:
         transfer_id: str | None = None,
         tx_hash: str | None = None,
         error: str | None = None,
+        also: MoveHook | None = None,
     ) -> tuple[Withdrawal, bool]:
         """The one way a stored withdrawal moves: lock, check, post/void, update, events.
 
         Returns the withdrawal as it is after the transaction, and whether it moved (False when
-        its status was not in ``sources``; then nothing was changed).
+        its status was not in ``sources``; then nothing was changed). ``also`` runs in the same
+        transaction after the row is updated (only when it moves); if it raises, the whole move
+        is rolled back.
         """
 
         async def run(conn: AsyncConnection) -> tuple[Withdrawal, list[Event], bool]:
@@ -94,6 +97,8 @@ class Mover:
                 error=current.error if error is None else _short(error),
             )
             await self._rows.update_status(conn, moved)
+            if also is not None:
+                await also(conn, moved)
             drafts = [status_draft(moved, await self.code(conn, moved))]
             if move.effect in (HoldEffect.POST, HoldEffect.VOID):
                 delta = current.amount if move.effect is HoldEffect.VOID else 0
