@@ -4,14 +4,16 @@ The service decides (``gamepay.core.withdrawals``) and this module reads and wri
 withdrawal (``insert``, idempotent on ``(player_id, request_id)``), lookups (``by_request``,
 ``get``, ``list``, ``claimed_transfers``), the status update of a move (``update_status``), and
 the daily-limit totals (``lock_day`` takes the day's row ``FOR UPDATE`` on PostgreSQL; SQLite
-writers are serialized).
+writers are serialized), and the uploaded transfer exports (``insert_export``,
+``latest_export``) with ``claimed_by`` (which withdrawal holds a transfer id or tx hash).
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, func, select, update
@@ -20,13 +22,32 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from gamepay.core.withdrawals import WithdrawalStatus
-from gamepay.store.schema.withdrawals import withdrawal_days_table, withdrawals_table
+from gamepay.store.schema.withdrawals import (
+    withdrawal_days_table,
+    withdrawal_exports_table,
+    withdrawals_table,
+)
 from gamepay.withdrawals.records import Withdrawal
 
-__all__ = ["WithdrawalRepository", "withdrawals_by_status"]
+__all__ = ["StoredExport", "WithdrawalRepository", "withdrawals_by_status"]
 
 _W = withdrawals_table.c
 _D = withdrawal_days_table.c
+_X = withdrawal_exports_table.c
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExport:
+    """One uploaded transfer export as stored: its file's name, digest, size and records."""
+
+    id: int
+    uploaded_at: datetime
+    filename: str
+    sha256: str
+    size: int
+    count: int
+    records: str
+    """The parsed records as JSON text (a list of objects)."""
 
 
 def withdrawals_by_status() -> Select[Any]:
@@ -206,3 +227,60 @@ class WithdrawalRepository:
             await conn.execute(select(_D.total).where(_day_key(player_id, asset_id, day)))
         ).first()
         return 0 if found is None else int(found.total)
+
+    async def claimed_by(
+        self, conn: AsyncConnection, transfer_id: str | None, tx_hash: str | None
+    ) -> builtins.list[str]:
+        """The ids of the withdrawals holding ``transfer_id`` or ``tx_hash`` (any case)."""
+        match = []
+        if transfer_id is not None:
+            match.append(_W.transfer_id == transfer_id)
+        if tx_hash is not None:
+            match.append(func.lower(_W.tx_hash) == tx_hash.lower())
+        if not match:
+            return []
+        query = select(_W.id).where(match[0] if len(match) == 1 else match[0] | match[1])
+        return [str(row.id) for row in await conn.execute(query)]
+
+    async def insert_export(
+        self,
+        conn: AsyncConnection,
+        *,
+        uploaded_at: datetime,
+        filename: str,
+        sha256: str,
+        size: int,
+        count: int,
+        records: str,
+    ) -> int:
+        """Store an uploaded export; returns its id."""
+        inserted = await conn.execute(
+            withdrawal_exports_table.insert()
+            .values(
+                uploaded_at=uploaded_at,
+                filename=filename,
+                sha256=sha256,
+                size=size,
+                count=count,
+                records=records,
+            )
+            .returning(_X.id)
+        )
+        return int(inserted.scalar_one())
+
+    async def latest_export(self, conn: AsyncConnection) -> StoredExport | None:
+        """The most recently uploaded export, or None."""
+        found = (
+            await conn.execute(select(withdrawal_exports_table).order_by(_X.id.desc()).limit(1))
+        ).first()
+        if found is None:
+            return None
+        return StoredExport(
+            id=int(found.id),
+            uploaded_at=found.uploaded_at,
+            filename=found.filename,
+            sha256=found.sha256,
+            size=int(found.size),
+            count=int(found._mapping["count"]),
+            records=found.records,
+        )

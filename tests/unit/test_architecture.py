@@ -173,6 +173,7 @@ TABLE_OWNERS = {
     "gamepay.store.schema.withdrawals": "gamepay.withdrawals.repository",
     "gamepay.store.schema.rewards": "gamepay.rewards.repository",
     "gamepay.store.schema.events": "gamepay.bus.outbox",
+    "gamepay.store.schema.audit": "gamepay.audit.log",
 }
 
 

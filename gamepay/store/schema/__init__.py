@@ -11,11 +11,12 @@ own); other areas go through that area's API.
 - ``payments``: ``gp_orders``, ``gp_intent_log``, ``gp_refused_transitions``,
   ``gp_unknown_intents``, ``gp_callback_signatures``;
 - ``events``: ``gp_events`` (the outbox);
-- ``withdrawals``: ``gp_withdrawals``, ``gp_withdrawal_days``;
-- ``rewards``: ``gp_reward_runs``, ``gp_reward_payouts``.
+- ``withdrawals``: ``gp_withdrawals``, ``gp_withdrawal_days``, ``gp_withdrawal_exports``;
+- ``rewards``: ``gp_reward_runs``, ``gp_reward_payouts``;
+- ``audit``: ``gp_audit_log`` (operator actions).
 """
 
-from gamepay.store.schema import events, ledger, payments, rewards, withdrawals
+from gamepay.store.schema import audit, events, ledger, payments, rewards, withdrawals
 from gamepay.store.schema.base import metadata
 
-__all__ = ["events", "ledger", "metadata", "payments", "rewards", "withdrawals"]
+__all__ = ["audit", "events", "ledger", "metadata", "payments", "rewards", "withdrawals"]

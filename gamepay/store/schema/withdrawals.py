@@ -12,6 +12,9 @@ must stay in step with these definitions; a test compares them).
   withdrawals that count toward the daily limit (held, sending, sent, unknown). The row is
   locked (``FOR UPDATE``) while a withdrawal is checked against the limit, so two concurrent
   withdrawals cannot both squeeze under it; a failed withdrawal gives its amount back.
+- ``gp_withdrawal_exports`` (revision ``0010_console_audit``): Studio transfer exports an
+  operator uploaded (file name, sha256, size, the parsed records as JSON text); the latest one
+  gives the candidates of the withdrawals waiting for a decision.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from gamepay.store.schema.base import metadata
+from gamepay.store.schema.base import SEQ, metadata
 from gamepay.store.types import Amount, UTCDateTime
 
-__all__ = ["withdrawal_days_table", "withdrawals_table"]
+__all__ = ["withdrawal_days_table", "withdrawal_exports_table", "withdrawals_table"]
 
 withdrawals_table = Table(
     "gp_withdrawals",
@@ -68,3 +71,16 @@ withdrawal_days_table = Table(
     PrimaryKeyConstraint("player_id", "asset_id", "day", name="pk_gp_withdrawal_days"),
 )
 """Per (player, asset, day): the amount that counts toward the daily limit."""
+
+withdrawal_exports_table = Table(
+    "gp_withdrawal_exports",
+    metadata,
+    Column("id", SEQ, primary_key=True, autoincrement=True),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("records", Text, nullable=False),
+)
+"""One uploaded Studio transfer export and its parsed records (JSON text)."""
