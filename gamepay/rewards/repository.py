@@ -8,6 +8,7 @@ never makes an illegal move whatever the caller asked.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +27,61 @@ from gamepay.store.schema.rewards import payouts_table, runs_table
 from gamepay.store.sql import big_sum
 from gamepay.store.types import Amount
 
-__all__ = ["RewardRepository", "paid_payouts_by_program"]
+__all__ = ["PayoutRow", "RewardRepository", "RunRow", "paid_payouts_by_program"]
 
 _R = runs_table.c
 _P = payouts_table.c
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One reward run as stored (the console's list of periods run)."""
+
+    id: int
+    program: str
+    period_key: str
+    period_start: datetime
+    period_end: datetime
+    asset: str
+    status: RunStatus
+    players: int
+    total: int
+    claimed_by: str
+    claimed_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutRow:
+    """One player's payout of a run as stored."""
+
+    player_id: str
+    amount: int
+    purchases: int
+    refunds: int
+    active: bool
+    status: PayoutStatus
+    transfer_id: str | None
+    paid_at: datetime | None
+    send_status: str | None
+    withdrawal_id: str | None
+
+
+def _run_row(row: Any) -> RunRow:
+    return RunRow(
+        id=int(row.id),
+        program=row.program,
+        period_key=row.period_key,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        asset=row.asset,
+        status=RunStatus(row.status),
+        players=int(row.players),
+        total=int(row.total),
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        finished_at=row.finished_at,
+    )
 
 
 def paid_payouts_by_program() -> sa.Select[Any]:
@@ -260,3 +312,43 @@ class RewardRepository:
             unpaid_amount=unpaid[1],
             sends=by_send,
         )
+
+    async def runs(self, conn: AsyncConnection, program: str, limit: int) -> list[RunRow]:
+        """``program``'s latest ``limit`` runs, newest period first."""
+        query = (
+            sa.select(runs_table)
+            .where(_R.program == program)
+            .order_by(_R.period_start.desc())
+            .limit(limit)
+        )
+        return [_run_row(row) for row in await conn.execute(query)]
+
+    async def run(self, conn: AsyncConnection, run_id: int) -> RunRow | None:
+        """The run with that id, or None."""
+        found = (await conn.execute(sa.select(runs_table).where(_R.id == run_id))).first()
+        return None if found is None else _run_row(found)
+
+    async def payouts(
+        self, conn: AsyncConnection, run_id: int, after: str | None, limit: int
+    ) -> list[PayoutRow]:
+        """Up to ``limit`` payouts of the run by player id, those after ``after`` (a page)."""
+        query = (
+            sa.select(payouts_table).where(_P.run_id == run_id).order_by(_P.player_id).limit(limit)
+        )
+        if after is not None:
+            query = query.where(_P.player_id > after)
+        return [
+            PayoutRow(
+                player_id=row.player_id,
+                amount=int(row.amount),
+                purchases=int(row.purchases),
+                refunds=int(row.refunds),
+                active=bool(row.active),
+                status=PayoutStatus(row.status),
+                transfer_id=row.transfer_id,
+                paid_at=row.paid_at,
+                send_status=row.send_status,
+                withdrawal_id=row.withdrawal_id,
+            )
+            for row in await conn.execute(query)
+        ]
