@@ -28,7 +28,13 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from gamepay.audit import Actor, AuditLog
 from gamepay.core.withdrawals import HOLD_OPEN, TERMINAL, WithdrawalStatus
@@ -225,17 +231,17 @@ class DecisionsMachine(RuleBasedStateMachine):
         assert self.run(self.env.ledger.verify()).ok
 
 
-MACHINE_SETTINGS = settings(
-    max_examples=20 if CI else 5, stateful_step_count=30 if CI else 15, deadline=None
-)
-
-
 def _run(backend: str, pg_url: str = "") -> Any:
+    """Run the machine on ``backend`` (PostgreSQL: fewer examples, each a fresh database)."""
     DecisionsMachine.backend = backend
     DecisionsMachine.pg_url = pg_url
-    from hypothesis.stateful import run_state_machine_as_test
-
-    run_state_machine_as_test(DecisionsMachine, settings=MACHINE_SETTINGS)
+    examples = (20 if backend == "sqlite" else 8) if CI else 5
+    run_state_machine_as_test(
+        DecisionsMachine,
+        settings=settings(
+            max_examples=examples, stateful_step_count=30 if CI else 15, deadline=None
+        ),
+    )
 
 
 def test_decisions_machine_sqlite() -> None:
