@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -11,6 +11,7 @@ import httpx
 from starlette.applications import Starlette
 
 from gamepay import Currency, Economy, Store, Token, WithdrawalsConfig
+from gamepay.rewards import Program
 from gamepay.testing import RunningSandbox, running_sandbox
 from gamepay_admin import SignInLimiter, console_routes
 from tests.support.sandbox import client_for
@@ -44,9 +45,14 @@ class ConsoleWorld:
 
 @asynccontextmanager
 async def running_console(
-    db_url: str, *, base_url: str = "http://testserver", limiter: SignInLimiter | None = None
+    db_url: str,
+    *,
+    base_url: str = "http://testserver",
+    limiter: SignInLimiter | None = None,
+    programs: Sequence[Program] = (),
 ) -> AsyncIterator[ConsoleWorld]:
-    """An economy from parts on ``db_url`` with the console mounted, and a client of it."""
+    """An economy from parts on ``db_url`` with the console mounted, and a client of it;
+    ``programs`` are the economy's reward programs."""
     store = await Store.connect(db_url)
     await store.migrate()
     async with running_sandbox() as sandbox:
@@ -58,6 +64,7 @@ async def running_console(
             token_secret=WS_SECRET,
             withdrawals=WithdrawalsConfig(tokens={USDT.id: USDT}),
             poll_interval=None,
+            programs=programs,
         )
         app = Starlette(routes=[*console_routes(economy, ADMIN_TOKEN, limiter=limiter)])
         try:
