@@ -4,6 +4,7 @@ filtered by action or target (``gamepay.audit.AuditLog``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +18,15 @@ __all__ = ["AUDIT", "AUDIT_PAGE"]
 
 AUDIT_PAGE = 50
 """Rows per page."""
+
+
+def _lines(details: Mapping[str, Any]) -> list[str]:
+    """A row's details as ``key: value`` lines (values as JSON unless plain strings)."""
+    return [
+        f"{key}: {value if isinstance(value, str) else json.dumps(value)}"
+        for key, value in sorted(details.items())
+        if value is not None
+    ]
 
 
 async def audit_log(request: Request) -> Response:
@@ -34,10 +44,7 @@ async def audit_log(request: Request) -> Response:
     shown = rows[:AUDIT_PAGE]
     context: dict[str, Any] = {
         "title": "Audit log",
-        "rows": [
-            (r, r.at.strftime("%Y-%m-%d %H:%M:%S"), json.dumps(r.details, sort_keys=True))
-            for r in shown
-        ],
+        "rows": [(r, r.at.strftime("%Y-%m-%d %H:%M:%S"), _lines(r.details)) for r in shown],
         "action": action,
         "target": target,
         "next_before": shown[-1].id if len(rows) > AUDIT_PAGE else None,

@@ -26,6 +26,7 @@ from gamepay.core.money import format_amount
 from gamepay.errors import GamepayError, WithdrawalNotFound
 from gamepay.withdrawals.decisions import Decision, WithdrawalDecisions
 from gamepay.withdrawals.export import ExportError
+from gamepay.withdrawals.matching import MatchOutcome
 from gamepay.withdrawals.records import Withdrawal
 from gamepay_admin.security import AdminSession, SessionKeys
 from gamepay_admin.web import (
@@ -131,6 +132,16 @@ def _when(at: datetime | None) -> str:
     return "" if at is None else at.strftime("%Y-%m-%d %H:%M:%S")
 
 
+VERDICTS = {
+    MatchOutcome.SENT: "one matching transfer",
+    MatchOutcome.AMBIGUOUS: "several possible transfers",
+    MatchOutcome.MISMATCHED: "its transfer differs",
+    MatchOutcome.NONE: "no matching transfer",
+    MatchOutcome.FAILED: "no transfer",
+}
+"""What matching's verdict means, as the page words it."""
+
+
 def _row(d: Decision, assets: dict[str, Asset]) -> dict[str, Any]:
     w = d.withdrawal
     return {
@@ -138,7 +149,7 @@ def _row(d: Decision, assets: dict[str, Asset]) -> dict[str, Any]:
         "amount": _money(w.amount, w, assets),
         "created": _when(w.created_at),
         "reason": d.reason,
-        "verdict": str(d.verdict),
+        "verdict": VERDICTS[d.verdict],
         "why": d.why,
         "candidates": [
             {
