@@ -40,7 +40,7 @@ from gamepay.core.money import parse_amount
 from gamepay.core.withdrawals import TERMINAL, WithdrawalStatus
 from gamepay.errors import GamepayError, IllegalTransition, InvalidInput
 from gamepay.store import Store
-from gamepay.withdrawals.errors import (
+from gamepay.withdrawals.decision_errors import (
     AlreadySettled,
     ExportTooLarge,
     NotAwaitingDecision,

@@ -18,13 +18,13 @@ import sqlalchemy as sa
 from gamepay.audit import Actor, AuditLog
 from gamepay.core.withdrawals import WithdrawalStatus
 from gamepay.errors import InvalidInput, WithdrawalNotFound
-from gamepay.withdrawals.decisions import WithdrawalDecisions
-from gamepay.withdrawals.errors import (
+from gamepay.withdrawals.decision_errors import (
     AlreadySettled,
     ExportTooLarge,
     NotAwaitingDecision,
     TransferClaimed,
 )
+from gamepay.withdrawals.decisions import WithdrawalDecisions
 from gamepay.withdrawals.export import ExportError
 from gamepay.withdrawals.matching import MatchOutcome
 from tests.support.withdrawals import USDT, Env, SimulatedCrash, withdrawal_env

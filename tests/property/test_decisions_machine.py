@@ -40,8 +40,8 @@ from gamepay.audit import Actor, AuditLog
 from gamepay.core.withdrawals import HOLD_OPEN, TERMINAL, WithdrawalStatus
 from gamepay.errors import GamepayError
 from gamepay.testing import fresh_postgres_database, sqlite_url
+from gamepay.withdrawals.decision_errors import AlreadySettled, NotAwaitingDecision, TransferClaimed
 from gamepay.withdrawals.decisions import WithdrawalDecisions
-from gamepay.withdrawals.errors import AlreadySettled, NotAwaitingDecision, TransferClaimed
 from tests.support.withdrawals import USDT, Env, SimulatedCrash, withdrawal_env
 
 T = TypeVar("T")

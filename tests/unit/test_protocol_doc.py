@@ -18,9 +18,13 @@ from gamepay_ws.dispatch import player_facing
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "gamepay", ROOT / "adapters" / "gamepay_ws"]
-NOT_IN_A_REQUEST = {"cli", "demo", "sandbox", "testing.py", "export.py", "callback.py"}
+NOT_IN_A_REQUEST = {
+    "cli", "demo", "sandbox", "testing.py", "export.py", "callback.py",
+    "decisions.py", "decision_errors.py", "overview.py",
+}  # fmt: skip
 """Code that never runs inside a player's request: operator commands and exports, the emulator,
-start-up, and the KryptoGO callback endpoint (which answers KryptoGO, not a player)."""
+start-up, the KryptoGO callback endpoint (which answers KryptoGO, not a player), and the
+console's services (withdrawal decisions, the reward runs' overview)."""
 
 
 def _import_everything() -> None:
