@@ -172,7 +172,6 @@ async def _browse(http_url: str, wid: str, transfer_id: str, export: Path, shots
             await page.fill("input[name=token]", ADMIN_TOKEN)
             await page.click("button[type=submit]")
             await expect(page.locator("h1")).to_have_text("Withdrawals needing a decision")
-            errors.clear()  # the sign-in page is console-ui's test's; these pages are ours
             body = page.locator("main")
             await expect(body).to_contain_text(wid)
             await expect(body).to_contain_text("unknown")
