@@ -22,6 +22,8 @@ GamepayError
 │   ├── AssetError                    malformed or unknown asset definition
 │   ├── AccountError                  malformed account id, or properties a player may not have
 │   ├── AddressError                  not a valid address for the chain
+│   ├── ExportError                   (gamepay.withdrawals.export) an unreadable transfer export
+│   │   └── ExportTooLarge            (gamepay.withdrawals.decision_errors) above the upload cap
 │   └── ConfigError                   missing or malformed configuration
 │       ├── CatalogError              a catalog that cannot be used (``problems``: one line each)
 │       ├── RewardsFileError          a bad rewards file (in gamepay.rewards.programs_file)
@@ -57,6 +59,8 @@ GamepayError
 │   ├── UnknownSku
 │   ├── OrderNotFound
 │   ├── IllegalTransition             a status change the intent state machine refuses
+│   │   ├── AlreadySettled            (gamepay.withdrawals.decision_errors) sent or failed already
+│   │   └── NotAwaitingDecision       (gamepay.withdrawals.decision_errors) not unknown/stuck
 │   ├── CallbackRejected              malformed, unsigned or replayed callback
 │   ├── BalancePriceMissing           the item cannot be bought with a balance
 │   └── WithdrawalError
@@ -64,10 +68,12 @@ GamepayError
 │       ├── LimitExceeded
 │       ├── WithdrawalNotFound
 │       ├── WithdrawalConflict    a request id replayed with different content
+│       │   └── TransferClaimed   (gamepay.withdrawals.decision_errors) settles another one
 │       └── WithdrawalsUnavailable temporarily (the treasury is short): nothing moved
 ├── RewardError
 │   ├── PoolUnderfunded
-│   └── PeriodNotClosed
+│   ├── PeriodNotClosed
+│   └── RunNotFound                   (gamepay.rewards.overview) no reward run with that id
 ├── SandboxError                      the local KryptoGO emulator refused an operation
 ├── PortInUse                         a server cannot listen: the address is already taken
 └── ProtocolError                     a websocket client broke the protocol (gamepay_ws)
