@@ -169,10 +169,15 @@ async def _list_page(
     decisions = decisions_of(request)
     view = await decisions.view()
     assets = await _assets(request, [d.withdrawal for d in view.decisions])
-    done = request.query_params.get("done", "")
     notice = ""
-    if done in ("sent", "failed") and request.query_params.get("id"):
-        notice = f"Withdrawal {request.query_params['id']} resolved as {done}."
+    done, done_id = request.query_params.get("done", ""), request.query_params.get("id", "")
+    if done in ("sent", "failed") and done_id:
+        try:  # said only of a withdrawal that is so (a crafted link cannot claim otherwise)
+            resolved = await console_of(request).economy.withdrawals.get(done_id)
+        except WithdrawalNotFound:
+            resolved = None
+        if resolved is not None and str(resolved.status) == done:
+            notice = f"Withdrawal {resolved.id} resolved as {done}."
     elif request.query_params.get("uploaded") and view.export is not None:
         notice = f"Export {view.export.filename} read: {view.export.count} transfer(s)."
     context: dict[str, Any] = {

@@ -74,6 +74,7 @@ async def test_waiting_withdrawals_get_candidates_from_the_record_and_an_upload(
     async with withdrawal_env(db_url, client_timeout=0.5) as env:
         await env.deposit("alice", 10**9)
         unknown = await timed_out(env, "a")
+        env.now[0] += timedelta(seconds=1)  # created later: listed second (ids are random)
         stuck = await never_sent(env, "b")
         plain = WithdrawalDecisions(env.store, env.service(), clock=env.clock)
         view = await plain.view()
@@ -81,7 +82,7 @@ async def test_waiting_withdrawals_get_candidates_from_the_record_and_an_upload(
         assert view.decisions[0].candidates == ()
         assert (view.export, view.record_count) == (None, 0)
 
-        env.now[0] += timedelta(minutes=16)
+        env.now[0] += timedelta(minutes=15)
         view = await plain.view()
         assert [(d.withdrawal.id, d.reason[:7]) for d in view.decisions] == [
             (unknown, "unknown"),
@@ -203,7 +204,7 @@ async def test_a_bad_or_large_export_is_refused_in_one_line_and_stores_nothing(
 
 
 async def test_the_console_tables_match_their_migration(db_url: str) -> None:
-    """Revision 0010_console_audit creates exactly gp_audit_log and gp_withdrawal_exports as
+    """Revision 0011_console_audit creates exactly gp_audit_log and gp_withdrawal_exports as
     the table definitions say (columns, types, indexes)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
