@@ -204,7 +204,7 @@ async def test_a_bad_or_large_export_is_refused_in_one_line_and_stores_nothing(
 
 
 async def test_the_console_tables_match_their_migration(db_url: str) -> None:
-    """Revision 0011_console_audit creates exactly gp_audit_log and gp_withdrawal_exports as
+    """Revision 0012_console_audit creates exactly gp_audit_log and gp_withdrawal_exports as
     the table definitions say (columns, types, indexes)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

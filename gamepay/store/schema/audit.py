@@ -1,4 +1,4 @@
-"""The operator audit log (revision ``0011_console_audit``); only ``gamepay.audit`` touches it.
+"""The operator audit log (revision ``0012_console_audit``); only ``gamepay.audit`` touches it.
 
 ``gp_audit_log``: one row per operator action (the ``/admin`` console's, or any caller's that
 hands an ``Actor``), append-only: ``id`` increases; ``at`` is when it was done; ``operator`` the

@@ -12,7 +12,7 @@ must stay in step with these definitions; a test compares them).
   withdrawals that count toward the daily limit (held, sending, sent, unknown). The row is
   locked (``FOR UPDATE``) while a withdrawal is checked against the limit, so two concurrent
   withdrawals cannot both squeeze under it; a failed withdrawal gives its amount back.
-- ``gp_withdrawal_exports`` (revision ``0011_console_audit``): Studio transfer exports an
+- ``gp_withdrawal_exports`` (revision ``0012_console_audit``): Studio transfer exports an
   operator uploaded (file name, sha256, size, the parsed records as JSON text); the latest one
   gives the candidates of the withdrawals waiting for a decision.
 """

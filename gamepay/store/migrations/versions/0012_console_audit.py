@@ -4,8 +4,8 @@
 ``gp_withdrawal_exports`` (owned by ``gamepay.withdrawals``): transfer exports an operator
 uploaded, whose records are the candidates of withdrawals waiting for a decision.
 
-Revision ID: 0011_console_audit
-Revises: 0010_order_bundles
+Revision ID: 0012_console_audit
+Revises: 0011_purchase_slots
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from gamepay.store.types import UTCDateTime
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision = "0011_console_audit"
-down_revision: str | None = "0010_order_bundles"
+revision = "0012_console_audit"
+down_revision: str | None = "0011_purchase_slots"
 branch_labels: str | None = None
 depends_on: str | None = None
 
