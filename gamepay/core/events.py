@@ -24,6 +24,7 @@ class EventType(StrEnum):
     ASSET_GRANTED = "asset_granted"
     BALANCE_CHANGED = "balance_changed"
     WITHDRAWAL_STATUS_CHANGED = "withdrawal_status_changed"
+    TRADE_CHANGED = "trade_changed"
 
 
 @dataclass(frozen=True, slots=True)

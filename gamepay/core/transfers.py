@@ -32,6 +32,7 @@ class TransferKind(StrEnum):
     REWARD = "reward"
     REFUND = "refund"
     SPEND = "spend"
+    TRADE = "trade"
 
 
 @dataclass(frozen=True, slots=True)

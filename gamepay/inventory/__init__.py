@@ -11,12 +11,16 @@ await inventory.execute(
     reason="craft sword",
 )
 ```
-See ``docs/inventory.md`` and ``gamepay.inventory.service`` for the guarantees.
+Player-to-player trades are ``Trades`` (``gamepay.inventory.trades``). See
+``docs/inventory.md``, ``gamepay.inventory.service`` and ``gamepay.inventory.trades`` for the
+guarantees.
 """
 
 from gamepay.inventory.errors import InsufficientAsset, OperationConflict
 from gamepay.inventory.operations import Operation, OperationKind, posting_id
 from gamepay.inventory.service import Inventory, PostingResult
+from gamepay.inventory.trade_rows import Trade, TradeLine
+from gamepay.inventory.trades import TradeResult, Trades
 
 __all__ = [
     "InsufficientAsset",
@@ -25,5 +29,9 @@ __all__ = [
     "OperationConflict",
     "OperationKind",
     "PostingResult",
+    "Trade",
+    "TradeLine",
+    "TradeResult",
+    "Trades",
     "posting_id",
 ]

@@ -174,6 +174,7 @@ TABLE_OWNERS = {
     "gamepay.store.schema.rewards": "gamepay.rewards.repository",
     "gamepay.store.schema.events": "gamepay.bus.outbox",
     "gamepay.store.schema.audit": "gamepay.audit.log",
+    "gamepay.store.schema.trades": "gamepay.inventory.trade_rows",
 }
 
 

@@ -13,10 +13,11 @@ own); other areas go through that area's API.
 - ``events``: ``gp_events`` (the outbox);
 - ``withdrawals``: ``gp_withdrawals``, ``gp_withdrawal_days``, ``gp_withdrawal_exports``;
 - ``rewards``: ``gp_reward_runs``, ``gp_reward_payouts``;
-- ``audit``: ``gp_audit_log`` (operator actions).
+- ``audit``: ``gp_audit_log`` (operator actions);
+- ``trades``: ``gp_trades`` (player-to-player trades, ``gamepay.inventory.trades``).
 """
 
-from gamepay.store.schema import audit, events, ledger, payments, rewards, withdrawals
+from gamepay.store.schema import audit, events, ledger, payments, rewards, trades, withdrawals
 from gamepay.store.schema.base import metadata
 
-__all__ = ["audit", "events", "ledger", "metadata", "payments", "rewards", "withdrawals"]
+__all__ = ["audit", "events", "ledger", "metadata", "payments", "rewards", "trades", "withdrawals"]
