@@ -17,7 +17,15 @@ from gamepay.core.accounts import player_account
 from gamepay.core.assets import Asset, Token
 from gamepay.core.events import Event
 from gamepay.core.money import format_amount, parse_amount
-from gamepay.errors import AccountNotFound, AssetError, AssetNotFound, WithdrawalsUnavailable
+from gamepay.errors import (
+    AccountNotFound,
+    AssetError,
+    AssetNotFound,
+    InvalidInput,
+    WithdrawalsUnavailable,
+)
+from gamepay.inventory.trade_rows import Trade, TradeLine
+from gamepay.inventory.trades import TradeResult
 from gamepay.ledger import Balance, asset_code
 from gamepay.payments.catalog import CatalogItem
 from gamepay.payments.records import Order, PaymentInstructions
@@ -28,12 +36,15 @@ from gamepay_ws.protocol import (
     BalanceEntry,
     CatalogEntry,
     PaymentInstructionsReply,
+    TradeEntry,
+    TradeLineIn,
 )
 
 __all__ = [
     "BalanceReader",
     "GamepayBackend",
     "PaymentsService",
+    "TradesService",
     "WithdrawableTokens",
     "WithdrawalsService",
 ]
@@ -116,20 +127,60 @@ class WithdrawalsService(Protocol):
         ...
 
 
+class TradesService(Protocol):
+    """What the backend calls on ``gamepay.inventory.Trades``."""
+
+    async def offer(
+        self,
+        from_player: str,
+        to_player: str,
+        give: Sequence[tuple[str, int]],
+        want: Sequence[tuple[str, int]],
+        expires_in: int,
+        idempotency_key: str,
+    ) -> TradeResult:
+        """Offer ``give`` (held at once) for ``want``, once per key."""
+        ...
+
+    async def accept(self, trade_id: str, by_player: str, idempotency_key: str) -> TradeResult:
+        """The recipient accepts."""
+        ...
+
+    async def decline(self, trade_id: str, by_player: str, idempotency_key: str) -> TradeResult:
+        """The recipient declines."""
+        ...
+
+    async def cancel(self, trade_id: str, by_player: str, idempotency_key: str) -> TradeResult:
+        """The proposer cancels."""
+        ...
+
+    async def list_trades(
+        self, player_id: str, *, open_only: bool = True, limit: int = 50
+    ) -> list[Trade]:
+        """The player's trades, newest first."""
+        ...
+
+
 class GamepayBackend:
     """``ShopBackend`` over ``Payments`` (and ``Withdrawals``, if withdrawals are offered).
 
     ``payments`` is a ``gamepay.payments.Payments`` (or anything with the ``PaymentsService``
     methods); its ledger is used for balances. ``withdrawals`` is a
     ``gamepay.withdrawals.Withdrawals`` (``WithdrawalsService``) or None (then ``withdraw`` is
-    refused with ``invalid_asset``). ``gamepay.Economy`` builds this for you.
+    refused with ``invalid_asset``). ``trades`` is a ``gamepay.inventory.Trades`` or None (then
+    the trade requests are refused with ``invalid_input``). ``gamepay.Economy`` builds this for
+    you.
     """
 
     def __init__(
-        self, payments: PaymentsService, withdrawals: WithdrawalsService | None = None
+        self,
+        payments: PaymentsService,
+        withdrawals: WithdrawalsService | None = None,
+        trades: TradesService | None = None,
     ) -> None:
         self.payments = payments
         self.withdrawals = withdrawals
+        self.trades_service = trades
         self._assets: dict[str, tuple[str, int]] = {}
 
     async def _asset_info(self, asset_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
@@ -296,3 +347,74 @@ class GamepayBackend:
             return event
         code, decimals = facts
         return replace(event, payload={**event.payload, "code": code, "decimals": decimals})
+
+    # ------------------------------------------------------------------ trades
+
+    def _trades(self) -> TradesService:
+        if self.trades_service is None:
+            raise InvalidInput("this server does not offer trades")
+        return self.trades_service
+
+    async def _side(self, lines: Sequence[TradeLineIn]) -> list[tuple[str, int]]:
+        """Decimal lines as ``(asset id, base units)`` with each asset's own decimals."""
+        info = await self._asset_info(line.asset for line in lines)
+        side = []
+        for line in lines:
+            facts = info.get(line.asset)
+            if facts is None:
+                raise AssetNotFound(f"asset {line.asset[:80]!r} is not registered")
+            side.append((line.asset, parse_amount(line.amount, facts[1])))
+        return side
+
+    async def _entry(self, trade: Trade, player_id: str) -> TradeEntry:
+        async def amounts(lines: tuple[TradeLine, ...]) -> list[AssetAmount]:
+            return [await self._amount(line.asset, line.amount) for line in lines]
+
+        role = trade.role_of(player_id)
+        return TradeEntry(
+            trade_id=trade.id,
+            status=str(trade.status),
+            role=str(role) if role is not None else "",
+            from_player=trade.from_player,
+            to_player=trade.to_player,
+            give=await amounts(trade.give),
+            want=await amounts(trade.want),
+            created_at=trade.created_at.isoformat(),
+            expires_at=trade.expires_at.isoformat(),
+            closed_at=None if trade.closed_at is None else trade.closed_at.isoformat(),
+        )
+
+    async def trade_offer(
+        self,
+        player_id: str,
+        to_player: str,
+        give: Sequence[TradeLineIn],
+        want: Sequence[TradeLineIn],
+        expires_in: int,
+        request_id: str,
+    ) -> TradeEntry:
+        """Offer a trade from the authenticated player; decimal amounts in each asset's units."""
+        service = self._trades()
+        result = await service.offer(
+            player_id,
+            to_player,
+            await self._side(give),
+            await self._side(want),
+            expires_in,
+            request_id,
+        )
+        return await self._entry(result.trade, player_id)
+
+    async def trade_close(
+        self, player_id: str, trade_id: str, action: str, request_id: str
+    ) -> TradeEntry:
+        """Accept, decline or cancel a trade as the authenticated player."""
+        service = self._trades()
+        calls = {"accept": service.accept, "decline": service.decline, "cancel": service.cancel}
+        result = await calls[action](trade_id, player_id, request_id)
+        return await self._entry(result.trade, player_id)
+
+    async def trades(self, player_id: str, open_only: bool, limit: int) -> Sequence[TradeEntry]:
+        """The player's trades, newest first."""
+        found = await self._trades().list_trades(player_id, open_only=open_only, limit=limit)
+        return [await self._entry(trade, player_id) for trade in found]

@@ -35,12 +35,17 @@ from gamepay_ws.protocol import (
     HistoryRequest,
     Ping,
     TopUp,
+    TradeAccept,
+    TradeCancel,
+    TradeDecline,
+    TradeList,
+    TradeOffer,
     Withdraw,
     encode_frame,
     error_reply,
 )
 
-__all__ = ["HANDLERS", "Handler", "answer", "idempotency_key", "player_facing"]
+__all__ = ["HANDLERS", "Handler", "answer", "idempotency_key", "player_facing", "trade_key"]
 
 logger = logging.getLogger("gamepay.ws")
 
@@ -113,6 +118,36 @@ async def _history(backend: ShopBackend, player_id: str, message: HistoryRequest
     }
 
 
+def trade_key(request_id: str) -> str:
+    """A trade request's idempotency key: the trades service scopes keys to the player."""
+    return f"ws:{request_id}"
+
+
+async def _trade_offer(backend: ShopBackend, player_id: str, message: TradeOffer) -> dict[str, Any]:
+    entry = await backend.trade_offer(
+        player_id,
+        message.to_player,
+        message.give,
+        message.want,
+        message.expires_in,
+        trade_key(message.request_id),
+    )
+    return {"trade": entry.model_dump(mode="json")}
+
+
+async def _trade_close(
+    backend: ShopBackend, player_id: str, message: TradeAccept | TradeDecline | TradeCancel
+) -> dict[str, Any]:
+    action = message.type.removeprefix("trade_")
+    key = trade_key(message.request_id)
+    entry = await backend.trade_close(player_id, message.trade_id, action, key)
+    return {"trade": entry.model_dump(mode="json")}
+
+
+async def _trade_list(backend: ShopBackend, player_id: str, message: TradeList) -> dict[str, Any]:
+    return {"trades": _dump(await backend.trades(player_id, message.open_only, message.limit))}
+
+
 HANDLERS: Mapping[type[BaseModel], Handler] = {
     Ping: _ping,
     CatalogRequest: _catalog,
@@ -122,6 +157,11 @@ HANDLERS: Mapping[type[BaseModel], Handler] = {
     TopUp: _top_up,
     Withdraw: _withdraw,
     HistoryRequest: _history,
+    TradeOffer: _trade_offer,
+    TradeAccept: _trade_close,
+    TradeDecline: _trade_close,
+    TradeCancel: _trade_close,
+    TradeList: _trade_list,
 }
 """Every request after ``authenticate`` (which the session handles itself), by message type."""
 

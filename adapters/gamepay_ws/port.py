@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from gamepay.core.events import Event
-from gamepay_ws.protocol import BalanceEntry, CatalogEntry, PaymentInstructionsReply
+from gamepay_ws.protocol import (
+    BalanceEntry,
+    CatalogEntry,
+    PaymentInstructionsReply,
+    TradeEntry,
+    TradeLineIn,
+)
 
 __all__ = ["ShopBackend"]
 
@@ -53,4 +59,26 @@ class ShopBackend(Protocol):
 
     async def events_after(self, player_id: str, last_id: int, limit: int) -> Sequence[Event]:
         """The player's persisted events with ``id > last_id``, oldest first."""
+        ...
+
+    async def trade_offer(
+        self,
+        player_id: str,
+        to_player: str,
+        give: Sequence[TradeLineIn],
+        want: Sequence[TradeLineIn],
+        expires_in: int,
+        request_id: str,
+    ) -> TradeEntry:
+        """Offer ``give`` (held at once) for ``want`` to ``to_player``, once per request id."""
+        ...
+
+    async def trade_close(
+        self, player_id: str, trade_id: str, action: str, request_id: str
+    ) -> TradeEntry:
+        """``accept``, ``decline`` or ``cancel`` a trade, once per request id."""
+        ...
+
+    async def trades(self, player_id: str, open_only: bool, limit: int) -> Sequence[TradeEntry]:
+        """The player's trades, newest first (by default the open ones)."""
         ...

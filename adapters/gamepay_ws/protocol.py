@@ -65,6 +65,13 @@ __all__ = [
     "RequestId",
     "RequestIdRequired",
     "TopUp",
+    "TradeAccept",
+    "TradeCancel",
+    "TradeDecline",
+    "TradeEntry",
+    "TradeLineIn",
+    "TradeList",
+    "TradeOffer",
     "Withdraw",
     "encode_frame",
     "error_reply",
@@ -207,6 +214,64 @@ class Ping(_Request):
     type: Literal["ping"]
 
 
+PlayerId = Annotated[str, Field(min_length=1, max_length=128)]
+TradeId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TradeLineIn(_Message):
+    """One line of a side of an offer: an asset id and a decimal amount in its units."""
+
+    asset: AssetId
+    amount: Amount
+
+
+TradeSide = Annotated[list[TradeLineIn], Field(min_length=1, max_length=10)]
+
+
+class TradeOffer(_Request):
+    """Offer ``give`` (held from the player at once) for ``want`` to ``to_player``."""
+
+    type: Literal["trade_offer"]
+    to_player: PlayerId
+    give: TradeSide
+    want: TradeSide
+    expires_in: Annotated[int, Field(ge=1, le=2_592_000)] = 3600
+    """Seconds the offer stays open (1 s to 30 days; default an hour)."""
+    request_id: IdempotencyKey
+
+
+class TradeAccept(_Request):
+    """Accept a trade offered to the player: both sides move at once."""
+
+    type: Literal["trade_accept"]
+    trade_id: TradeId
+    request_id: IdempotencyKey
+
+
+class TradeDecline(_Request):
+    """Decline a trade offered to the player: the proposer's side is released."""
+
+    type: Literal["trade_decline"]
+    trade_id: TradeId
+    request_id: IdempotencyKey
+
+
+class TradeCancel(_Request):
+    """Withdraw the player's own offer: its side is released."""
+
+    type: Literal["trade_cancel"]
+    trade_id: TradeId
+    request_id: IdempotencyKey
+
+
+class TradeList(_Request):
+    """The player's trades (offered and received), newest first; by default the open ones."""
+
+    type: Literal["trade_list"]
+    open_only: bool = True
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
 ClientMessage = Annotated[
     Authenticate
     | CatalogRequest
@@ -216,12 +281,26 @@ ClientMessage = Annotated[
     | TopUp
     | Withdraw
     | HistoryRequest
-    | Ping,
+    | Ping
+    | TradeOffer
+    | TradeAccept
+    | TradeDecline
+    | TradeCancel
+    | TradeList,
     Field(discriminator="type"),
 ]
 """Any message a client may send."""
 
-MONEY_MOVING = ("buy_with_balance", "buy_with_crypto", "top_up", "withdraw")
+MONEY_MOVING = (
+    "buy_with_balance",
+    "buy_with_crypto",
+    "top_up",
+    "withdraw",
+    "trade_offer",
+    "trade_accept",
+    "trade_decline",
+    "trade_cancel",
+)
 """The requests that move money: each needs a ``request_id`` (resent, it is answered once)."""
 
 CLIENT_TYPES = (
@@ -234,6 +313,11 @@ CLIENT_TYPES = (
     "withdraw",
     "history",
     "ping",
+    "trade_offer",
+    "trade_accept",
+    "trade_decline",
+    "trade_cancel",
+    "trade_list",
 )
 
 _CLIENT: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -313,6 +397,23 @@ class HistoryEntry(_Reply):
     event: str
     data: dict[str, Any]
     created_at: str | None = None
+
+
+class TradeEntry(_Reply):
+    """One trade as a player sees it: who offers (``from_player``) what (``give``) for what
+    (``want``) to whom, the player's ``role`` (``proposer`` / ``recipient``), its ``status``
+    and times (ISO 8601)."""
+
+    trade_id: str
+    status: str
+    role: str
+    from_player: str
+    to_player: str
+    give: list[AssetAmount]
+    want: list[AssetAmount]
+    created_at: str
+    expires_at: str
+    closed_at: str | None = None
 
 
 class ErrorReply(_Reply):

@@ -1,7 +1,10 @@
 // Types of gamepay.js: the official client of the gamepay websocket protocol 2 (docs/protocol.md).
 
 export declare const PROTOCOL: 2;
-export declare const MONEY_MOVING: readonly ["buy_with_balance", "buy_with_crypto", "top_up", "withdraw"];
+export declare const MONEY_MOVING: readonly [
+  "buy_with_balance", "buy_with_crypto", "top_up", "withdraw",
+  "trade_offer", "trade_accept", "trade_decline", "trade_cancel",
+];
 
 /** An amount of one ledger asset: a decimal string in the asset's units, beside its id, code and decimals. */
 export interface AssetAmount {
@@ -87,7 +90,29 @@ export interface WithdrawResult extends Reply {
   tx_hash: string | null;
 }
 
-export type EventType = "order_status_changed" | "asset_granted" | "balance_changed" | "withdrawal_status_changed";
+export type EventType =
+  | "order_status_changed" | "asset_granted" | "balance_changed" | "withdrawal_status_changed"
+  | "trade_changed";
+
+/** One side's line of an offer, as sent: an asset id and a decimal amount in its units. */
+export interface TradeLine {
+  asset: string;
+  amount: string;
+}
+
+/** A trade as this player sees it (`trade_offer` / `trade_accept` / ... / `trade_list`). */
+export interface Trade {
+  trade_id: string;
+  status: "open" | "accepted" | "declined" | "cancelled" | "expired";
+  role: "proposer" | "recipient";
+  from_player: string;
+  to_player: string;
+  give: AssetAmount[];
+  want: AssetAmount[];
+  created_at: string;
+  expires_at: string;
+  closed_at: string | null;
+}
 
 export interface Push {
   type: "event";
@@ -187,4 +212,12 @@ export declare class GamepayClient {
   buyWithCrypto(sku: string, options?: { requestId?: string }): Promise<PaymentInstructions>;
   topUp(amount: string, currency: "TWD" | "USD", options?: { requestId?: string }): Promise<PaymentInstructions>;
   withdraw(asset: string, amount: string, address: string, options?: { requestId?: string }): Promise<WithdrawResult>;
+  tradeOffer(
+    toPlayer: string, give: TradeLine[], want: TradeLine[],
+    options?: { expiresIn?: number; requestId?: string },
+  ): Promise<Trade>;
+  tradeAccept(tradeId: string, options?: { requestId?: string }): Promise<Trade>;
+  tradeDecline(tradeId: string, options?: { requestId?: string }): Promise<Trade>;
+  tradeCancel(tradeId: string, options?: { requestId?: string }): Promise<Trade>;
+  trades(options?: { openOnly?: boolean; limit?: number }): Promise<Trade[]>;
 }

@@ -6,6 +6,8 @@
 //   client.on("asset_granted", (push) => show(push.data));
 //   await client.connect();
 //   const order = await client.buyWithBalance("sword");   // safe to lose: resent with its request_id
+//   const trade = await client.tradeOffer("bob", [{ asset: "item:sword", amount: "1" }],
+//                                         [{ asset: "currency:gold", amount: "200" }]);
 //
 // Rules it keeps for you: every request is answered by id (or times out); a money-moving call
 // draws one request_id and reuses it whenever it resends (after a reconnect), so a dropped
@@ -17,7 +19,10 @@
 export const PROTOCOL = 2;
 
 /** The requests that move money: each carries a request_id, reused when resent. */
-export const MONEY_MOVING = Object.freeze(["buy_with_balance", "buy_with_crypto", "top_up", "withdraw"]);
+export const MONEY_MOVING = Object.freeze([
+  "buy_with_balance", "buy_with_crypto", "top_up", "withdraw",
+  "trade_offer", "trade_accept", "trade_decline", "trade_cancel",
+]);
 
 /** Any refusal or failure; `code` is the protocol's stable error code. */
 export class GamepayError extends Error {
@@ -351,5 +356,29 @@ export class GamepayClient {
   /** Withdraw `amount` (decimal string) of `asset` to `address`. */
   withdraw(asset, amount, address, { requestId } = {}) {
     return this.request("withdraw", { asset, amount, address, request_id: requestId });
+  }
+  /**
+   * Offer `give` (held from this player at once) for `want` to `toPlayer`; each side a list of
+   * `{asset, amount}` (decimal strings). Resolves with the trade (`trade_id`, `status`, ...).
+   */
+  async tradeOffer(toPlayer, give, want, { expiresIn = 3600, requestId } = {}) {
+    const fields = { to_player: toPlayer, give, want, expires_in: expiresIn, request_id: requestId };
+    return (await this.request("trade_offer", fields)).trade;
+  }
+  /** Accept a trade offered to this player: both sides move at once. Resolves with the trade. */
+  async tradeAccept(tradeId, { requestId } = {}) {
+    return (await this.request("trade_accept", { trade_id: tradeId, request_id: requestId })).trade;
+  }
+  /** Decline a trade offered to this player (the proposer's side is released). */
+  async tradeDecline(tradeId, { requestId } = {}) {
+    return (await this.request("trade_decline", { trade_id: tradeId, request_id: requestId })).trade;
+  }
+  /** Cancel this player's own offer (its side is released). */
+  async tradeCancel(tradeId, { requestId } = {}) {
+    return (await this.request("trade_cancel", { trade_id: tradeId, request_id: requestId })).trade;
+  }
+  /** This player's trades, newest first (by default only the open ones). */
+  async trades({ openOnly = true, limit = 20 } = {}) {
+    return (await this.request("trade_list", { open_only: openOnly, limit })).trades;
   }
 }

@@ -59,6 +59,7 @@ from gamepay.economy.parts import (
     withdrawals_config,
 )
 from gamepay.errors import ConfigError, InvalidInput
+from gamepay.inventory import Trades
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger, TransferRecord
 from gamepay.metrics import InstrumentedCallbacks, Metrics, metrics_endpoint
@@ -324,6 +325,9 @@ class Economy:
             stack.callback(setattr, self._endpoint, "adapter", None)
             if self._poll_interval is not None:
                 _background(stack, _every(self._poll_interval, "poll", parts.payments.poll_due))
+                _background(
+                    stack, _every(self._poll_interval, "trade expiry", parts.trades.expire_due)
+                )
             if self._reward_interval is not None and parts.rewards:
                 _background(stack, _every(self._reward_interval, "rewards", self._run_rewards))
             self._stack = stack.pop_all()
@@ -402,6 +406,11 @@ class Economy:
     def rewards(self) -> Mapping[str, RewardRunner]:
         """One ``RewardRunner`` per program, by program name."""
         return self._require().rewards
+
+    @property
+    def trades(self) -> Trades:
+        """Player-to-player trades (``gamepay.inventory.Trades``), also offered over websockets."""
+        return self._require().trades
 
     @property
     def adapter(self) -> WebsocketAdapter:

@@ -1,8 +1,8 @@
 """Building an economy's parts: from ``Settings`` to a catalog and withdrawal limits, and the
 ONE bus the services publish to and the websocket adapter listens to.
 
-``build`` wires ``Payments``, ``Withdrawals``, a ``RewardRunner`` per program and the adapter on
-one bus; ``gamepay.economy.Economy`` runs what it builds.
+``build`` wires ``Payments``, ``Withdrawals``, ``Trades``, a ``RewardRunner`` per program and the
+adapter on one bus; ``gamepay.economy.Economy`` runs what it builds.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gamepay.config import Settings, TokenSigning
 from gamepay.core.assets import Currency, Item, Token
 from gamepay.core.events import Event, EventPublisher
 from gamepay.errors import ConfigError
+from gamepay.inventory import Trades
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics, MetricsPublisher
@@ -96,6 +97,7 @@ class Parts:
     adapter: WebsocketAdapter
     signing: TokenSigning | None
     assets: tuple[Currency | Item, ...]
+    trades: Trades
 
 
 def build(
@@ -132,11 +134,22 @@ def build(
         publisher=publisher,
     )
     runners = runners_for(store, ledger, programs, withdrawals=service)
+    trades = Trades(ledger, publisher=publisher)
     adapter = WebsocketAdapter(
-        GamepayBackend(payments, service), authenticator, bus=bus, config=adapter_config
+        GamepayBackend(payments, service, trades), authenticator, bus=bus, config=adapter_config
     )
     return Parts(
-        store, ledger, client, bus, payments, service, runners, adapter, signing, tuple(assets)
+        store,
+        ledger,
+        client,
+        bus,
+        payments,
+        service,
+        runners,
+        adapter,
+        signing,
+        tuple(assets),
+        trades,
     )
 
 

@@ -49,6 +49,22 @@ KNOWN_CODES = {
         ),
         ({"type": "history", "id": 7, "after": 3, "limit": 10}, "HistoryRequest"),
         ({"type": "ping", "id": 8}, "Ping"),
+        (
+            {
+                "type": "trade_offer",
+                "id": 9,
+                "to_player": "bob",
+                "give": [{"asset": "item:sword", "amount": "1"}],
+                "want": [{"asset": "currency:gold", "amount": "2.5"}],
+                "expires_in": 60,
+                "request_id": "k",
+            },
+            "TradeOffer",
+        ),
+        ({"type": "trade_accept", "id": 10, "trade_id": "t", "request_id": "k"}, "TradeAccept"),
+        ({"type": "trade_decline", "id": 11, "trade_id": "t", "request_id": "k"}, "TradeDecline"),
+        ({"type": "trade_cancel", "id": 12, "trade_id": "t", "request_id": "k"}, "TradeCancel"),
+        ({"type": "trade_list", "id": 13, "open_only": False, "limit": 5}, "TradeList"),
     ],
 )
 def test_every_operation_parses(frame: dict[str, object], kind: str) -> None:
@@ -185,3 +201,34 @@ def test_any_bytes_never_raise(raw: bytes) -> None:
     """Random bytes yield a typed error or (rarely) a valid message, never an exception."""
     message, _, error = parse_message(raw)
     assert (message is None) != (error is None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"give": [{"asset": "item:sword", "amount": 1}]}, "amount_type"),
+        ({"give": [{"asset": "item:sword", "amount": "-1"}]}, "amount_format"),
+        ({"give": []}, "bad_message"),
+        ({"give": [{"asset": "item:sword", "amount": "1"}] * 11}, "bad_message"),
+        ({"expires_in": 0}, "bad_message"),
+        ({"expires_in": 2_592_001}, "bad_message"),
+        ({"from_player": "mallory"}, "bad_message"),
+        ({"request_id": None}, "request_id_required"),
+    ],
+)
+def test_bad_trade_offers_get_typed_errors(fields: dict[str, object], code: str) -> None:
+    """Number amounts, empty or long sides, an expiry out of range, a forged proposer field."""
+    frame: dict[str, object] = {
+        "type": "trade_offer",
+        "id": 1,
+        "to_player": "bob",
+        "give": [{"asset": "item:sword", "amount": "1"}],
+        "want": [{"asset": "currency:gold", "amount": "2"}],
+        "request_id": "k",
+        **fields,
+    }
+    if frame["request_id"] is None:
+        del frame["request_id"]
+    _, _, error = parse_message(json.dumps(frame))
+    assert error is not None
+    assert error.code == code

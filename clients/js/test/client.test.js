@@ -174,3 +174,39 @@ test("backoff grows exponentially up to the cap, with jitter below it", () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0)), [100, 200, 400, 800, 1000, 1000]);
   assert.equal(backoffDelay(2, policy, () => 1), 200);
 });
+
+test("two players trade a sword for gold: both sides move at once and both are pushed", async () => {
+  await server.session("tia");
+  await server.session("tom");
+  const tia = client("tia");
+  const tom = client("tom");
+  await tia.connect();
+  await tom.connect();
+  await tia.buyWithBalance("sword");
+  const tiaPushes = [];
+  const tomPushes = [];
+  tia.on("trade_changed", (push) => tiaPushes.push(push.data));
+  tom.on("trade_changed", (push) => tomPushes.push(push.data));
+  const offered = await tia.tradeOffer(
+    "tom", [{ asset: "item:sword", amount: "1" }], [{ asset: "currency:gold", amount: "200" }], { expiresIn: 600 },
+  );
+  assert.equal(offered.status, "open");
+  assert.equal(offered.role, "proposer");
+  const listed = await tom.trades();
+  assert.deepEqual(listed.map((t) => [t.trade_id, t.role]), [[offered.trade_id, "recipient"]]);
+  await assert.rejects(tia.tradeAccept(offered.trade_id), (err) => err.code === "trade_forbidden");
+  const requestId = "accept-once";
+  const accepted = await tom.tradeAccept(offered.trade_id, { requestId });
+  assert.equal(accepted.status, "accepted");
+  assert.equal((await tom.tradeAccept(offered.trade_id, { requestId })).status, "accepted");
+  await assert.rejects(tom.tradeDecline(offered.trade_id), (err) => err.code === "trade_closed");
+  assert.equal(await gold(tia), "700");
+  assert.equal(await gold(tom), "800");
+  await until(() => tiaPushes.length === 2 && tomPushes.length === 2, "trade pushes to both players");
+  assert.deepEqual(tomPushes.map((d) => d.status), ["open", "accepted"]);
+  assert.deepEqual(tiaPushes[1].give, [
+    { asset: "item:sword", code: "sword", decimals: 0, amount: "1", amount_base_units: "1" },
+  ]);
+  tia.close();
+  tom.close();
+});
