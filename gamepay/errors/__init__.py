@@ -20,10 +20,12 @@ GamepayError
 │   │   └── AmountRangeError          not 0 < amount < 2**256
 │   │       └── AmountTooSmall        below the service's minimum (fiat_amount 0.01)
 │   ├── AssetError                    malformed or unknown asset definition
+│   │   └── NotTradable               (gamepay.inventory.errors) a token in a trade offer
 │   ├── AccountError                  malformed account id, or properties a player may not have
 │   ├── AddressError                  not a valid address for the chain
 │   ├── ExportError                   (gamepay.withdrawals.export) an unreadable transfer export
 │   │   └── ExportTooLarge            (gamepay.withdrawals.decision_errors) above the upload cap
+│   ├── SelfTrade                     (gamepay.inventory.errors) a trade offer to oneself
 │   └── ConfigError                   missing or malformed configuration
 │       ├── CatalogError              a catalog that cannot be used (``problems``: one line each)
 │       ├── RewardsFileError          a bad rewards file (in gamepay.rewards.programs_file)
@@ -35,7 +37,8 @@ GamepayError
 │   ├── InsufficientFunds             a non-negative account would go below zero
 │   │   └── InsufficientAsset         (gamepay.inventory.errors) names asset and shortfall
 │   ├── IdempotencyConflict           an id replayed with different content
-│   │   └── OperationConflict         (gamepay.inventory.errors) key reused for another body
+│   │   ├── OperationConflict         (gamepay.inventory.errors) key reused for another body
+│   │   └── TradeConflict             (gamepay.inventory.errors) offer key reused, other offer
 │   ├── HoldNotFound
 │   ├── HoldStateError                hold already posted or voided, or post above the hold
 │   └── LedgerCorrupt                 verify() found a stored balance that does not match
@@ -74,6 +77,11 @@ GamepayError
 │   ├── PoolUnderfunded
 │   ├── PeriodNotClosed
 │   └── RunNotFound                   (gamepay.rewards.overview) no reward run with that id
+├── TradeError                        (gamepay.inventory.errors) a trade request refused
+│   ├── TradeNotFound
+│   ├── TradeForbidden                not the trade's recipient (accept, decline) / proposer
+│   └── TradeClosed                   the trade is no longer open (``status``)
+│       └── TradeExpired              it passed ``expires_at``: expired now, nothing else done
 ├── SandboxError                      the local KryptoGO emulator refused an operation
 ├── PortInUse                         a server cannot listen: the address is already taken
 └── ProtocolError                     a websocket client broke the protocol (gamepay_ws)
