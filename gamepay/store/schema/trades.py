@@ -1,6 +1,6 @@
 """The trades' table, read and written by ``gamepay.inventory.trades`` alone.
 
-Created by the Alembic revision ``0010_trades`` (explicit ``op.create_table`` calls that must
+Created by the Alembic revision ``0013_trades`` (explicit ``op.create_table`` calls that must
 stay in step with this definition; a test compares them).
 
 - ``gp_trades``: one row per offer. ``give`` and ``want`` are JSON lists of ``[asset id,

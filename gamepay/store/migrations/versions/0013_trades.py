@@ -1,7 +1,7 @@
 """Trades: one row per player-to-player trade offer (``gp_trades``).
 
-Revision ID: 0010_trades
-Revises: 0009_event_relay_epoch
+Revision ID: 0013_trades
+Revises: 0001_ledger (a new area, branching from the ledger like the others)
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from gamepay.store.types import UTCDateTime
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision = "0010_trades"
-down_revision: str | None = "0009_event_relay_epoch"
+revision = "0013_trades"
+down_revision: str | None = "0001_ledger"
 branch_labels: str | None = None
 depends_on: str | None = None
 
