@@ -69,6 +69,7 @@ class LimitMachine(RuleBasedStateMachine):
         self.seed = int(run, 16)
         self.players = [f"{name}-{run}" for name in ("ann", "ben")]
         self.bought = dict.fromkeys(self.players, 0)  # completed buys with a balance
+        self.owners: dict[str, int] = {}  # lost intent -> its player
 
     def run(self, coro: Any) -> Any:
         """Run one coroutine on the machine's loop."""
@@ -154,6 +155,7 @@ class LimitMachine(RuleBasedStateMachine):
         (order,) = [o for o in orders if o.status is OrderStatus.CREATING]
         assert self.run(fail_order(self.e.payments.context, order, "test: lost"))
         (intent,) = [i for i in self.e.sandbox.intents() if i.order_id == order.id]
+        self.owners[str(intent.payment_intent_id)] = player
         return str(intent.payment_intent_id)
 
     @rule(intent=orders | lost, how=st.sampled_from(["exact", "late", "expire"]))
@@ -166,6 +168,16 @@ class LimitMachine(RuleBasedStateMachine):
         else:
             self.e.sandbox.pay(intent, "exact", late=how == "late")
         self.run(self._apply(intent))
+
+    @rule(intent=lost)
+    def pay_a_lost_intent(self, intent: str | None) -> None:
+        """The player buys up to the limit with a balance, then a lost intent is paid after all:
+        its order links and succeeds with no slot free, so its money is credited, not lost."""
+        if intent is None:
+            return
+        for _ in range(LIMIT):
+            self.buy_with_balance(self.owners[intent])
+        self.settle(intent, "exact")
 
     # -- invariants ----------------------------------------------------------------------------
     @invariant()
