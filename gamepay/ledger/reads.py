@@ -17,13 +17,14 @@ from gamepay.core.transfers import TransferKind
 from gamepay.errors import InvalidInput
 from gamepay.ledger.records import Balance, HistoryPage
 from gamepay.ledger.rows import TRANSFER_COLUMNS, transfer_record
-from gamepay.store.schema.ledger import balances_table, transfers_table
-from gamepay.store.sql import big_sum
+from gamepay.store.schema.ledger import accounts_table, balances_table, transfers_table
+from gamepay.store.sql import big_sum, utc_day
 from gamepay.store.types import Amount
 
 __all__ = [
     "MAX_HISTORY",
     "SETTLED",
+    "accounts_with_prefix",
     "count_transfers",
     "parse_cursor",
     "player_activity",
@@ -32,6 +33,7 @@ __all__ = [
     "read_history",
     "stored_balances",
     "transfers_by_kind",
+    "transfers_per_day",
 ]
 
 MAX_HISTORY = 1000
@@ -172,3 +174,27 @@ def player_activity(
         .order_by(u.c.account)
     )
     return query
+
+
+def transfers_per_day(kind: TransferKind, since: datetime) -> sa.Select[tuple[str, str, int]]:
+    """The statement counting settled transfers of ``kind`` since ``since`` per UTC day and
+    asset (rows ``(day, asset, count)``)."""
+    day = utc_day(_T.created_at)
+    return (
+        sa.select(day, _T.asset, sa.func.count())
+        .where(_T.kind == str(kind), _T.created_at >= since, SETTLED)
+        .group_by(day, _T.asset)
+    )
+
+
+async def accounts_with_prefix(conn: AsyncConnection, prefix: str, limit: int) -> list[str]:
+    """Up to ``limit`` account ids starting with ``prefix`` (taken literally), sorted."""
+    accounts = accounts_table.c
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await conn.execute(
+        sa.select(accounts.id)
+        .where(accounts.id.like(f"{escaped}%", escape="\\"))
+        .order_by(accounts.id)
+        .limit(limit)
+    )
+    return [str(row[0]) for row in rows]

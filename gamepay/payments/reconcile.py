@@ -49,6 +49,7 @@ __all__ = [
     "close_stuck",
     "compare",
     "reconcile",
+    "reconcile_order",
 ]
 
 
@@ -182,6 +183,19 @@ async def reconcile(
             await _check_order(ctx, order, report)
         except GamepayError as exc:
             report.mismatches.append(_error(order.payment_intent_id, order.id, exc))
+    return report
+
+
+async def reconcile_order(ctx: PaymentsContext, order_id: str) -> ReconcileReport:
+    """Reconcile one order now, as a window run would (its intent fetched and applied; a
+    ``creating`` one looked up, or closed once stuck); ``OrderNotFound`` for an unknown id."""
+    order = await get_order(ctx, order_id)
+    now = int(ctx.now().timestamp())
+    report = ReconcileReport(since=now, until=now)
+    try:
+        await _check_order(ctx, order, report)
+    except GamepayError as exc:
+        report.mismatches.append(_error(order.payment_intent_id, order.id, exc))
     return report
 
 

@@ -15,7 +15,7 @@ from gamepay.core.money import format_amount
 from gamepay.errors import PaymentError
 from gamepay.kryptogo.models import PaymentIntent
 
-__all__ = ["ApplyOutcome", "ApplyResult", "Lookup", "Order", "PaymentInstructions"]
+__all__ = ["ApplyOutcome", "ApplyResult", "Lookup", "Order", "PaymentInstructions", "StatusMove"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +160,15 @@ class ApplyResult:
     """Net change this call made to the player's token balance (base units)."""
     reason: str | None = None
     events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMove:
+    """One status move applied to an order (a row of ``gp_intent_log``)."""
+
+    from_status: str
+    to_status: str
+    source: str
+    note: str | None
+    payment_intent_id: str | None
+    created_at: datetime

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamepay.core.intents import OrderKind, OrderStatus
 from gamepay.errors import OrderNotFound
-from gamepay.payments.records import Order
+from gamepay.payments.records import Order, StatusMove
 from gamepay.store.rows import RowInsert
 from gamepay.store.schema.payments import (
     callback_signatures_table,
@@ -34,9 +34,11 @@ from gamepay.store.schema.payments import (
     refused_table,
     unknown_table,
 )
+from gamepay.store.sql import utc_day
 
 __all__ = [
     "LOG_TEXT_LIMIT",
+    "callbacks_per_day",
     "claim_create_attempt",
     "claim_signature",
     "fail_creating",
@@ -55,11 +57,13 @@ __all__ = [
     "orders_created_between",
     "orders_due",
     "orders_for_player",
+    "orders_per_day",
     "release_slot",
     "reschedule_poll",
     "signature_seen",
     "slot_held",
     "slots_used",
+    "status_log",
     "take_slot",
     "update_order",
 ]
@@ -192,8 +196,10 @@ async def list_orders(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> list[Order]:
-    """Orders matching every filter given (created in [since, until)), newest first."""
+    """Orders matching every filter given (created in [since, until)), newest first, skipping
+    the first ``offset``."""
     query = select(orders_table)
     if status is not None:
         query = query.where(orders_table.c.status == str(status))
@@ -203,7 +209,8 @@ async def list_orders(
         query = query.where(orders_table.c.created_at >= since)
     if until is not None:
         query = query.where(orders_table.c.created_at < until)
-    query = query.order_by(orders_table.c.created_at.desc(), orders_table.c.id).limit(limit)
+    query = query.order_by(orders_table.c.created_at.desc(), orders_table.c.id)
+    query = query.limit(limit).offset(offset)
     return [Order.from_row(row) for row in (await conn.execute(query)).mappings()]
 
 
@@ -214,6 +221,43 @@ async def order_counts(conn: AsyncConnection) -> list[tuple[str, str, bool, int]
         select(o.kind, o.status, o.granted, func.count()).group_by(o.kind, o.status, o.granted)
     )
     return [(str(kind), str(status), bool(granted), int(n)) for kind, status, granted, n in rows]
+
+
+def orders_per_day(since: datetime) -> Select[tuple[str, str, int]]:
+    """The statement counting orders created since ``since`` per UTC day and status."""
+    o = orders_table.c
+    day = utc_day(o.created_at)
+    return select(day, o.status, func.count()).where(o.created_at >= since).group_by(day, o.status)
+
+
+def callbacks_per_day(since: datetime) -> Select[tuple[str, str, int]]:
+    """The statement counting status moves applied from callbacks since ``since``, per UTC day
+    and the status moved to."""
+    log = intent_log_table.c
+    day = utc_day(log.created_at)
+    return (
+        select(day, log.to_status, func.count())
+        .where(log.created_at >= since, log.source == "callback")
+        .group_by(day, log.to_status)
+    )
+
+
+async def status_log(conn: AsyncConnection, order_id: str) -> list[StatusMove]:
+    """Every status move applied to an order, oldest first."""
+    log = intent_log_table.c
+    rows = await conn.execute(
+        select(
+            log.from_status,
+            log.to_status,
+            log.source,
+            log.note,
+            log.payment_intent_id,
+            log.created_at,
+        )
+        .where(log.order_id == order_id)
+        .order_by(log.id)
+    )
+    return [StatusMove(*row) for row in rows]
 
 
 def orders_by_kind_and_status() -> Select[tuple[str, str, int]]:

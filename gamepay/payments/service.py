@@ -47,7 +47,13 @@ from gamepay.payments.callbacks import CallbackResponse, handle_callback
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.context import Clock, FaultHook, PaymentsContext
 from gamepay.payments.poller import PollReport, poll_due
-from gamepay.payments.reconcile import ReconcileReport, StuckReport, close_stuck, reconcile
+from gamepay.payments.reconcile import (
+    ReconcileReport,
+    StuckReport,
+    close_stuck,
+    reconcile,
+    reconcile_order,
+)
 from gamepay.payments.records import ApplyResult, Order, PaymentInstructions
 
 if TYPE_CHECKING:
@@ -231,6 +237,11 @@ class Payments:
     async def reconcile(self, since: datetime | int, until: datetime | int) -> ReconcileReport:
         """Compare the API's intents of [since, until) with our orders; repair through apply."""
         return await reconcile(self.context, since, until)
+
+    async def reconcile_order(self, order_id: str) -> ReconcileReport:
+        """Reconcile one order with the API now (what the console's button does); raises
+        ``OrderNotFound``."""
+        return await reconcile_order(self.context, order_id)
 
     async def close_stuck(self, *, dry_run: bool = False, limit: int = 1000) -> StuckReport:
         """Resolve orders stuck in ``creating``: link each one's intent if it exists, else close

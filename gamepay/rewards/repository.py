@@ -24,10 +24,10 @@ from gamepay.core.rewards import (
 )
 from gamepay.rewards.reports import RunReport
 from gamepay.store.schema.rewards import payouts_table, runs_table
-from gamepay.store.sql import big_sum
+from gamepay.store.sql import big_sum, utc_day
 from gamepay.store.types import Amount
 
-__all__ = ["PayoutRow", "RewardRepository", "RunRow", "paid_payouts_by_program"]
+__all__ = ["PayoutRow", "RewardRepository", "RunRow", "paid_payouts_by_program", "payouts_per_day"]
 
 _R = runs_table.c
 _P = payouts_table.c
@@ -91,6 +91,18 @@ def paid_payouts_by_program() -> sa.Select[Any]:
         .select_from(payouts_table.join(runs_table))
         .where(_P.status == str(PayoutStatus.PAID))
         .group_by(_R.program)
+    )
+
+
+def payouts_per_day(since: datetime) -> sa.Select[Any]:
+    """The statement counting payouts paid since ``since`` per UTC day and program (rows
+    ``(day, program, count)``)."""
+    day = utc_day(_P.paid_at)
+    return (
+        sa.select(day, _R.program, sa.func.count())
+        .select_from(payouts_table.join(runs_table))
+        .where(_P.status == str(PayoutStatus.PAID), _P.paid_at >= since)
+        .group_by(day, _R.program)
     )
 
 

@@ -27,9 +27,10 @@ from gamepay.store.schema.withdrawals import (
     withdrawal_exports_table,
     withdrawals_table,
 )
+from gamepay.store.sql import utc_day
 from gamepay.withdrawals.records import Withdrawal
 
-__all__ = ["StoredExport", "WithdrawalRepository", "withdrawals_by_status"]
+__all__ = ["StoredExport", "WithdrawalRepository", "withdrawals_by_status", "withdrawals_per_day"]
 
 _W = withdrawals_table.c
 _D = withdrawal_days_table.c
@@ -53,6 +54,15 @@ class StoredExport:
 def withdrawals_by_status() -> Select[Any]:
     """The statement counting withdrawals per status (rows of ``(status, count)``)."""
     return select(_W.status, func.count()).group_by(_W.status)
+
+
+def withdrawals_per_day(since: datetime) -> Select[Any]:
+    """The statement counting withdrawals requested since ``since`` per UTC day and status
+    (rows ``(day, status, count)``)."""
+    day = utc_day(_W.created_at)
+    return (
+        select(day, _W.status, func.count()).where(_W.created_at >= since).group_by(day, _W.status)
+    )
 
 
 def _from_row(row: Any) -> Withdrawal:
