@@ -53,6 +53,7 @@ from gamepay.ledger.records import (
     HistoryPage,
     HoldRecord,
     TransferRecord,
+    Verification,
     VerifyReport,
 )
 from gamepay.ledger.rows import (
@@ -65,7 +66,7 @@ from gamepay.ledger.rows import (
     same_asset,
     transfer_record,
 )
-from gamepay.ledger.verify import verify
+from gamepay.ledger.verify import last_verification, record_verification, verify
 from gamepay.store import Store
 from gamepay.store.rows import RowInsert
 from gamepay.store.schema.ledger import accounts_table, assets_table
@@ -448,4 +449,23 @@ class Ledger:
         and compare; also checks that every asset sums to zero, that no account that may not go
         negative is below zero, and that no held amount is negative. Read-only."""
         result: VerifyReport = await self.store.read(verify)
+        return result
+
+    async def record_verification(
+        self, report: VerifyReport, *, started_at: datetime, by: str
+    ) -> Verification:
+        """Store a ``verify()`` outcome (finished now) as the ledger's last verify result."""
+        finished = self._now()
+
+        async def run(conn: AsyncConnection) -> Verification:
+            return await record_verification(
+                conn, report, started_at=started_at, finished_at=finished, by=by
+            )
+
+        result: Verification = await self.store.run(run)
+        return result
+
+    async def last_verification(self) -> Verification | None:
+        """The newest recorded verify result (any replica's), or None."""
+        result: Verification | None = await self.store.read(last_verification)
         return result

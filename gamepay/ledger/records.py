@@ -17,6 +17,7 @@ __all__ = [
     "HoldStatus",
     "TransferPhase",
     "TransferRecord",
+    "Verification",
     "VerifyReport",
 ]
 
@@ -108,3 +109,17 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when every balance matched and every asset summed to zero."""
         return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """A recorded ``verify()`` run: its outcome, its first problems, who ran it and when."""
+
+    ok: bool
+    problem_count: int
+    problems: tuple[str, ...]
+    balances_checked: int
+    transfers_checked: int
+    by: str
+    started_at: datetime
+    finished_at: datetime

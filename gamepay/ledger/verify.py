@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,15 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gamepay.core.holds import HoldStatus, TransferPhase, status_of
 from gamepay.errors import HoldStateError
 from gamepay.ledger.reads import SETTLED, count_transfers, stored_balances
-from gamepay.ledger.records import VerifyReport
+from gamepay.ledger.records import Verification, VerifyReport
 from gamepay.store.schema.ledger import (
     accounts_table,
     holds_table,
     transfers_table,
+    verifications_table,
 )
 from gamepay.store.sql import big_sum
 
-__all__ = ["verify"]
+__all__ = ["KEPT_PROBLEMS", "last_verification", "record_verification", "verify"]
+
+KEPT_PROBLEMS = 20
+"""How many of a run's problems are stored with it (the count is always exact)."""
 
 log = logging.getLogger("gamepay.ledger")
 
@@ -125,4 +130,58 @@ async def verify(conn: AsyncConnection) -> VerifyReport:
         log.error("ledger verify found %d problems", len(problems))
     return VerifyReport(
         problems=tuple(problems), balances_checked=len(stored), transfers_checked=transfers
+    )
+
+
+async def record_verification(
+    conn: AsyncConnection,
+    report: VerifyReport,
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    by: str,
+) -> Verification:
+    """Store one verify run (its first ``KEPT_PROBLEMS`` problems) and return it."""
+    done = Verification(
+        ok=report.ok,
+        problem_count=len(report.problems),
+        problems=report.problems[:KEPT_PROBLEMS],
+        balances_checked=report.balances_checked,
+        transfers_checked=report.transfers_checked,
+        by=by[:64],
+        started_at=started_at,
+        finished_at=finished_at,
+    )
+    await conn.execute(
+        sa.insert(verifications_table).values(
+            ok=done.ok,
+            problem_count=done.problem_count,
+            problems="\n".join(done.problems),
+            balances_checked=done.balances_checked,
+            transfers_checked=done.transfers_checked,
+            by=done.by,
+            started_at=started_at,
+            finished_at=finished_at,
+        )
+    )
+    return done
+
+
+async def last_verification(conn: AsyncConnection) -> Verification | None:
+    """The newest recorded verify run, or None."""
+    v = verifications_table.c
+    row = (
+        await conn.execute(sa.select(verifications_table).order_by(v.id.desc()).limit(1))
+    ).first()
+    if row is None:
+        return None
+    return Verification(
+        ok=bool(row.ok),
+        problem_count=int(row.problem_count),
+        problems=tuple(line for line in str(row.problems).split("\n") if line),
+        balances_checked=int(row.balances_checked),
+        transfers_checked=int(row.transfers_checked),
+        by=str(row.by),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
     )

@@ -7,7 +7,7 @@ Each area's tables are read and written only by that area's repository (the ledg
 own); other areas go through that area's API.
 
 - ``ledger``: ``gp_assets``, ``gp_accounts``, ``gp_balances``, ``gp_transfers``, ``gp_holds``,
-  ``gp_batches``;
+  ``gp_batches``, ``gp_ledger_verifications``;
 - ``payments``: ``gp_orders``, ``gp_intent_log``, ``gp_refused_transitions``,
   ``gp_unknown_intents``, ``gp_callback_signatures``;
 - ``events``: ``gp_events`` (the outbox);

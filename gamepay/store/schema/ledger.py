@@ -26,6 +26,7 @@ __all__ = [
     "batches_table",
     "holds_table",
     "transfers_table",
+    "verifications_table",
 ]
 
 assets_table = Table(
@@ -128,3 +129,19 @@ batches_table = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 """A batch id and the digest of its transfers, for idempotent replay."""
+
+verifications_table = Table(
+    "gp_ledger_verifications",
+    metadata,
+    Column("id", SEQ, primary_key=True, autoincrement=True),
+    Column("ok", Boolean, nullable=False),
+    Column("problem_count", Integer, nullable=False),
+    Column("problems", Text, nullable=False),
+    Column("balances_checked", Integer, nullable=False),
+    Column("transfers_checked", Integer, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+)
+"""Each recorded ``verify()`` run (revision ``0010_ledger_verifications``): its outcome, the
+first problems (one per line), who asked; the newest is the ledger's last verify result."""
