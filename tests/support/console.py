@@ -10,14 +10,16 @@ from dataclasses import dataclass
 import httpx
 from starlette.applications import Starlette
 
-from gamepay import Currency, Economy, Store, Token, WithdrawalsConfig
+from gamepay import BalancePrice, Currency, Economy, Store, Token, WithdrawalsConfig
 from gamepay.rewards import Program
 from gamepay.testing import RunningSandbox, running_sandbox
 from gamepay_admin import SignInLimiter, console_routes
+from tests.support.catalog import sword_catalog
 from tests.support.sandbox import client_for
 
 __all__ = [
     "ADMIN_TOKEN",
+    "GEM",
     "GOLD",
     "USDT",
     "WS_SECRET",
@@ -30,6 +32,7 @@ __all__ = [
 ADMIN_TOKEN = "admin-token-for-the-console-tests-" + "0123456789abcdef"
 WS_SECRET = "ws-secret-of-the-console-tests-" + "fedcba9876543210"
 GOLD = Currency("gold", 0)
+GEM = Currency("gem", 2)
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -51,8 +54,9 @@ async def running_console(
     limiter: SignInLimiter | None = None,
     programs: Sequence[Program] = (),
 ) -> AsyncIterator[ConsoleWorld]:
-    """An economy from parts on ``db_url`` with the console mounted, and a client of it;
-    ``programs`` are the economy's reward programs."""
+    """An economy from parts on ``db_url`` (the sword sold for fiat or 500 gold; no callback
+    URL, so only the poller or a reconcile learns a payment) with the console mounted, and a
+    client of it; ``programs`` are the economy's reward programs."""
     store = await Store.connect(db_url)
     await store.migrate()
     async with running_sandbox() as sandbox:
@@ -60,7 +64,8 @@ async def running_console(
         economy = Economy.from_parts(
             store=store,
             client=client,
-            assets=[GOLD],
+            catalog=sword_catalog(BalancePrice(asset_id=GOLD.id, amount=500)),
+            assets=[GOLD, GEM],
             token_secret=WS_SECRET,
             withdrawals=WithdrawalsConfig(tokens={USDT.id: USDT}),
             poll_interval=None,
