@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from gamepay.core.intents import OrderStatus
 from gamepay.errors import GamepayError, OrderNotFound
+from gamepay.payments.grants import decode_parts
 from gamepay_admin.reads import money, order_page, order_status_log
 from gamepay_admin.web import Page, checked_form, console_of, render, require_session
 
@@ -73,7 +74,13 @@ async def _detail(request: Request, order_id: str, extra: dict[str, Any]) -> Res
         order = await economy.payments.order(order_id)
     except OrderNotFound:
         raise HTTPException(404, "no such order") from None
-    asset_ids = {a for a in (order.price_asset_id, order.grant_asset_id) if a}
+    if order.grant_parts is not None:
+        parts = [(g.asset_id, g.amount) for g in decode_parts(order.grant_parts)]
+    elif order.grant_asset_id is not None and order.grant_amount is not None:
+        parts = [(order.grant_asset_id, order.grant_amount)]
+    else:
+        parts = []
+    asset_ids = {a for a in (order.price_asset_id, *(p[0] for p in parts)) if a}
     assets = await economy.ledger.get_assets(asset_ids)
 
     def amount(units: int | None, asset_id: str | None) -> str:
@@ -95,7 +102,7 @@ async def _detail(request: Request, order_id: str, extra: dict[str, Any]) -> Res
         ("SKU", order.sku or ""),
         ("Request id", order.request_id or ""),
         ("Price", amount(order.price_amount, order.price_asset_id)),
-        ("Grants", amount(order.grant_amount, order.grant_asset_id)),
+        ("Grants", ", ".join(amount(units, asset_id) for asset_id, units in parts)),
         ("Granted", "yes" if order.granted else "no"),
         ("Fiat", f"{order.fiat_amount or ''} {order.fiat_currency or ''}".strip()),
         ("Payment intent", order.payment_intent_id or ""),
