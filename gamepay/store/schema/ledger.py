@@ -143,5 +143,5 @@ verifications_table = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=False),
 )
-"""Each recorded ``verify()`` run (revision ``0012_ledger_verifications``): its outcome, the
+"""Each recorded ``verify()`` run (revision ``0014_ledger_verifications``): its outcome, the
 first problems (one per line), who asked; the newest is the ledger's last verify result."""

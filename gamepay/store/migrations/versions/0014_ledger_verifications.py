@@ -3,7 +3,7 @@
 The console (and anyone calling ``Ledger.record_verification``) stores each ``verify()`` outcome
 here, so every replica shows the same last result.
 
-Revision ID: 0012_ledger_verifications
+Revision ID: 0014_ledger_verifications
 Revises: 0007_balance_slots
 """
 
@@ -16,7 +16,7 @@ from gamepay.store.types import UTCDateTime
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision = "0012_ledger_verifications"
+revision = "0014_ledger_verifications"
 down_revision: str | None = "0007_balance_slots"
 branch_labels: str | None = None
 depends_on: str | None = None
