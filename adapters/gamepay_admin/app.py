@@ -33,10 +33,12 @@ from gamepay_admin.web import (
     CsrfRefused,
     Page,
     SignInRequired,
+    audit,
     checked_form,
     console_of,
     read_form,
     render,
+    require_session,
     same_origin,
 )
 
@@ -150,7 +152,8 @@ async def _sign_in(request: Request) -> Response:
             {"error": "That token is not right.", "next": _next(form.get("next"))},
             status_code=401,
         )
-    cookie, _ = console.keys.open()
+    cookie, session = console.keys.open()
+    await audit(request, session, "console.sign_in", "console", {})
     log.info("console sign-in from %s", client)
     done = RedirectResponse(_next(form.get("next")), 303)
     done.set_cookie(
@@ -167,6 +170,7 @@ async def _sign_in(request: Request) -> Response:
 
 async def _sign_out(request: Request) -> Response:
     await checked_form(request)
+    await audit(request, require_session(request), "console.sign_out", "console", {})
     answer = RedirectResponse(f"{PREFIX}/signin", 303)
     answer.delete_cookie(
         COOKIE, path=PREFIX, secure=_secure(request), httponly=True, samesite="strict"

@@ -16,7 +16,7 @@ from gamepay.core.intents import OrderStatus
 from gamepay.errors import GamepayError, OrderNotFound
 from gamepay.payments.grants import decode_parts
 from gamepay_admin.reads import money, order_page, order_status_log
-from gamepay_admin.web import Page, checked_form, console_of, render, require_session
+from gamepay_admin.web import Page, audit, checked_form, console_of, render, require_session
 
 __all__ = ["ORDERS", "ORDERS_PAGE"]
 
@@ -145,6 +145,7 @@ async def order_detail(request: Request) -> Response:
 async def reconcile_order(request: Request) -> Response:
     """Reconcile one order with KryptoGO now and show what it found (POST, CSRF-checked)."""
     await checked_form(request)
+    session = require_session(request)
     order_id = request.path_params["order_id"]
     economy = console_of(request).economy
     try:
@@ -152,7 +153,10 @@ async def reconcile_order(request: Request) -> Response:
     except OrderNotFound:
         raise HTTPException(404, "no such order") from None
     except GamepayError as exc:
+        await audit(request, session, "orders.reconcile", order_id, {}, error=exc.code)
         return await _detail(request, order_id, {"error": f"Reconcile failed: {exc.code}"})
+    kinds = [m.kind for m in report.mismatches]
+    await audit(request, session, "orders.reconcile", order_id, {"mismatches": kinds})
     if not report.mismatches:
         notice = "Reconciled: the order agrees with KryptoGO."
     else:

@@ -19,7 +19,15 @@ from starlette.routing import Route
 
 from gamepay_admin.charts import days_back, legend, series_of, stacked_bars
 from gamepay_admin.reads import daily_figures, totals
-from gamepay_admin.web import PREFIX, Page, checked_form, console_of, render, require_session
+from gamepay_admin.web import (
+    PREFIX,
+    Page,
+    audit,
+    checked_form,
+    console_of,
+    render,
+    require_session,
+)
 
 __all__ = ["DAYS", "OVERVIEW"]
 
@@ -71,11 +79,14 @@ async def overview(request: Request) -> Response:
 async def verify_now(request: Request) -> Response:
     """Run ``Ledger.verify()`` now, record the result, back to the overview (POST + CSRF)."""
     await checked_form(request)
+    session = require_session(request)
     ledger = console_of(request).economy.ledger
     started = datetime.now(UTC)
     report = await ledger.verify()
     await ledger.record_verification(report, started_at=started, by="console")
     took = datetime.now(UTC) - started
+    details = {"ok": report.ok, "problems": len(report.problems)}
+    await audit(request, session, "ledger.verify", "ledger", details)
     log.info(
         "console: ledger verify %s in %.1fs (%d problems)",
         "ok" if report.ok else "FAILED",

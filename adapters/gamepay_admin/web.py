@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute
 
+from gamepay.audit import Actor, AuditLog
 from gamepay_admin.security import AdminSession, SessionKeys, SignInLimiter
 
 if TYPE_CHECKING:
@@ -33,11 +35,14 @@ if TYPE_CHECKING:
 __all__ = [
     "COOKIE",
     "CSRF_FIELD",
+    "OPERATOR",
     "PREFIX",
     "Console",
     "CsrfRefused",
     "Page",
     "SignInRequired",
+    "actor_of",
+    "audit",
     "checked_form",
     "console_of",
     "read_form",
@@ -58,6 +63,9 @@ CSRF_FIELD = "csrf"
 
 MAX_FORM_BYTES = 64 * 1024
 """A POSTed form larger than this is refused (413)."""
+
+OPERATOR = "admin"
+"""The operator label of every console action (the console has one token)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,27 @@ class CsrfRefused(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(403, "this form has expired: reload the page and try again")
+
+
+def actor_of(request: Request, session: AdminSession) -> Actor:
+    """The audit actor of a signed-in request: ``admin``, the client IP, the session's hash."""
+    client = request.client.host if request.client else ""
+    return Actor.of(OPERATOR, client_ip=client[:64], session_id=session.nonce)
+
+
+async def audit(
+    request: Request,
+    session: AdminSession,
+    action: str,
+    target: str,
+    details: Mapping[str, Any],
+    *,
+    error: str | None = None,
+) -> None:
+    """Write the audit row of an action that has no transaction of its own to write it in."""
+    log_ = AuditLog(console_of(request).economy.store)
+    actor = actor_of(request, session)
+    await log_.write(actor, action, target, details, datetime.now(UTC), error=error)
 
 
 def console_of(request: Request) -> Console:

@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gamepay.audit import Actor
 from gamepay.core.assets import Asset
 from gamepay.core.money import format_amount
 from gamepay.errors import GamepayError, WithdrawalNotFound
@@ -34,6 +33,7 @@ from gamepay_admin.web import (
     PREFIX,
     CsrfRefused,
     Page,
+    actor_of,
     checked_form,
     console_of,
     render,
@@ -41,20 +41,12 @@ from gamepay_admin.web import (
     same_origin,
 )
 
-__all__ = ["OPERATOR", "WITHDRAWALS", "actor_of", "decisions_of", "read_upload"]
+__all__ = ["WITHDRAWALS", "decisions_of", "read_upload"]
 
-OPERATOR = "admin"
-"""The operator label of every console action (the console has one token)."""
 FORM_OVERHEAD = 64 * 1024
 """Room for the multipart envelope and the CSRF field around an uploaded file."""
 RECORDS_KEY = "withdrawals.executed"
 """``Console.extra`` key of a deployment's own record of executed transfers (optional)."""
-
-
-def actor_of(request: Request, session: AdminSession) -> Actor:
-    """The audit actor of a signed-in request: ``admin``, the client IP, the session's hash."""
-    client = request.client.host if request.client else ""
-    return Actor.of(OPERATOR, client_ip=client[:64], session_id=session.nonce)
 
 
 def decisions_of(request: Request) -> WithdrawalDecisions:

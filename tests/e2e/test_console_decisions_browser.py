@@ -123,6 +123,8 @@ async def test_an_operator_resolves_an_unknown_withdrawal_in_the_browser(
                 assert [(r.action, r.target, r.result) for r in rows] == [
                     ("withdrawals.resolve", wid, "ok"),
                     ("withdrawals.upload_export", "transfers.json", "ok"),
+                    ("console.sign_in", "console", "ok"),  # the browser's
+                    ("console.sign_in", "console", "ok"),  # the refusal checks' client
                 ]
                 assert rows[0].details["transfer_id"] == record.transfer_id
             finally:

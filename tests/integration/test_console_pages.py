@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from gamepay import Ledger
+from gamepay.audit import AuditLog
 from tests.support.console import GEM, GOLD, ConsoleWorld, csrf_of, running_console, sign_in
 
 
@@ -75,6 +76,12 @@ async def test_verify_now_records_a_result_every_replica_reads(db_url: str) -> N
         assert (seen.ok, seen.by, seen.problem_count) == (True, "console", 0)
         assert seen.transfers_checked == 3  # the gold grant, the purchase, the sword grant
         assert f"{seen.transfers_checked} transfers checked" in page
+        rows = await AuditLog(world.economy.store).page()
+        assert [(r.action, r.target, r.result) for r in rows] == [
+            ("ledger.verify", "ledger", "ok"),
+            ("console.sign_in", "console", "ok"),
+        ]
+        assert rows[0].details == {"ok": True, "problems": 0}
 
 
 async def test_players_shows_exact_balances_and_pages_history(db_url: str) -> None:
@@ -149,3 +156,6 @@ async def test_reconcile_this_order_repairs_a_missed_payment(db_url: str) -> Non
         assert "<td>reconcile</td>" in done.text  # the status move, by its source
         assert (await world.economy.payments.order(order_id)).granted
         assert (await world.http.get("/admin/orders/no-such-order")).status_code == 404
+        rows = await AuditLog(world.economy.store).page()
+        assert (rows[0].action, rows[0].target) == ("orders.reconcile", order_id)
+        assert "status_differs" in rows[0].details["mismatches"]  # what it found, kept

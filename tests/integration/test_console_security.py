@@ -13,6 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from gamepay.audit import AuditLog
 from gamepay.config import Settings
 from gamepay_admin import SECURITY_HEADERS, SignInLimiter, console_routes_for
 from tests.support.console import ADMIN_TOKEN, WS_SECRET, csrf_of, running_console, sign_in
@@ -103,7 +104,8 @@ async def test_sign_in_attempts_are_rate_limited_per_client(db_url: str) -> None
 
 async def test_posts_need_the_sessions_csrf_token(db_url: str) -> None:
     """Sign-out without, with a wrong or with another session's CSRF token, or from a foreign
-    Origin: 403 and still signed in; with its own token: signed out (cookie deleted)."""
+    Origin: 403 and still signed in; with its own token: signed out (cookie deleted), and the
+    audit log has both sign-ins and the sign-out."""
     async with running_console(db_url) as world:
         await sign_in(world.http)
         other = csrf_of((await world.http.get("/admin/")).text)
@@ -123,6 +125,8 @@ async def test_posts_need_the_sessions_csrf_token(db_url: str) -> None:
         out = await world.http.post("/admin/signout", data={"csrf": token})
         assert (out.status_code, out.headers["location"]) == (303, "/admin/signin")
         assert "max-age=0" in out.headers["set-cookie"].lower()
+        actions = [r.action for r in await AuditLog(world.economy.store).page()]
+        assert actions == ["console.sign_out", "console.sign_in", "console.sign_in"]
 
 
 async def test_every_answer_has_the_security_headers(db_url: str) -> None:
