@@ -66,6 +66,8 @@ GamepayError
 │   │   └── NotAwaitingDecision       (gamepay.withdrawals.decision_errors) not unknown/stuck
 │   ├── CallbackRejected              malformed, unsigned or replayed callback
 │   ├── BalancePriceMissing           the item cannot be bought with a balance
+│   ├── OfferUnavailable              (gamepay.payments.errors) outside the offer window
+│   ├── PurchaseLimitReached          (gamepay.payments.errors) at the item's max_per_player
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
@@ -83,6 +85,7 @@ GamepayError
 │   └── TradeClosed                   the trade is no longer open (``status``)
 │       └── TradeExpired              it passed ``expires_at``: expired now, nothing else done
 ├── SandboxError                      the local KryptoGO emulator refused an operation
+│   └── BalanceNotEnough              (gamepay.sandbox.emulator) its treasury is short: 4015
 ├── PortInUse                         a server cannot listen: the address is already taken
 └── ProtocolError                     a websocket client broke the protocol (gamepay_ws)
     ├── BadJson                       a frame that is not UTF-8 JSON
