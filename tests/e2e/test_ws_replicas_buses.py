@@ -73,7 +73,7 @@ class Replica:
 async def replica(db_url: str, secret: str, make_bus: Any) -> AsyncIterator[Replica]:
     """A running replica whose bus is ``make_bus(store, backend)`` (started here)."""
     async with AsyncExitStack() as stack:
-        store = await Store.connect(db_url, pool_size=4)
+        store = await Store.connect(db_url, pool_size=8)
         stack.push_async_callback(store.close)
         await store.migrate()
         backend = OutboxBackend(store)
