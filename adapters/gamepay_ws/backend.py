@@ -44,6 +44,7 @@ __all__ = [
     "BalanceReader",
     "GamepayBackend",
     "PaymentsService",
+    "PlayerBalances",
     "TradesService",
     "WithdrawableTokens",
     "WithdrawalsService",
@@ -66,6 +67,15 @@ class BalanceReader(Protocol):
 
     async def balances(self, account_id: str) -> Mapping[str, Balance]:
         """Every asset the account has touched, with its balance."""
+        ...
+
+
+class PlayerBalances(Protocol):
+    """What the backend reads balances from when given (``gamepay.inventory.Inventory``: expired
+    time-limited lots are not counted)."""
+
+    async def balances(self, player_id: str) -> Mapping[str, Balance]:
+        """The player's balances as the player sees them."""
         ...
 
 
@@ -168,8 +178,9 @@ class GamepayBackend:
     methods); its ledger is used for balances. ``withdrawals`` is a
     ``gamepay.withdrawals.Withdrawals`` (``WithdrawalsService``) or None (then ``withdraw`` is
     refused with ``invalid_asset``). ``trades`` is a ``gamepay.inventory.Trades`` or None (then
-    the trade requests are refused with ``invalid_input``). ``gamepay.Economy`` builds this for
-    you.
+    the trade requests are refused with ``invalid_input``). ``inventory`` (``PlayerBalances``),
+    when given, answers ``balances`` (expired lots hidden); else the payments' ledger does.
+    ``gamepay.Economy`` builds this for you.
     """
 
     def __init__(
@@ -177,10 +188,13 @@ class GamepayBackend:
         payments: PaymentsService,
         withdrawals: WithdrawalsService | None = None,
         trades: TradesService | None = None,
+        *,
+        inventory: PlayerBalances | None = None,
     ) -> None:
         self.payments = payments
         self.withdrawals = withdrawals
         self.trades_service = trades
+        self.inventory = inventory
         self._assets: dict[str, tuple[str, int]] = {}
 
     async def _asset_info(self, asset_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
@@ -235,7 +249,10 @@ class GamepayBackend:
     async def balances(self, player_id: str) -> Sequence[BalanceEntry]:
         """The player's balances (an unknown player simply holds nothing)."""
         try:
-            found = await self.payments.ledger.balances(player_account(player_id))
+            if self.inventory is not None:
+                found = await self.inventory.balances(player_id)
+            else:
+                found = await self.payments.ledger.balances(player_account(player_id))
         except AccountNotFound:
             return []
         info = await self._asset_info(found)

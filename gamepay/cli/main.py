@@ -19,6 +19,7 @@ from gamepay.cli import (
     db,
     demo,
     intents,
+    inventory,
     ledger,
     rewards,
     sandbox,
@@ -51,6 +52,7 @@ app.add_typer(rewards.app, name="rewards")
 app.add_typer(db.app, name="db")
 app.add_typer(withdrawals.app, name="withdrawals")
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(inventory.app, name="inventory")
 app.command(name="config")(config.config)
 app.command(name="balance")(ledger.balance)
 app.command(name="history")(ledger.history)

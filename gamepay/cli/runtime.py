@@ -9,8 +9,8 @@ operator console at ``/admin`` when ``GAMEPAY_ADMIN_TOKEN`` is set (``gamepay_ad
 extra routes), and a standalone ``websockets`` server when ``GAMEPAY_WS_PORT`` is set. Everything
 stops, in reverse order, when the block exits. The demo runs exactly this, pointed at the sandbox.
 With ``schedule=True`` (what ``serve`` does) the scheduler (``gamepay.cli.scheduler``) pays the
-programs' closed periods and reconciles, as ``GAMEPAY_REWARDS_TICK_S`` and
-``GAMEPAY_RECONCILE_INTERVAL_S`` say.
+programs' closed periods, reconciles and sweeps expired lots, as ``GAMEPAY_REWARDS_TICK_S``,
+``GAMEPAY_RECONCILE_INTERVAL_S`` and ``GAMEPAY_EXPIRY_SWEEP_S`` say.
 """
 
 from __future__ import annotations
@@ -177,7 +177,11 @@ async def running_runtime(
         scheduler = None
         if schedule:
             scheduler = scheduler_for(
-                settings, rewards=economy.rewards, payments=economy.payments, metrics=metrics
+                settings,
+                rewards=economy.rewards,
+                payments=economy.payments,
+                inventory=economy.inventory,
+                metrics=metrics,
             )
             scheduler.start()
             stack.push_async_callback(scheduler.stop)

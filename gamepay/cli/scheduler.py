@@ -1,6 +1,7 @@
-"""The scheduler of `gamepay serve`: rewards paid when their periods close, reconciliation.
+"""The scheduler of `gamepay serve`: rewards paid when their periods close, reconciliation,
+the expiry sweep of time-limited lots.
 
-Two jobs, each on its own interval, run by EVERY replica on its own (no leader, no lock): the
+Three jobs, each on its own interval, run by EVERY replica on its own (no leader, no lock): the
 database decides that a reward period is paid once (``gamepay.rewards.runner``), and a
 reconciliation is idempotent (it only repairs what differs).
 
@@ -11,6 +12,10 @@ reconciliation is idempotent (it only repairs what differs).
 - **reconcile** (``GAMEPAY_RECONCILE_INTERVAL_S``, default 3600 s; ``0`` = off): KryptoGO's
   intents of the last ``GAMEPAY_RECONCILE_WINDOW_S`` (a day) against our orders
   (``Payments.reconcile``). The first run is one interval after start-up.
+- **expiry** (``GAMEPAY_EXPIRY_SWEEP_S``, default 60 s; ``0`` = off): every expired lot of a
+  time-limited grant goes back to its issuer (``Inventory.sweep``; idempotent, each lot's
+  transfer id is derived from the lot, so replicas sweeping at once post it once). The first
+  tick runs at start-up.
 
 Each tick logs ONE line (INFO, WARNING when something failed) and is counted in ``/metrics``
 (``gamepay_scheduler_*``: runs, failures, last and next run, by job). A tick never raises: a
@@ -30,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from gamepay.config import Settings
 from gamepay.errors import GamepayError
 from gamepay.eventloop import stop_tasks
+from gamepay.inventory import Inventory
 from gamepay.metrics import Metrics
 from gamepay.observability import log_context
 from gamepay.payments import Payments
@@ -37,7 +43,15 @@ from gamepay.rewards.programs import Program
 from gamepay.rewards.programs_file import RewardsFileError, load_rewards_file
 from gamepay.rewards.runner import RewardRunner
 
-__all__ = ["Job", "Scheduler", "TickResult", "describe", "programs_for", "scheduler_for"]
+__all__ = [
+    "Job",
+    "Scheduler",
+    "TickResult",
+    "describe",
+    "expiry_job",
+    "programs_for",
+    "scheduler_for",
+]
 
 log = logging.getLogger("gamepay.scheduler")
 
@@ -200,6 +214,16 @@ def reconcile_job(payments: Payments, interval: float, window: float) -> Job:
     return Job("reconcile", interval, tick, first_delay=interval)
 
 
+def expiry_job(inventory: Inventory, interval: float) -> Job:
+    """The expiry job: every lot expired by now goes back to its issuer, once."""
+
+    async def tick(now: datetime) -> TickResult:
+        report = await inventory.sweep(now=now)
+        return TickResult(report.summary())
+
+    return Job("expiry", interval, tick)
+
+
 def scheduler_for(
     settings: Settings,
     *,
@@ -207,11 +231,13 @@ def scheduler_for(
     payments: Payments | None,
     metrics: Metrics | None = None,
     clock: Callable[[], datetime] = _utcnow,
+    inventory: Inventory | None = None,
 ) -> Scheduler:
     """The scheduler ``settings`` ask for: each job whose interval is not 0 (maybe none).
 
     ``rewards`` are the economy's runners (``economy.rewards``): no rewards job without one; no
-    reconcile job without ``payments``.
+    reconcile job without ``payments``; no expiry job without ``inventory`` (the economy's: it
+    pushes on the economy's bus).
     """
     jobs = []
     if settings.rewards_tick_s > 0 and rewards:
@@ -220,6 +246,8 @@ def scheduler_for(
         jobs.append(
             reconcile_job(payments, settings.reconcile_interval_s, settings.reconcile_window_s)
         )
+    if settings.expiry_sweep_s > 0 and inventory is not None:
+        jobs.append(expiry_job(inventory, settings.expiry_sweep_s))
     return Scheduler(jobs, metrics=metrics, clock=clock)
 
 
@@ -236,4 +264,9 @@ def describe(scheduler: Scheduler, settings: Settings, programs: Sequence[Progra
         if any(job.name == "reconcile" for job in scheduler.jobs)
         else "reconcile off"
     )
-    return f"scheduler: {rewards}; {reconcile}"
+    expiry = (
+        f"expiry every {settings.expiry_sweep_s:g}s"
+        if any(job.name == "expiry" for job in scheduler.jobs)
+        else "expiry off"
+    )
+    return f"scheduler: {rewards}; {reconcile}; {expiry}"

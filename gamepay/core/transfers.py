@@ -33,6 +33,7 @@ class TransferKind(StrEnum):
     REFUND = "refund"
     SPEND = "spend"
     TRADE = "trade"
+    EXPIRY = "expiry"
 
 
 @dataclass(frozen=True, slots=True)

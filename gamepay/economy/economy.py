@@ -59,7 +59,7 @@ from gamepay.economy.parts import (
     withdrawals_config,
 )
 from gamepay.errors import ConfigError, InvalidInput
-from gamepay.inventory import Trades
+from gamepay.inventory import Inventory, Trades
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger, TransferRecord
 from gamepay.metrics import InstrumentedCallbacks, Metrics, metrics_endpoint
@@ -396,6 +396,11 @@ class Economy:
     def payments(self) -> Payments:
         """Purchases, top-ups, buy-with-balance, callbacks, polling, reconciliation."""
         return self._require().payments
+
+    @property
+    def inventory(self) -> Inventory:
+        """Gameplay grants, spends, time-limited lots and their sweep (``docs/inventory.md``)."""
+        return self._require().inventory
 
     @property
     def withdrawals(self) -> Withdrawals:

@@ -1,8 +1,8 @@
 """Building an economy's parts: from ``Settings`` to a catalog and withdrawal limits, and the
 ONE bus the services publish to and the websocket adapter listens to.
 
-``build`` wires ``Payments``, ``Withdrawals``, ``Trades``, a ``RewardRunner`` per program and the
-adapter on one bus; ``gamepay.economy.Economy`` runs what it builds.
+``build`` wires ``Payments``, ``Withdrawals``, ``Trades``, the ``Inventory``, a ``RewardRunner``
+per program and the adapter on one bus; ``gamepay.economy.Economy`` runs what it builds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gamepay.config import Settings, TokenSigning
 from gamepay.core.assets import Currency, Item, Token
 from gamepay.core.events import Event, EventPublisher
 from gamepay.errors import ConfigError
-from gamepay.inventory import Trades
+from gamepay.inventory import Inventory, Trades
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.ledger import Ledger
 from gamepay.metrics import Metrics, MetricsPublisher
@@ -98,6 +98,7 @@ class Parts:
     signing: TokenSigning | None
     assets: tuple[Currency | Item, ...]
     trades: Trades
+    inventory: Inventory
 
 
 def build(
@@ -135,8 +136,12 @@ def build(
     )
     runners = runners_for(store, ledger, programs, withdrawals=service)
     trades = Trades(ledger, publisher=publisher)
+    inventory = Inventory(ledger, publisher=publisher)
     adapter = WebsocketAdapter(
-        GamepayBackend(payments, service, trades), authenticator, bus=bus, config=adapter_config
+        GamepayBackend(payments, service, trades, inventory=inventory),
+        authenticator,
+        bus=bus,
+        config=adapter_config,
     )
     return Parts(
         store,
@@ -150,6 +155,7 @@ def build(
         signing,
         tuple(assets),
         trades,
+        inventory,
     )
 
 

@@ -19,10 +19,12 @@ from gamepay.core.transfers import MAX_MEMO_LENGTH, TransferKind, TransferSpec
 from gamepay.errors import InvalidInput
 
 __all__ = [
+    "MAX_DURATION_S",
     "MAX_KEY_LENGTH",
     "MAX_OPERATIONS",
     "Operation",
     "OperationKind",
+    "check_duration",
     "check_key",
     "check_operations",
     "check_reason",
@@ -37,6 +39,9 @@ MAX_KEY_LENGTH = 100
 MAX_OPERATIONS = 100
 """The most operations one ``execute`` may carry."""
 
+MAX_DURATION_S = 100 * 366 * 86400
+"""The longest duration a grant may carry: about a century, in seconds."""
+
 
 class OperationKind(StrEnum):
     """Which way an operation moves an asset: to the player, or away from the player."""
@@ -48,11 +53,13 @@ class OperationKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One grant or spend of ``amount`` base units of ``asset`` (an asset id, e.g.
-    ``item:sword``); validated on construction (``0 < amount < 2**256``)."""
+    ``item:sword``); validated on construction (``0 < amount < 2**256``). A grant may carry
+    ``duration_s``: the granted amount expires that many seconds after the posting."""
 
     kind: OperationKind
     asset: str
     amount: int
+    duration_s: int | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -62,11 +69,16 @@ class Operation:
         if not isinstance(self.asset, str) or not 0 < len(self.asset) <= 190:
             raise InvalidInput(f"asset must be an asset id string: {str(self.asset)[:60]!r}")
         check_amount(self.amount)
+        if self.duration_s is not None:
+            check_duration(self.duration_s)
+            if self.kind is not OperationKind.GRANT:
+                raise InvalidInput("only a grant may carry a duration")
 
     @classmethod
-    def grant(cls, asset: str, amount: int) -> Operation:
-        """An operation giving the player ``amount`` of ``asset`` from its issuer."""
-        return cls(OperationKind.GRANT, asset, amount)
+    def grant(cls, asset: str, amount: int, *, duration_s: int | None = None) -> Operation:
+        """An operation giving the player ``amount`` of ``asset`` from its issuer (expiring
+        ``duration_s`` seconds after the posting when given)."""
+        return cls(OperationKind.GRANT, asset, amount, duration_s)
 
     @classmethod
     def spend(cls, asset: str, amount: int) -> Operation:
@@ -77,6 +89,13 @@ class Operation:
     def delta(self) -> int:
         """The change to the player's balance: ``+amount`` for a grant, ``-amount`` for a spend."""
         return self.amount if self.kind is OperationKind.GRANT else -self.amount
+
+
+def check_duration(duration_s: object) -> int:
+    """``duration_s`` if it is an int of 1 second to about a century, else InvalidInput."""
+    if type(duration_s) is not int or not 0 < duration_s <= MAX_DURATION_S:
+        raise InvalidInput(f"a duration must be a whole number of seconds in 1..{MAX_DURATION_S}")
+    return duration_s
 
 
 def check_key(key: object) -> str:

@@ -144,7 +144,7 @@ def _scheduler(settings: Settings, world: World, program: Program, metrics: Metr
 
 
 async def test_disabled_scheduler_never_ticks(tmp_path: object) -> None:
-    """GAMEPAY_REWARDS_TICK_S=0 and GAMEPAY_RECONCILE_INTERVAL_S=0: no job, no run, no metric,
+    """All three intervals 0: no job, no run, no metric,
     even with a closed period due; with the tick on, the same setup pays it."""
     world = await open_world(sqlite_url(f"{tmp_path}/off.db"))
     try:
@@ -153,10 +153,12 @@ async def test_disabled_scheduler_never_ticks(tmp_path: object) -> None:
         await world.player("o1")
         await world.purchase(within(program, NOV)(5), "o1:buy", "o1", 10)
         metrics = Metrics()
-        off = Settings(rewards_tick_s=0, reconcile_interval_s=0)
+        off = Settings(rewards_tick_s=0, reconcile_interval_s=0, expiry_sweep_s=0)
         scheduler = _scheduler(off, world, program, metrics)
         assert scheduler.jobs == ()
-        assert describe(scheduler, off, [program]) == "scheduler: rewards off; reconcile off"
+        assert describe(scheduler, off, [program]) == (
+            "scheduler: rewards off; reconcile off; expiry off"
+        )
         scheduler.start()
         await asyncio.sleep(0.3)
         await scheduler.stop()
@@ -164,7 +166,7 @@ async def test_disabled_scheduler_never_ticks(tmp_path: object) -> None:
         samples = [line for line in metrics.render().splitlines() if not line.startswith(b"#")]
         assert not [line for line in samples if line.startswith(b"gamepay_scheduler")]
 
-        on = Settings(rewards_tick_s=0.05, reconcile_interval_s=0)
+        on = Settings(rewards_tick_s=0.05, reconcile_interval_s=0, expiry_sweep_s=0)
         scheduler = _scheduler(on, world, program, metrics)
         assert [job.name for job in scheduler.jobs] == ["rewards"]
         assert describe(scheduler, on, [program]).startswith(

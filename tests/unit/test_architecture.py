@@ -175,6 +175,7 @@ TABLE_OWNERS = {
     "gamepay.store.schema.events": "gamepay.bus.outbox",
     "gamepay.store.schema.audit": "gamepay.audit.log",
     "gamepay.store.schema.trades": "gamepay.inventory.trade_rows",
+    "gamepay.store.schema.lots": "gamepay.ledger",
 }
 
 

@@ -14,10 +14,30 @@ own); other areas go through that area's API.
 - ``withdrawals``: ``gp_withdrawals``, ``gp_withdrawal_days``, ``gp_withdrawal_exports``;
 - ``rewards``: ``gp_reward_runs``, ``gp_reward_payouts``;
 - ``audit``: ``gp_audit_log`` (operator actions);
-- ``trades``: ``gp_trades`` (player-to-player trades, ``gamepay.inventory.trades``).
+- ``trades``: ``gp_trades`` (player-to-player trades, ``gamepay.inventory.trades``);
+- ``lots``: ``gp_lots`` (time-limited grants; owned by ``gamepay.ledger.lots``).
 """
 
-from gamepay.store.schema import audit, events, ledger, payments, rewards, trades, withdrawals
+from gamepay.store.schema import (
+    audit,
+    events,
+    ledger,
+    lots,
+    payments,
+    rewards,
+    trades,
+    withdrawals,
+)
 from gamepay.store.schema.base import metadata
 
-__all__ = ["audit", "events", "ledger", "metadata", "payments", "rewards", "trades", "withdrawals"]
+__all__ = [
+    "audit",
+    "events",
+    "ledger",
+    "lots",
+    "metadata",
+    "payments",
+    "rewards",
+    "trades",
+    "withdrawals",
+]
