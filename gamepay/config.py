@@ -32,7 +32,8 @@ GAMEPAY_HOST / GAMEPAY_HTTP_PORT  where `gamepay serve` listens (everything, web
 GAMEPAY_WS_PORT                   optional: also a standalone websocket server on this port
 GAMEPAY_CATALOG_FILE              JSON file of the shop's catalog (docs/catalog.md)
 GAMEPAY_CREATING_TIMEOUT_S        an order with no intent this long after it was written: failed
-GAMEPAY_EXPIRY_SWEEP_S            seconds between two sweeps of expired time-limited lots (0 = off)
+GAMEPAY_EXPIRY_SWEEP_S            seconds between two sweeps of expired time-limited lots (0: off)
+GAMEPAY_RENEWAL_OFFER_S           seconds between two rounds of subscription renewal offers (0: off)
 GAMEPAY_WITHDRAWAL_TOKENS         withdrawable tokens: chain:address:symbol:decimals,...
 GAMEPAY_WITHDRAWAL_MIN            minimum withdrawal, whole tokens (decimal string)
 GAMEPAY_WITHDRAWAL_DAILY_LIMIT    per-player daily withdrawal limit, whole tokens
@@ -192,6 +193,7 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = Field(default=3600.0, ge=0)
     reconcile_window_s: float = Field(default=86400.0, gt=0)
     expiry_sweep_s: float = Field(default=60.0, ge=0)
+    renewal_offer_s: float = Field(default=300.0, ge=0)
     withdrawal_min: str = "1"
     withdrawal_daily_limit: str = "1000"
     time_zone: str = "UTC"

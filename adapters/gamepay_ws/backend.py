@@ -29,6 +29,7 @@ from gamepay.inventory.trades import TradeResult
 from gamepay.ledger import Balance, asset_code
 from gamepay.payments.catalog import CatalogItem
 from gamepay.payments.records import Order, PaymentInstructions
+from gamepay.payments.subscriptions import Subscriptions
 from gamepay.withdrawals.records import Withdrawal
 from gamepay_ws.amounts import needs_asset_facts
 from gamepay_ws.protocol import (
@@ -90,6 +91,11 @@ class PaymentsService(Protocol):
     @property
     def catalog(self) -> Iterable[CatalogItem]:
         """What the shop sells."""
+        ...
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """Renewals and offers of crypto subscriptions."""
         ...
 
     async def purchase(
@@ -313,6 +319,23 @@ class GamepayBackend:
         """Create a top-up order worth a fiat amount and its payment intent."""
         found = await self.payments.top_up(player_id, amount, currency, request_id=request_id)
         return self._instructions(found)
+
+    async def renew_subscription(self, player_id: str, sku: str) -> dict[str, Any]:
+        """The renewal intent of the next period (``Payments.subscriptions.renew``)."""
+        renewal = await self.payments.subscriptions.renew(player_id, sku)
+        return {
+            "sku": renewal.sku,
+            "period_index": renewal.period_index,
+            **self._instructions(renewal.instructions).model_dump(mode="json"),
+        }
+
+    async def subscriptions(self, player_id: str) -> list[dict[str, Any]]:
+        """The player's subscriptions with whether each pass is held now."""
+        subscriptions = self.payments.subscriptions
+        now = subscriptions.context.now()
+        return [
+            {**sub.to_json(), "held": sub.held(now)} for sub in await subscriptions.of(player_id)
+        ]
 
     async def withdraw(
         self, player_id: str, asset: str, amount: str, address: str, request_id: str

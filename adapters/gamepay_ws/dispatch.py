@@ -34,6 +34,8 @@ from gamepay_ws.protocol import (
     HistoryEntry,
     HistoryRequest,
     Ping,
+    RenewSubscription,
+    SubscriptionsRequest,
     TopUp,
     TradeAccept,
     TradeCancel,
@@ -100,6 +102,18 @@ async def _withdraw(backend: ShopBackend, player_id: str, message: Withdraw) -> 
     return await backend.withdraw(player_id, message.asset, message.amount, message.address, key)
 
 
+async def _renew_subscription(
+    backend: ShopBackend, player_id: str, message: RenewSubscription
+) -> dict[str, Any]:
+    return await backend.renew_subscription(player_id, message.sku)
+
+
+async def _subscriptions(
+    backend: ShopBackend, player_id: str, message: SubscriptionsRequest
+) -> dict[str, Any]:
+    return {"subscriptions": await backend.subscriptions(player_id)}
+
+
 async def _history(backend: ShopBackend, player_id: str, message: HistoryRequest) -> dict[str, Any]:
     events = await backend.events_after(player_id, message.after, message.limit)
     entries = [
@@ -162,6 +176,8 @@ HANDLERS: Mapping[type[BaseModel], Handler] = {
     TradeDecline: _trade_close,
     TradeCancel: _trade_close,
     TradeList: _trade_list,
+    RenewSubscription: _renew_subscription,
+    SubscriptionsRequest: _subscriptions,
 }
 """Every request after ``authenticate`` (which the session handles itself), by message type."""
 

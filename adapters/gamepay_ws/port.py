@@ -57,6 +57,15 @@ class ShopBackend(Protocol):
         """Withdraw ``amount`` (decimal string) of ``asset`` to ``address``, once per request id."""
         ...
 
+    async def renew_subscription(self, player_id: str, sku: str) -> dict[str, Any]:
+        """The intent paying the next period of subscription ``sku`` (created once per period):
+        its index and the payment instructions, JSON-ready."""
+        ...
+
+    async def subscriptions(self, player_id: str) -> list[dict[str, Any]]:
+        """The player's subscriptions, JSON-ready."""
+        ...
+
     async def events_after(self, player_id: str, last_id: int, limit: int) -> Sequence[Event]:
         """The player's persisted events with ``id > last_id``, oldest first."""
         ...

@@ -62,8 +62,10 @@ __all__ = [
     "HistoryRequest",
     "PaymentInstructionsReply",
     "Ping",
+    "RenewSubscription",
     "RequestId",
     "RequestIdRequired",
+    "SubscriptionsRequest",
     "TopUp",
     "TradeAccept",
     "TradeCancel",
@@ -171,6 +173,20 @@ class BuyWithBalance(_Request):
     type: Literal["buy_with_balance"]
     sku: Sku
     request_id: IdempotencyKey
+
+
+class RenewSubscription(_Request):
+    """Create (or get again) the payment intent of a subscription's next period: no request id
+    needed, the server keys it by (player, sku, period index)."""
+
+    type: Literal["renew_subscription"]
+    sku: Sku
+
+
+class SubscriptionsRequest(_Request):
+    """The player's subscriptions: each one's latest paid period and when its pass lapses."""
+
+    type: Literal["subscriptions"]
 
 
 class BuyWithCrypto(_Request):
@@ -286,7 +302,9 @@ ClientMessage = Annotated[
     | TradeAccept
     | TradeDecline
     | TradeCancel
-    | TradeList,
+    | TradeList
+    | RenewSubscription
+    | SubscriptionsRequest,
     Field(discriminator="type"),
 ]
 """Any message a client may send."""
@@ -312,6 +330,8 @@ CLIENT_TYPES = (
     "top_up",
     "withdraw",
     "history",
+    "renew_subscription",
+    "subscriptions",
     "ping",
     "trade_offer",
     "trade_accept",

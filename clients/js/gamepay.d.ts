@@ -92,7 +92,7 @@ export interface WithdrawResult extends Reply {
 
 export type EventType =
   | "order_status_changed" | "asset_granted" | "balance_changed" | "withdrawal_status_changed"
-  | "trade_changed";
+  | "trade_changed" | "subscription_changed" | "renewal_offered";
 
 /** One side's line of an offer, as sent: an asset id and a decimal amount in its units. */
 export interface TradeLine {
@@ -183,6 +183,20 @@ export declare function backoffDelay(
   random?: () => number,
 ): number;
 
+/** A subscription's latest paid period (ISO 8601 times). */
+export interface Subscription {
+  sku: string;
+  period_index: number;
+  period_start: string;
+  period_end: string;
+  pass_until: string;
+  started_at: string;
+  held: boolean;
+}
+
+/** The intent paying period `period_index` of a subscription. */
+export type Renewal = PaymentInstructions & { sku: string; period_index: number };
+
 export declare class GamepayClient {
   constructor(options: ClientOptions);
   readonly url: string;
@@ -220,4 +234,6 @@ export declare class GamepayClient {
   tradeDecline(tradeId: string, options?: { requestId?: string }): Promise<Trade>;
   tradeCancel(tradeId: string, options?: { requestId?: string }): Promise<Trade>;
   trades(options?: { openOnly?: boolean; limit?: number }): Promise<Trade[]>;
+  renewSubscription(sku: string): Promise<Renewal>;
+  subscriptions(): Promise<Subscription[]>;
 }

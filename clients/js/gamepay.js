@@ -381,4 +381,8 @@ export class GamepayClient {
   async trades({ openOnly = true, limit = 20 } = {}) {
     return (await this.request("trade_list", { open_only: openOnly, limit })).trades;
   }
+  /** The intent paying the next period of subscription `sku` (one per period, no request id). */
+  renewSubscription(sku) { return this.request("renew_subscription", { sku }); }
+  /** The player's subscriptions: each one's latest paid period and whether its pass is held. */
+  async subscriptions() { return (await this.request("subscriptions")).subscriptions; }
 }

@@ -1,7 +1,7 @@
 """The scheduler of `gamepay serve`: rewards paid when their periods close, reconciliation,
 the expiry sweep of time-limited lots.
 
-Three jobs, each on its own interval, run by EVERY replica on its own (no leader, no lock): the
+Four jobs, each on its own interval, run by EVERY replica on its own (no leader, no lock): the
 database decides that a reward period is paid once (``gamepay.rewards.runner``), and a
 reconciliation is idempotent (it only repairs what differs).
 
@@ -16,6 +16,9 @@ reconciliation is idempotent (it only repairs what differs).
   time-limited grant goes back to its issuer (``Inventory.sweep``; idempotent, each lot's
   transfer id is derived from the lot, so replicas sweeping at once post it once). The first
   tick runs at start-up.
+- **renewals** (``GAMEPAY_RENEWAL_OFFER_S``, default 300 s; ``0`` = off): every subscription
+  whose renewal offer time has come gets its ``renewal_offered`` push, once per period
+  (``Payments.subscriptions.offer_due``; replicas agree in the database). Needs ``payments``.
 
 Each tick logs ONE line (INFO, WARNING when something failed) and is counted in ``/metrics``
 (``gamepay_scheduler_*``: runs, failures, last and next run, by job). A tick never raises: a
@@ -50,6 +53,7 @@ __all__ = [
     "describe",
     "expiry_job",
     "programs_for",
+    "renewals_job",
     "scheduler_for",
 ]
 
@@ -224,6 +228,16 @@ def expiry_job(inventory: Inventory, interval: float) -> Job:
     return Job("expiry", interval, tick)
 
 
+def renewals_job(payments: Payments, interval: float) -> Job:
+    """The renewals job: every due subscription renewal is offered (a push), once per period."""
+
+    async def tick(now: datetime) -> TickResult:
+        report = await payments.subscriptions.offer_due()
+        return TickResult(f"{report.offered} renewal(s) offered")
+
+    return Job("renewals", interval, tick)
+
+
 def scheduler_for(
     settings: Settings,
     *,
@@ -236,8 +250,8 @@ def scheduler_for(
     """The scheduler ``settings`` ask for: each job whose interval is not 0 (maybe none).
 
     ``rewards`` are the economy's runners (``economy.rewards``): no rewards job without one; no
-    reconcile job without ``payments``; no expiry job without ``inventory`` (the economy's: it
-    pushes on the economy's bus).
+    reconcile or renewals job without ``payments``; no expiry job without ``inventory`` (the
+    economy's: it pushes on the economy's bus).
     """
     jobs = []
     if settings.rewards_tick_s > 0 and rewards:
@@ -248,6 +262,8 @@ def scheduler_for(
         )
     if settings.expiry_sweep_s > 0 and inventory is not None:
         jobs.append(expiry_job(inventory, settings.expiry_sweep_s))
+    if settings.renewal_offer_s > 0 and payments is not None:
+        jobs.append(renewals_job(payments, settings.renewal_offer_s))
     return Scheduler(jobs, metrics=metrics, clock=clock)
 
 
@@ -269,4 +285,9 @@ def describe(scheduler: Scheduler, settings: Settings, programs: Sequence[Progra
         if any(job.name == "expiry" for job in scheduler.jobs)
         else "expiry off"
     )
-    return f"scheduler: {rewards}; {reconcile}; {expiry}"
+    renewals = (
+        f"renewal offers every {settings.renewal_offer_s:g}s"
+        if any(job.name == "renewals" for job in scheduler.jobs)
+        else "renewal offers off"
+    )
+    return f"scheduler: {rewards}; {reconcile}; {expiry}; {renewals}"

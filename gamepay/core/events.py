@@ -25,6 +25,8 @@ class EventType(StrEnum):
     BALANCE_CHANGED = "balance_changed"
     WITHDRAWAL_STATUS_CHANGED = "withdrawal_status_changed"
     TRADE_CHANGED = "trade_changed"
+    SUBSCRIPTION_CHANGED = "subscription_changed"
+    RENEWAL_OFFERED = "renewal_offered"
 
 
 @dataclass(frozen=True, slots=True)

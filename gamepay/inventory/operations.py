@@ -17,6 +17,7 @@ from gamepay.core.accounts import issuer_account, player_account
 from gamepay.core.money import check_amount
 from gamepay.core.transfers import MAX_MEMO_LENGTH, TransferKind, TransferSpec
 from gamepay.errors import InvalidInput
+from gamepay.ledger.lots import MAX_DURATION_S
 
 __all__ = [
     "MAX_DURATION_S",
@@ -38,9 +39,6 @@ MAX_KEY_LENGTH = 100
 
 MAX_OPERATIONS = 100
 """The most operations one ``execute`` may carry."""
-
-MAX_DURATION_S = 100 * 366 * 86400
-"""The longest duration a grant may carry: about a century, in seconds."""
 
 
 class OperationKind(StrEnum):

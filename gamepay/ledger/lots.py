@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gamepay.store.schema.lots import lots_table
 
 __all__ = [
+    "MAX_DURATION_S",
     "Lot",
     "LotState",
     "consume",
@@ -45,10 +46,14 @@ __all__ = [
     "lots_by_id",
     "mark_expired",
     "open_lots",
+    "retire_lot",
     "set_remaining",
 ]
 
 _L = lots_table.c
+
+MAX_DURATION_S = 100 * 366 * 86400
+"""The longest duration a timed grant may carry: about a century, in seconds."""
 
 
 class LotState(StrEnum):
@@ -104,9 +109,17 @@ def expiry_transfer_id(lot_id: str) -> str:
 
 
 def lot_row(
-    lot_id: str, player_id: str, asset_id: str, amount: int, duration_s: int, granted_at: datetime
+    lot_id: str,
+    player_id: str,
+    asset_id: str,
+    amount: int,
+    duration_s: int,
+    granted_at: datetime,
+    *,
+    expires_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The ``gp_lots`` row of a fresh timed grant made at ``granted_at``."""
+    """The ``gp_lots`` row of a fresh timed grant made at ``granted_at``, expiring
+    ``duration_s`` later (or at ``expires_at`` when given: a subscription's pass)."""
     return {
         "id": lot_id,
         "player_id": player_id,
@@ -114,7 +127,7 @@ def lot_row(
         "amount": amount,
         "remaining": amount,
         "duration_s": duration_s,
-        "expires_at": granted_at + timedelta(seconds=duration_s),
+        "expires_at": expires_at or granted_at + timedelta(seconds=duration_s),
         "created_at": granted_at,
         "state": str(LotState.OPEN),
         "expiry_transfer_id": None,
@@ -213,6 +226,16 @@ async def set_remaining(conn: AsyncConnection, lot_id: str, remaining: int) -> N
     state = LotState.OPEN if remaining > 0 else LotState.USED
     await conn.execute(
         update(lots_table).where(_L.id == lot_id).values(remaining=remaining, state=str(state))
+    )
+
+
+async def retire_lot(conn: AsyncConnection, lot_id: str, now: datetime) -> None:
+    """Make an open lot expire at ``now`` if it would expire later (a subscription's old pass,
+    replaced by the renewed one); the sweep then posts it back."""
+    await conn.execute(
+        update(lots_table)
+        .where((_L.id == lot_id) & (_L.state == str(LotState.OPEN)) & (_L.expires_at > now))
+        .values(expires_at=now)
     )
 
 

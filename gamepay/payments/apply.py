@@ -31,6 +31,7 @@ from gamepay.payments.events import balance_event, grant_event, status_event
 from gamepay.payments.grants import order_grants, prepare_grants
 from gamepay.payments.limits import may_grant, release
 from gamepay.payments.records import ApplyOutcome, ApplyResult, Order
+from gamepay.payments.renewals import after_grant
 from gamepay.payments.twins import credit_twin
 
 __all__ = [
@@ -210,6 +211,9 @@ async def _execute(
     assert settlement is not None
     for posting in settlement.postings:
         await ctx.ledger.batch(posting.batch_id, list(posting.transfers), conn=conn)
+    timed: list[EventDraft] = []
+    if settlement.granted_now:  # timed grants' lots, a subscription's period: with the grant
+        timed = await after_grant(ctx.catalog, conn, order, settlement.postings, now)
     ctx.hook("apply.after_ledger")
     await q.update_order(conn, order.id, decision.updates)
     ctx.hook("apply.after_order_update")
@@ -233,7 +237,7 @@ async def _execute(
     token_id = order.token_asset_id
     if settlement.credited and token_id is not None:
         drafts.append(await balance_event_now(ctx, conn, order, token_id, settlement.credited))
-    events = await record_events(conn, drafts, now)
+    events = await record_events(conn, [*drafts, *timed], now)
     ctx.hook("apply.after_events")
     return ApplyResult(
         decision.outcome,

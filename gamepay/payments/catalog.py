@@ -43,9 +43,11 @@ from pydantic import (
 from gamepay.core.assets import Asset, Currency, Item, normalize_asset_id
 from gamepay.core.money import MAX_DECIMALS, check_amount
 from gamepay.core.problems import JsonModelFile
+from gamepay.core.subscriptions import MAX_PERIOD_S, Terms
 from gamepay.errors import AmountError, AssetError, CatalogError, InvalidInput, UnknownSku
 from gamepay.kryptogo.inputs import check_fiat_amount
 from gamepay.kryptogo.models import FiatCurrency
+from gamepay.ledger.lots import MAX_DURATION_S
 
 __all__ = [
     "CATALOG_SCHEMA_ID",
@@ -56,6 +58,7 @@ __all__ = [
     "CatalogError",
     "CatalogItem",
     "Grant",
+    "SubscriptionTerms",
     "asset_problems",
     "catalog_schema",
     "load_catalog",
@@ -131,6 +134,16 @@ class Grant(BaseModel):
         strict=True,
         description="The currency's decimals (``amount`` is in its base units); 0 for items.",
     )
+    duration_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_DURATION_S,
+        strict=True,
+        description=(
+            "Time-limited: the granted amount expires this many seconds after the purchase "
+            "is paid (docs/inventory.md); absent = never."
+        ),
+    )
 
     @field_validator("amount")
     @classmethod
@@ -185,6 +198,43 @@ class BalancePrice(BaseModel):
     def _positive(cls, value: int) -> int:
         """The amount is an exact positive int of base units."""
         return _check_units(value)
+
+
+class SubscriptionTerms(BaseModel):
+    """A subscription's terms, in whole seconds: each paid order buys one ``period_s``; the pass
+    is kept ``grace_s`` after a period ends; the renewal is offered ``offer_before_s`` before."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    period_s: int = Field(
+        ge=60, le=MAX_PERIOD_S, strict=True, description="One paid period, in seconds."
+    )
+    grace_s: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_PERIOD_S,
+        strict=True,
+        description="How long the pass is kept after a period ends, waiting for a late renewal.",
+    )
+    offer_before_s: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_PERIOD_S,
+        strict=True,
+        description="From how long before a period ends the renewal is offered (a push).",
+    )
+
+    @model_validator(mode="after")
+    def _offer_inside(self) -> SubscriptionTerms:
+        """The offer starts inside the period."""
+        if self.offer_before_s >= self.period_s:
+            raise ValueError("offer_before_s must be shorter than period_s")
+        return self
+
+    @property
+    def terms(self) -> Terms:
+        """The terms as ``gamepay.core.subscriptions.Terms``."""
+        return Terms(self.period_s, self.grace_s, self.offer_before_s)
 
 
 class CatalogItem(BaseModel):
@@ -269,6 +319,27 @@ class CatalogItem(BaseModel):
         start, end = self.available_from, self.available_until
         if start is not None and end is not None and end <= start:
             raise ValueError("available_until must be after available_from")
+        return self
+
+    subscription: SubscriptionTerms | None = Field(
+        default=None,
+        description=(
+            "Sold as a subscription: each paid order buys the next period of the pass it "
+            "grants (docs/catalog.md#subscriptions)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _subscription_rules(self) -> CatalogItem:
+        """A subscription grants one pass, timed by its periods, and is paid in crypto only."""
+        if self.subscription is None:
+            return self
+        if self.grants is not None:
+            raise ValueError("a subscription grants one pass: use 'grant', not 'grants'")
+        if any(part.duration_s is not None for part in self.parts):
+            raise ValueError("a subscription's periods time its pass: drop grant.duration_s")
+        if self.balance_price is not None:
+            raise ValueError("a subscription is renewed by crypto intents: drop balance_price")
         return self
 
     @property

@@ -55,6 +55,7 @@ from gamepay.payments.reconcile import (
     reconcile_order,
 )
 from gamepay.payments.records import ApplyResult, Order, PaymentInstructions
+from gamepay.payments.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from gamepay.kryptogo.client import KryptoGOClient
@@ -114,6 +115,11 @@ class Payments:
     def catalog(self) -> Catalog:
         """What players can buy."""
         return self.context.catalog
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """Crypto subscriptions: renewals (one intent per period) and renewal offers."""
+        return Subscriptions(self.context)
 
     async def check_catalog(self) -> None:
         """Check the catalog against the ledger's registered assets (``gamepay serve`` does at

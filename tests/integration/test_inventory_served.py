@@ -92,7 +92,7 @@ async def test_the_expiry_job_sweeps_logs_and_counts(
     scheduler = scheduler_for(on, rewards={}, payments=None, metrics=metrics, inventory=inventory)
     assert [job.name for job in scheduler.jobs] == ["expiry"]
     assert describe(scheduler, on, ()) == (
-        "scheduler: rewards off; reconcile off; expiry every 0.05s"
+        "scheduler: rewards off; reconcile off; expiry every 0.05s; renewal offers off"
     )
     with caplog.at_level(logging.INFO, logger="gamepay.scheduler"):
         scheduler.start()

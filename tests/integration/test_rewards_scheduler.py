@@ -157,7 +157,7 @@ async def test_disabled_scheduler_never_ticks(tmp_path: object) -> None:
         scheduler = _scheduler(off, world, program, metrics)
         assert scheduler.jobs == ()
         assert describe(scheduler, off, [program]) == (
-            "scheduler: rewards off; reconcile off; expiry off"
+            "scheduler: rewards off; reconcile off; expiry off; renewal offers off"
         )
         scheduler.start()
         await asyncio.sleep(0.3)

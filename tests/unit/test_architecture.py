@@ -176,6 +176,7 @@ TABLE_OWNERS = {
     "gamepay.store.schema.audit": "gamepay.audit.log",
     "gamepay.store.schema.trades": "gamepay.inventory.trade_rows",
     "gamepay.store.schema.lots": "gamepay.ledger",
+    "gamepay.store.schema.subscriptions": "gamepay.payments.renewals",
 }
 
 

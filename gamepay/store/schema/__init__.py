@@ -15,7 +15,8 @@ own); other areas go through that area's API.
 - ``rewards``: ``gp_reward_runs``, ``gp_reward_payouts``;
 - ``audit``: ``gp_audit_log`` (operator actions);
 - ``trades``: ``gp_trades`` (player-to-player trades, ``gamepay.inventory.trades``);
-- ``lots``: ``gp_lots`` (time-limited grants; owned by ``gamepay.ledger.lots``).
+- ``lots``: ``gp_lots`` (time-limited grants; owned by ``gamepay.ledger.lots``);
+- ``subscriptions``: ``gp_subscriptions``, ``gp_subscription_periods``.
 """
 
 from gamepay.store.schema import (
@@ -25,6 +26,7 @@ from gamepay.store.schema import (
     lots,
     payments,
     rewards,
+    subscriptions,
     trades,
     withdrawals,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "metadata",
     "payments",
     "rewards",
+    "subscriptions",
     "trades",
     "withdrawals",
 ]
