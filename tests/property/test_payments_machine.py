@@ -9,6 +9,11 @@ item balances equal their granted orders, a bundle's every part), no forged call
 the ledger verifies.
 At the end, after a final reconciliation: every order is granted exactly when the API says
 success, and the money settled for it equals what the API says was paid.
+
+A one-minute subscription (``vip-min``, grace 10 s) is bought and renewed among the rest: after
+every step each player's paid periods are exactly their granted ``vip-min`` orders (one period
+per order, never two for one period), and they chain by the period rule (``next_period`` from
+each one's payment time), so renewals on time, inside the grace and after it are all covered.
 """
 
 from __future__ import annotations
@@ -33,13 +38,16 @@ from hypothesis.stateful import (
     rule,
 )
 
+from gamepay.core.subscriptions import next_period
 from gamepay.errors import OutcomeUnknownError
 from gamepay.kryptogo.models import PaymentIntent, PaymentStatus
-from gamepay.payments import OrderStatus, PaymentsConfig
+from gamepay.payments import Catalog, CatalogItem, Grant, OrderStatus, PaymentsConfig
+from gamepay.payments.catalog import SubscriptionTerms
 from gamepay.payments.decide import paid_total
 from gamepay.sandbox import SandboxConfig
+from gamepay.store.schema.subscriptions import periods_table
 from gamepay.testing import callback_body, forged_callback, sqlite_url
-from tests.support.payments import PARTS, Env, payments_env
+from tests.support.payments import CATALOG, PARTS, Env, payments_env
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 CRASH_POINTS = (
@@ -50,6 +58,22 @@ CRASH_POINTS = (
     "apply.after_events",
     "apply.after_commit",
 )
+MINUTE = SubscriptionTerms(period_s=60, grace_s=10, offer_before_s=5)
+SUB_CATALOG = Catalog(
+    items=(
+        *CATALOG.items,
+        CatalogItem(
+            sku="vip-min",
+            title="VIP minute",
+            price="2",
+            currency="USD",
+            grant=Grant(kind="item", code="vip", amount=1),
+            subscription=MINUTE,
+        ),
+    )
+)
+ALL_PARTS = {**PARTS, "vip-min": {"item:vip": 1}}
+"""What buying each sku grants, the subscription included."""
 
 
 class Crash(Exception):
@@ -102,6 +126,7 @@ class PaymentsMachine(RuleBasedStateMachine):
                     fault_hook=self.hook,
                     clock=lambda: self.now,
                     callbacks=False,
+                    catalog=SUB_CATALOG,
                 )
             )
             self.http = await self.stack.enter_async_context(httpx.AsyncClient(timeout=30))
@@ -145,7 +170,7 @@ class PaymentsMachine(RuleBasedStateMachine):
     @rule(
         target=orders,
         player=st.sampled_from(["ann", "ben"]),
-        what=st.sampled_from(["sword", "gems-100", "starter", "top-up"]),
+        what=st.sampled_from(["sword", "gems-100", "starter", "vip-min", "top-up"]),
     )
     def buy(self, player: str, what: str) -> Any:
         """A purchase (of one item, or of the ``starter`` bundle) or a top-up (a crash may hit
@@ -161,6 +186,33 @@ class PaymentsMachine(RuleBasedStateMachine):
             return None
         self.known[pay.order_id] = pay.payment_intent_id
         return pay.order_id
+
+    @rule(target=orders, player=st.sampled_from(["ann", "ben"]), pay=st.booleans())
+    def renew(self, player: str, pay: bool) -> Any:
+        """Ask for the subscription's next period (the same intent until it is paid), and
+        maybe pay it at once and apply it (its callback is also queued like any other)."""
+        try:
+            renewal = self.run(self.e.payments.subscriptions.renew(player, "vip-min"))
+        except (Crash, OutcomeUnknownError):  # retried by its request id, like a purchase
+            for order in self.run(self.e.payments.orders_for(player)):
+                request = order.request_id or ""
+                crashed = (player, "vip-min", request)
+                if (
+                    order.status is OrderStatus.CREATING
+                    and request.startswith("subscription:")
+                    and crashed not in self.pending_requests
+                ):
+                    self.pending_requests.append(crashed)
+            return None
+        instructions = renewal.instructions
+        self.known[instructions.order_id] = instructions.payment_intent_id
+        intent_id = instructions.payment_intent_id
+        if pay and self.e.sandbox.get_intent(intent_id).status is PaymentStatus.PENDING:
+            paid = self.e.sandbox.pay(intent_id, "exact")
+            self.changed(paid)  # its callback stays queued: delivered later, maybe twice
+            with contextlib.suppress(Crash):  # and a first one arrives at once
+                self.run(self.e.payments.apply(paid, source="callback"))
+        return instructions.order_id
 
     @precondition(lambda self: bool(self.pending_requests))
     @rule()
@@ -253,7 +305,7 @@ class PaymentsMachine(RuleBasedStateMachine):
         with contextlib.suppress(Crash):
             self.run(self.e.payments.apply(old, source="poll"))
 
-    @rule(seconds=st.integers(0, 6))
+    @rule(seconds=st.sampled_from([0, 3, 6, 40, 65]))
     def poll(self, seconds: int) -> None:
         """Time passes and the poller runs."""
         self.now += timedelta(seconds=seconds)
@@ -294,7 +346,7 @@ class PaymentsMachine(RuleBasedStateMachine):
                 api_success = api is not None and api.status is PaymentStatus.SUCCESS
                 if order.granted:
                     assert api_success, f"{order.id} granted but the API says {api}"
-                    for asset, amount in PARTS.get(order.sku or "", {}).items():
+                    for asset, amount in ALL_PARTS.get(order.sku or "", {}).items():
                         key = (player, asset)
                         expected[key] = expected.get(key, 0) + amount
                 if final:
@@ -306,14 +358,44 @@ class PaymentsMachine(RuleBasedStateMachine):
                         assert order.settled_amount == max(
                             paid_total(api), api.crypto_amount if api_success else 0
                         ), (order, api)
-            for asset in {asset for parts in PARTS.values() for asset in parts}:
+            for asset in {asset for parts in ALL_PARTS.values() for asset in parts}:
                 held = await self.e.balance(player, asset)
                 assert held == expected.get((player, asset), 0), (player, asset, held)
         for intent in self.e.sandbox.intents():
             orders = [i for i in self.e.sandbox.intents() if i.order_id == intent.order_id]
             assert len(orders) == 1, "two intents for one order"
+        await self._check_periods()
         report = await self.e.ledger.verify()
         assert report.ok, report.problems
+
+    async def _check_periods(self) -> None:
+        """Each granted vip-min order paid exactly one period; the periods chain by the rule."""
+
+        async def read(conn: Any) -> list[Any]:
+            query = periods_table.select().order_by(
+                periods_table.c.player_id, periods_table.c.period_index
+            )
+            return list((await conn.execute(query)).mappings())
+
+        rows = await self.e.store.read(read)
+        for player in ("ann", "ben"):
+            granted = {
+                o.id
+                for o in await self.e.payments.orders_for(player)
+                if o.granted and o.sku == "vip-min"
+            }
+            mine = [r for r in rows if r["player_id"] == player]
+            assert {r["order_id"] for r in mine} == granted
+            assert [r["period_index"] for r in mine] == list(range(len(mine)))
+            previous = None
+            for row in mine:
+                period = next_period(previous, row["paid_at"], MINUTE.terms)
+                assert (period.start, period.end) == (row["period_start"], row["period_end"])
+                previous = period
+            sub = await self.e.payments.subscriptions.get(player, "vip-min")
+            assert (sub is None) == (not mine)
+            if sub is not None and previous is not None:
+                assert sub.period == previous
 
     async def _final_checks(self) -> None:
         self.now += timedelta(seconds=self.e.payments.config.create_grace + 1)
