@@ -68,6 +68,7 @@ GamepayError
 │   ├── BalancePriceMissing           the item cannot be bought with a balance
 │   ├── OfferUnavailable              (gamepay.payments.errors) outside the offer window
 │   ├── PurchaseLimitReached          (gamepay.payments.errors) at the item's max_per_player
+│   ├── NotASubscription              (gamepay.payments.subscriptions) renewal of a plain item
 │   └── WithdrawalError
 │       ├── BelowMinimum
 │       ├── LimitExceeded
