@@ -51,12 +51,13 @@ from gamepay.payments.buy_call import BalanceKey, post_order
 from gamepay.payments.catalog import CatalogItem
 from gamepay.payments.config import PaymentsConfig
 from gamepay.payments.context import PaymentsContext
-from gamepay.payments.decide import GrantSpec, grant_transfers, same_decimal
+from gamepay.payments.decide import GrantSpec, Posting, grant_transfers, same_decimal
 from gamepay.payments.errors import OfferUnavailable
 from gamepay.payments.events import balance_change, balance_event, grant_event, status_event
 from gamepay.payments.grants import order_columns, prepare_grants
 from gamepay.payments.limits import release, reserve
 from gamepay.payments.records import Lookup, Order, PaymentInstructions
+from gamepay.payments.renewals import after_grant
 
 __all__ = [
     "buy_with_balance",
@@ -441,8 +442,10 @@ async def buy_with_balance(
     changes = [(price.asset_id, -price.amount)]
     changes.extend((grant.asset_id, grant.amount) for grant in grants)
     # gp_post_order writes the order, the batch and the events and nothing else: a buy that
-    # needs another write in its transaction (a max_per_player slot) takes the path below
-    one_call = item.max_per_player is None and _nets_nonzero(changes)
+    # needs another write in its transaction (a max_per_player slot, a timed grant's lot)
+    # takes the path below
+    has_lots = any(part.duration_s is not None for part in item.parts)
+    one_call = item.max_per_player is None and _nets_nonzero(changes) and not has_lots
     if ctx.store.dialect == "postgresql" and one_call:
         # one round trip: the order, the batch and the events in one gp_post_order call
         assets = await ctx.ledger.get_assets(wanted)
@@ -468,6 +471,7 @@ async def buy_with_balance(
             return _same_request(existing, OrderKind.BALANCE, item.sku, None, None), []
         await reserve(conn, item, player_id, order_id, now)  # before the ledger locks balances
         batch = await ctx.ledger.batch(batch_id, specs, conn=conn)
+        timed = await after_grant(ctx.catalog, conn, order, [Posting(batch_id, tuple(specs))], now)
         ctx.hook("buy.after_ledger")
         assets = await ctx.ledger.get_assets(wanted, conn=conn)
         drafts = [status_event(order, str(OrderStatus.COMPLETED))]
@@ -478,7 +482,7 @@ async def buy_with_balance(
                 drafts.append(await balance_event_now(ctx, conn, order, asset_id, delta))
             else:
                 drafts.append(balance_event(order, assets[asset_id], delta, after))
-        return order, await record_events(conn, drafts, now)
+        return order, await record_events(conn, [*drafts, *timed], now)
 
     order, events = await ctx.store.run(buy)
     await publish_quietly(ctx.publisher, events)

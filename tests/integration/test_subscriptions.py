@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from gamepay.cli.scheduler import describe, scheduler_for
 from gamepay.config import Settings
+from gamepay.core.assets import Currency
 from gamepay.core.events import EventType
 from gamepay.errors import UnknownSku
 from gamepay.inventory import Inventory
 from gamepay.kryptogo.models import PaymentIntent
-from gamepay.payments import Catalog, CatalogItem, Grant
+from gamepay.payments import BalancePrice, Catalog, CatalogItem, Grant
 from gamepay.payments.catalog import SubscriptionTerms
 from gamepay.payments.renewals import subscriptions_of
 from gamepay.payments.subscriptions import NotASubscription, Renewal
@@ -221,4 +222,31 @@ async def test_a_timed_catalog_grant_expires_after_its_duration(db_url: str) -> 
         assert (await inventory.sweep()).by_asset == {VIP: 1}
         assert (await inventory.sweep()).expired == 0
         assert await env.balance("eve", VIP) == 0
+        assert (await env.ledger.verify()).ok
+
+
+async def test_a_timed_grant_bought_with_a_balance_gets_its_lot(db_url: str) -> None:
+    """Bought with gold (one batch, no intent), a 1-day grant writes its lot in that batch's
+    transaction: shown for a day, hidden after, swept back once; a retried request, nothing."""
+    clock = Clock()
+    day_pass = CatalogItem(
+        sku="vip-day",
+        title="VIP day",
+        price="5",
+        currency="TWD",
+        grant=Grant(kind="item", code="vip", amount=1, duration_s=86400),
+        balance_price=BalancePrice(asset_id="currency:gold", amount=10),
+    )
+    catalog = Catalog(items=(*CATALOG.items, day_pass))
+    async with payments_env(db_url, catalog=catalog, clock=clock, callbacks=False) as env:
+        inventory = Inventory(env.ledger, clock=clock)
+        await env.ledger.register_asset(Currency("gold"))
+        await inventory.grant("fay", "currency:gold", 20, "quest", "q1")
+        await env.payments.buy_with_balance("fay", "vip-day", request_id="d1")
+        await env.payments.buy_with_balance("fay", "vip-day", request_id="d1")  # a retry
+        assert (await inventory.balances("fay"))[VIP].available == 1
+        clock.now = T0 + DAY
+        assert (await inventory.balances("fay"))[VIP].available == 0
+        assert (await inventory.sweep()).by_asset == {VIP: 1}
+        assert await env.balance("fay", "currency:gold") == 10
         assert (await env.ledger.verify()).ok
