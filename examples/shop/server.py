@@ -43,7 +43,13 @@ from gamepay.core.assets import Currency, Token
 from gamepay.eventloop import run as run_loop
 from gamepay.kryptogo.client import KryptoGOClient
 from gamepay.payments import Payments, PaymentsConfig
-from gamepay.payments.catalog import BalancePrice, Catalog, CatalogItem, Grant
+from gamepay.payments.catalog import (
+    BalancePrice,
+    Catalog,
+    CatalogItem,
+    Grant,
+    SubscriptionTerms,
+)
 from gamepay.store import Store
 from gamepay.testing import RunningSandbox, running_sandbox
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
@@ -101,6 +107,16 @@ CATALOG = Catalog(
             price="90",
             currency="TWD",
             grant=Grant(kind="currency", code="gold", amount=1000),
+        ),
+        CatalogItem(
+            sku="vip-month",
+            title="VIP month",
+            price="150",
+            currency="TWD",
+            grant=Grant(kind="item", code="vip", amount=1),
+            subscription=SubscriptionTerms(  # 30 days, kept 3 more for a late renewal
+                period_s=30 * 86400, grace_s=3 * 86400, offer_before_s=3 * 86400
+            ),
         ),
     )
 )

@@ -209,4 +209,15 @@ test("two players trade a sword for gold: both sides move at once and both are p
   ]);
   tia.close();
   tom.close();
+test("renews a subscription: one intent per period, a typed refusal for a plain item", async () => {
+  const c = client("sam");
+  await c.connect();
+  const first = await c.renewSubscription("vip-month");
+  assert.equal(first.period_index, 0);
+  assert.equal(first.fiat_amount, "150");
+  const again = await c.renewSubscription("vip-month");
+  assert.equal(again.order_id, first.order_id, "asked twice: one intent for the period");
+  await assert.rejects(c.renewSubscription("sword"), (err) => err instanceof GamepayError && err.code === "not_a_subscription");
+  assert.deepEqual(await c.subscriptions(), []);
+  c.close();
 });
