@@ -209,6 +209,8 @@ test("two players trade a sword for gold: both sides move at once and both are p
   ]);
   tia.close();
   tom.close();
+});
+
 test("renews a subscription: one intent per period, a typed refusal for a plain item", async () => {
   const c = client("sam");
   await c.connect();

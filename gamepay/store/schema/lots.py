@@ -1,4 +1,4 @@
-"""The lots of time-limited grants (revision ``0013_lots``); only ``gamepay.ledger.lots``
+"""The lots of time-limited grants (revision ``0015_lots``); only ``gamepay.ledger.lots``
 reads or writes them (the inventory and payments call it).
 
 ``gp_lots``: one row per timed grant, written in the same transaction as the grant's ledger

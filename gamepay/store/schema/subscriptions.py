@@ -1,4 +1,4 @@
-"""The subscriptions' tables (revision ``0014_subscriptions``); only ``gamepay.payments.renewals``
+"""The subscriptions' tables (revision ``0016_subscriptions``); only ``gamepay.payments.renewals``
 reads or writes them.
 
 ``gp_subscriptions``: one row per (player, sku): the latest paid period (``period_index``,

@@ -3,7 +3,7 @@
 A grant with a duration writes one lot beside its ledger transfer; spends consume lots, earliest
 expiry first, and the expiry sweep posts what is left of an expired lot back to the issuer.
 
-Revision ID: 0013_lots
+Revision ID: 0015_lots
 Revises: 0001_ledger
 """
 
@@ -16,7 +16,7 @@ from gamepay.store.types import Amount, UTCDateTime
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision = "0013_lots"
+revision = "0015_lots"
 down_revision: str | None = "0001_ledger"
 branch_labels: str | None = None
 depends_on: str | None = None

@@ -4,7 +4,7 @@ A subscription's latest paid period per (player, sku), and one row per paid peri
 (player, sku, period index): a renewal extends a subscription once per period, whatever the
 callbacks do (``gamepay.payments.renewals``, ``docs/catalog.md``).
 
-Revision ID: 0014_subscriptions
+Revision ID: 0016_subscriptions
 Revises: 0002_payments
 """
 
@@ -17,7 +17,7 @@ from gamepay.store.types import UTCDateTime
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision = "0014_subscriptions"
+revision = "0016_subscriptions"
 down_revision: str | None = "0002_payments"
 branch_labels: str | None = None
 depends_on: str | None = None
