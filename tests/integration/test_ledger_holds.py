@@ -13,7 +13,8 @@ from sqlalchemy import text, update
 
 from gamepay.core.accounts import AccountKind
 from gamepay.core.assets import Currency, Token
-from gamepay.errors import AccountMismatch
+from gamepay.core.money import MAX_AMOUNT
+from gamepay.errors import AccountMismatch, AmountRangeError
 from gamepay.ledger import Balance, HoldStatus, Ledger, TransferPhase
 from gamepay.ledger.reads import player_activity
 from gamepay.store import Store
@@ -211,3 +212,24 @@ async def test_revision_0005_writes_the_transfers_of_existing_holds(db_url: str)
         assert (await led.verify()).ok
     finally:
         await s.close()
+
+
+async def test_a_void_that_would_pass_the_range_is_refused_and_changes_nothing(
+    ledger: Ledger,
+) -> None:
+    """alice holds 30, then receives enough that voiding would put her available above
+    2**256-1: the void is AmountRangeError, the hold stays pending, nothing moved; once she
+    spends, the same void goes through."""
+    await ledger.open_account("mint", kind=AccountKind.SYSTEM, allow_negative=True)
+    await ledger.hold("h", gold(ALICE, BOB, 30))
+    await ledger.transfer("top", gold("mint", ALICE, MAX_AMOUNT - 80, kind="grant"))
+    before = await ledger.balance(ALICE, GOLD.id)
+    assert (before.available, before.held) == (MAX_AMOUNT - 10, 30)
+    with pytest.raises(AmountRangeError):
+        await ledger.void("h")
+    after = await ledger.balance(ALICE, GOLD.id)
+    assert (after.available, after.held) == (before.available, before.held)
+    assert (await ledger.get_hold("h")).status is HoldStatus.PENDING
+    await ledger.transfer("spend", gold(ALICE, BOB, 100))
+    assert (await ledger.void("h")).status is HoldStatus.VOIDED
+    assert (await ledger.verify()).ok
