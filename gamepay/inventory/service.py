@@ -41,6 +41,7 @@ from gamepay.errors import (
     InsufficientFunds,
     InvalidInput,
 )
+from gamepay.inventory.clock import read_clock, utc_now
 from gamepay.inventory.errors import InsufficientAsset, OperationConflict
 from gamepay.inventory.expiry import SweepReport, sweep
 from gamepay.inventory.operations import (
@@ -86,10 +87,6 @@ class PostingResult:
     events: tuple[Event, ...] = ()
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def visible_balances(
     ledger: Ledger, conn: AsyncConnection, player_id: str, now: datetime
 ) -> dict[str, Balance]:
@@ -125,13 +122,10 @@ class Inventory:
     ) -> None:
         self.ledger = ledger
         self.publisher = publisher
-        self.clock: Callable[[], datetime] = clock or _utc_now
+        self.clock: Callable[[], datetime] = clock or utc_now
 
     def _now(self) -> datetime:
-        now = self.clock()
-        if now.tzinfo is None:
-            raise InvalidInput("the inventory clock must return timezone-aware datetimes")
-        return now.astimezone(UTC)
+        return read_clock(self.clock, "inventory")
 
     async def grant(
         self,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,6 +51,7 @@ from gamepay.core.trades import (
 from gamepay.core.transfers import TransferKind, TransferSpec
 from gamepay.errors import AssetNotFound, InsufficientFunds, InvalidInput
 from gamepay.inventory import trade_rows as rows
+from gamepay.inventory.clock import read_clock, utc_now
 from gamepay.inventory.errors import (
     InsufficientAsset,
     NotTradable,
@@ -93,10 +94,6 @@ class TradeResult:
     trade: Trade
     replayed: bool
     events: tuple[Event, ...] = ()
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _side(side: object, name: str) -> tuple[TradeLine, ...]:
@@ -145,13 +142,10 @@ class Trades:
     ) -> None:
         self.ledger = ledger
         self.publisher = publisher
-        self._clock = clock or _utc_now
+        self._clock = clock or utc_now
 
     def _now(self) -> datetime:
-        now = self._clock()
-        if now.tzinfo is None:
-            raise InvalidInput("the trades clock must return timezone-aware datetimes")
-        return now.astimezone(UTC)
+        return read_clock(self._clock, "trades")
 
     # ---------------------------------------------------------------- offering
 
