@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from gamepay.bus import InProcessBus
 from gamepay.bus.outbox import events_after
 from gamepay.core.assets import Currency, Item, Token
 from gamepay.core.events import Event, EventType
@@ -29,6 +28,7 @@ from gamepay.inventory import (
 )
 from gamepay.ledger import Ledger
 from gamepay.store import Store
+from tests.support.inventory import pushing_ledger
 
 WOOD, GOLD, SWORD = "item:wood", "currency:gold", "item:sword"
 ALICE = "player:alice"
@@ -57,23 +57,10 @@ class World:
 @pytest.fixture
 async def world(db_url: str) -> AsyncIterator[World]:
     """A fresh world on the current backend (a pool wide enough for the concurrency test)."""
-    store = await Store.connect(db_url, pool_size=25, max_overflow=0, max_retries=50)
-    await store.migrate()
-    ledger = Ledger(store)
-    for asset in (Item("wood"), Currency("gold"), Item("sword"), USDT):
-        await ledger.register_asset(asset)
-    bus = InProcessBus()
-    pushed: list[Event] = []
-
-    async def collect(event: Event) -> None:
-        pushed.append(event)
-
-    bus.subscribe(collect)
-    try:
-        yield World(store, ledger, Inventory(ledger, publisher=bus), pushed)
-    finally:
-        await bus.close()
-        await store.close()
+    assets = (Item("wood"), Currency("gold"), Item("sword"), USDT)
+    async with pushing_ledger(db_url, assets, pool_size=25) as setup:
+        inventory = Inventory(setup.ledger, publisher=setup.bus)
+        yield World(setup.store, setup.ledger, inventory, setup.pushed)
 
 
 async def test_grant_then_spend_moves_between_issuer_and_player(world: World) -> None:

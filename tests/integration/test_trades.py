@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gamepay.bus import InProcessBus
 from gamepay.bus.outbox import events_after
 from gamepay.core.assets import Currency, Item, Token
 from gamepay.core.events import Event, EventType
@@ -31,6 +30,7 @@ from gamepay.inventory.errors import (
 )
 from gamepay.ledger import Ledger
 from gamepay.store import Store
+from tests.support.inventory import pushing_ledger
 
 SWORD, GEMS, GOLD = "item:sword", "currency:gems", "currency:gold"
 USDT = Token("arb", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", "USDT", 6)
@@ -76,31 +76,16 @@ class World:
 @pytest.fixture
 async def world(db_url: str) -> AsyncIterator[World]:
     """Alice holds 2 swords and 10 gold, bob 50 gems, on the current backend."""
-    store = await Store.connect(db_url, pool_size=20, max_overflow=0, max_retries=50)
-    await store.migrate()
-    ledger = Ledger(store)
-    for asset in (Item("sword"), Currency("gems"), Currency("gold"), USDT):
-        await ledger.register_asset(asset)
-    bus = InProcessBus()
-    pushed: list[Event] = []
-
-    async def collect(event: Event) -> None:
-        pushed.append(event)
-
-    bus.subscribe(collect)
-    clock = Clock()
-    inventory = Inventory(ledger)
-    world = World(
-        store, ledger, inventory, Trades(ledger, publisher=bus, clock=clock), clock, pushed
-    )
-    await world.give("alice", SWORD, 2)
-    await world.give("alice", GOLD, 10)
-    await world.give("bob", GEMS, 50)
-    try:
+    assets = (Item("sword"), Currency("gems"), Currency("gold"), USDT)
+    async with pushing_ledger(db_url, assets, pool_size=20) as setup:
+        clock = Clock()
+        ledger = setup.ledger
+        trades = Trades(ledger, publisher=setup.bus, clock=clock)
+        world = World(setup.store, ledger, Inventory(ledger), trades, clock, setup.pushed)
+        await world.give("alice", SWORD, 2)
+        await world.give("alice", GOLD, 10)
+        await world.give("bob", GEMS, 50)
         yield world
-    finally:
-        await bus.close()
-        await store.close()
 
 
 async def sword_for_gems(world: World, key: str = "o1", gems: int = 50) -> str:
