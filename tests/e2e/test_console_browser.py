@@ -8,41 +8,22 @@ e.g. CI's artifacts directory, else the test's tmp dir) and checked for its visi
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-
-import pytest
 
 from gamepay.demo.players import PlayerClient
 from gamepay.sandbox import SandboxConfig
 from gamepay.testing import running_sandbox
 from gamepay_ws import issue_token
+from tests.support.browser import CONSOLE_BROWSER_MARKS, console_page, shots_dir
 from tests.support.catalog import write_catalog
 from tests.support.serve_process import serve_env, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 ADMIN_TOKEN = "console-browser-test-admin-token-" + "5" * 16
 WS_SECRET = "console-browser-test-ws-secret-" + "6" * 16
 API_KEY = "sk_console_browser_never_shown_42"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="Debian's chromium is not installed (CI installs it and must run this)",
-    ),
-]
-
-
-def _shots(tmp_path: Path, backend: str) -> Path:
-    """Where this run's screenshots go."""
-    root = os.environ.get("GAMEPAY_TEST_SCREENSHOTS")
-    where = Path(root) / f"console-{backend}" if root else tmp_path / "screenshots"
-    where.mkdir(parents=True, exist_ok=True)
-    return where
+pytestmark = CONSOLE_BROWSER_MARKS
 
 
 async def test_an_operator_signs_in_and_reads_the_economy(
@@ -50,9 +31,9 @@ async def test_an_operator_signs_in_and_reads_the_economy(
 ) -> None:
     """Sign-in page, overview with five charts and a verify run, alice's balances, the orders
     list and her order's details: each visible, screenshotted, and free of every secret."""
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    shots = _shots(tmp_path, backend)
+    shots = shots_dir(tmp_path, f"console-{backend}")
     catalog = write_catalog(tmp_path / "catalog.json")
     config = SandboxConfig(api_key=API_KEY, callback_retry_base=0.05)
     async with running_sandbox(config) as sandbox:
@@ -73,81 +54,61 @@ async def test_an_operator_signs_in_and_reads_the_economy(
                 )
             order_id = buy["order_id"]
             secrets = (ADMIN_TOKEN, WS_SECRET, API_KEY)
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-                try:
-                    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-                    errors: list[str] = []
-                    page.on("pageerror", lambda exc: errors.append(str(exc)))
-                    page.on(
-                        "console",
-                        lambda msg: errors.append(msg.text) if msg.type == "error" else None,
-                    )
+            async with console_page(shots, secrets, console_errors_only=True) as console:
+                page, errors, shot = console.page, console.errors, console.shot
 
-                    async def shot(name: str) -> None:
-                        html = await page.content()
-                        for secret in secrets:
-                            assert secret not in html, name
-                        await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+                await page.goto(f"{served.http_url}/admin")
+                await expect(page).to_have_url(re.compile(r"/admin/signin\?next=/admin/$"))
+                await expect(page.locator("h1")).to_have_text("Sign in")
+                await expect(page.locator("body")).to_contain_text("Paste the console token")
+                await shot("1-signin")
+                await page.fill("input[name=token]", "wrong-" + "x" * 40)
+                await page.click("button[type=submit]")
+                await expect(page.locator(".error")).to_have_text("That token is not right.")
+                await page.fill("input[name=token]", ADMIN_TOKEN)
+                await page.click("button[type=submit]")
 
-                    await page.goto(f"{served.http_url}/admin")
-                    await expect(page).to_have_url(re.compile(r"/admin/signin\?next=/admin/$"))
-                    await expect(page.locator("h1")).to_have_text("Sign in")
-                    await expect(page.locator("body")).to_contain_text("Paste the console token")
-                    await shot("1-signin")
-                    await page.fill("input[name=token]", "wrong-" + "x" * 40)
-                    await page.click("button[type=submit]")
-                    await expect(page.locator(".error")).to_have_text("That token is not right.")
-                    await page.fill("input[name=token]", ADMIN_TOKEN)
-                    await page.click("button[type=submit]")
+                await expect(page.locator("h1")).to_have_text("Overview")
+                charts = page.locator("svg.chart")
+                await expect(charts).to_have_count(5)
+                for n in range(5):
+                    await expect(charts.nth(n)).to_be_visible()
+                orders_chart = page.locator("#chart-orders")
+                await expect(orders_chart.locator(".legend")).to_contain_text("success 1")
+                await expect(orders_chart.locator("rect")).to_have_count(1)
+                await expect(page.locator("#chart-grants .legend")).to_contain_text("item:sword 1")
+                await expect(page.locator("#chart-callbacks .legend")).to_contain_text("success 1")
+                await page.click("text=Verify the ledger now")
+                await expect(page.locator(".notice")).to_have_text(
+                    "Verified just now: the ledger balances."
+                )
+                await expect(page.locator("#verify-result")).to_contain_text("balanced")
+                await shot("2-overview")
 
-                    await expect(page.locator("h1")).to_have_text("Overview")
-                    charts = page.locator("svg.chart")
-                    await expect(charts).to_have_count(5)
-                    for n in range(5):
-                        await expect(charts.nth(n)).to_be_visible()
-                    orders_chart = page.locator("#chart-orders")
-                    await expect(orders_chart.locator(".legend")).to_contain_text("success 1")
-                    await expect(orders_chart.locator("rect")).to_have_count(1)
-                    await expect(page.locator("#chart-grants .legend")).to_contain_text(
-                        "item:sword 1"
-                    )
-                    await expect(page.locator("#chart-callbacks .legend")).to_contain_text(
-                        "success 1"
-                    )
-                    await page.click("text=Verify the ledger now")
-                    await expect(page.locator(".notice")).to_have_text(
-                        "Verified just now: the ledger balances."
-                    )
-                    await expect(page.locator("#verify-result")).to_contain_text("balanced")
-                    await shot("2-overview")
+                await page.click("nav >> text=Players")
+                await page.fill("input[name=id]", "alice")
+                await page.click("text=Look up")
+                await expect(page.locator("h2").first).to_have_text("Balances of alice")
+                await expect(page.locator("table").first).to_contain_text("1 sword")
+                await expect(page.locator("table").nth(1)).to_contain_text("grant")
+                await shot("3-player")
 
-                    await page.click("nav >> text=Players")
-                    await page.fill("input[name=id]", "alice")
-                    await page.click("text=Look up")
-                    await expect(page.locator("h2").first).to_have_text("Balances of alice")
-                    await expect(page.locator("table").first).to_contain_text("1 sword")
-                    await expect(page.locator("table").nth(1)).to_contain_text("grant")
-                    await shot("3-player")
+                await page.click("nav >> text=Orders")
+                await expect(page.locator("h1")).to_have_text("Orders")
+                await expect(page.locator("table")).to_contain_text(order_id)
+                await shot("4-orders")
+                await page.click(f"text={order_id}")
+                await expect(page.locator("h1")).to_have_text(f"Order {order_id}")
+                await expect(page.locator("table").first).to_contain_text("success")
+                await expect(page.locator("table").nth(1)).to_contain_text("callback")
+                await shot("5-order")
 
-                    await page.click("nav >> text=Orders")
-                    await expect(page.locator("h1")).to_have_text("Orders")
-                    await expect(page.locator("table")).to_contain_text(order_id)
-                    await shot("4-orders")
-                    await page.click(f"text={order_id}")
-                    await expect(page.locator("h1")).to_have_text(f"Order {order_id}")
-                    await expect(page.locator("table").first).to_contain_text("success")
-                    await expect(page.locator("table").nth(1)).to_contain_text("callback")
-                    await shot("5-order")
-
-                    await page.click("text=Sign out")
-                    await expect(page.locator("h1")).to_have_text("Sign in")
-                    await page.goto(f"{served.http_url}/admin/players")
-                    await expect(page).to_have_url(re.compile(r"/admin/signin"))
-                    wrong_token = "the server responded with a status of 401 (Unauthorized)"
-                    assert [e for e in errors if wrong_token not in e] == []
-                finally:
-                    await browser.close()
+                await page.click("text=Sign out")
+                await expect(page.locator("h1")).to_have_text("Sign in")
+                await page.goto(f"{served.http_url}/admin/players")
+                await expect(page).to_have_url(re.compile(r"/admin/signin"))
+                wrong_token = "the server responded with a status of 401 (Unauthorized)"
+                assert [e for e in errors if wrong_token not in e] == []
     names = sorted(p.name for p in shots.glob("*.png"))
     expected = ["1-signin", "2-overview", "3-player", "4-orders", "5-order"]
     assert names == [f"{name}.png" for name in expected]

@@ -12,13 +12,11 @@ withdrawals, confirmation, reward runs and audit pages are screenshotted (into
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 
 from gamepay.audit import AuditLog
 from gamepay.core.accounts import player_account
@@ -30,34 +28,18 @@ from gamepay.store import Store
 from gamepay.testing import running_sandbox
 from gamepay.withdrawals import Withdrawals, WithdrawalsConfig
 from gamepay_ws import issue_token
+from tests.support.browser import CONSOLE_BROWSER_MARKS, console_page, shots_dir
 from tests.support.catalog import write_catalog
 from tests.support.sandbox import client_for
 from tests.support.serve_process import serve_env, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 ADMIN_TOKEN = "console-decisions-test-admin-token-" + "7" * 16
 WS_SECRET = "console-decisions-test-ws-secret-" + "8" * 16
 API_KEY = "sk_console_decisions_never_shown_43"
 USDT_ID = "token:arb:0xfd086bc7cd5c481dcc9c85ebe478a1c0b69fcbb9"
 WALLET = "0x" + "ab" * 20
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="Debian's chromium is not installed (CI installs it and must run this)",
-    ),
-]
-
-
-def _shots(tmp_path: Path, backend: str) -> Path:
-    """Where this run's screenshots go."""
-    root = os.environ.get("GAMEPAY_TEST_SCREENSHOTS")
-    where = Path(root) / f"console-decisions-{backend}" if root else tmp_path / "screenshots"
-    where.mkdir(parents=True, exist_ok=True)
-    return where
+pytestmark = CONSOLE_BROWSER_MARKS
 
 
 def _rewards_file(path: Path) -> Path:
@@ -75,7 +57,7 @@ async def test_an_operator_resolves_an_unknown_withdrawal_in_the_browser(
     candidate; confirming settles it as sent; the ledger verifies; the audit page shows it;
     the console refuses the action without a session or with a bad CSRF token."""
 
-    shots = _shots(tmp_path, backend)
+    shots = shots_dir(tmp_path, f"console-decisions-{backend}")
     config = SandboxConfig(api_key=API_KEY, callback_retry_base=0.05)
     async with running_sandbox(config) as sandbox:
         sandbox.sandbox.fund("arb", "USDT", 10**12)
@@ -152,69 +134,54 @@ async def _refusals(http_url: str, wid: str) -> None:
 
 async def _browse(http_url: str, wid: str, transfer_id: str, export: Path, shots: Path) -> None:
     """Sign in, upload the export, resolve through the confirmation page, read the audit."""
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     secrets = (ADMIN_TOKEN, WS_SECRET, API_KEY)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text))
+    async with console_page(shots, secrets, console_errors_only=False) as console:
+        page, errors, shot = console.page, console.errors, console.shot
 
-            async def shot(name: str) -> None:
-                html = await page.content()
-                for secret in secrets:
-                    assert secret not in html, name
-                await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        await page.goto(f"{http_url}/admin/withdrawals")
+        await expect(page).to_have_url(re.compile(r"/admin/signin"))
+        await page.fill("input[name=token]", ADMIN_TOKEN)
+        await page.click("button[type=submit]")
+        await expect(page.locator("h1")).to_have_text("Withdrawals needing a decision")
+        body = page.locator("main")
+        await expect(body).to_contain_text(wid)
+        await expect(body).to_contain_text("unknown")
+        await expect(body).to_contain_text("5 USDT")
+        await expect(body).to_contain_text("No export uploaded yet")
+        await shot("1-withdrawals")
 
-            await page.goto(f"{http_url}/admin/withdrawals")
-            await expect(page).to_have_url(re.compile(r"/admin/signin"))
-            await page.fill("input[name=token]", ADMIN_TOKEN)
-            await page.click("button[type=submit]")
-            await expect(page.locator("h1")).to_have_text("Withdrawals needing a decision")
-            body = page.locator("main")
-            await expect(body).to_contain_text(wid)
-            await expect(body).to_contain_text("unknown")
-            await expect(body).to_contain_text("5 USDT")
-            await expect(body).to_contain_text("No export uploaded yet")
-            await shot("1-withdrawals")
+        await page.set_input_files("input[name=export]", str(export))
+        await page.click("text=Upload export")
+        await expect(page.locator(".notice")).to_have_text(
+            "Export transfers.json read: 1 transfer(s)."
+        )
+        await expect(body).to_contain_text(transfer_id)
+        await shot("2-candidates")
 
-            await page.set_input_files("input[name=export]", str(export))
-            await page.click("text=Upload export")
-            await expect(page.locator(".notice")).to_have_text(
-                "Export transfers.json read: 1 transfer(s)."
-            )
-            await expect(body).to_contain_text(transfer_id)
-            await shot("2-candidates")
+        await page.click("text=Resolve as sent with this transfer")
+        await expect(page.locator("h1")).to_have_text(f"Resolve withdrawal {wid} as sent")
+        await expect(body).to_contain_text("will be posted (paid out)")
+        await expect(page.locator("input[name=transfer_id]")).to_have_value(transfer_id)
+        await shot("3-confirm")
+        await page.click("text=Confirm: resolve as sent")
+        await expect(page.locator(".notice")).to_have_text(f"Withdrawal {wid} resolved as sent.")
+        await expect(body).to_contain_text("Nothing is waiting for a decision.")
+        await shot("4-resolved")
 
-            await page.click("text=Resolve as sent with this transfer")
-            await expect(page.locator("h1")).to_have_text(f"Resolve withdrawal {wid} as sent")
-            await expect(body).to_contain_text("will be posted (paid out)")
-            await expect(page.locator("input[name=transfer_id]")).to_have_value(transfer_id)
-            await shot("3-confirm")
-            await page.click("text=Confirm: resolve as sent")
-            await expect(page.locator(".notice")).to_have_text(
-                f"Withdrawal {wid} resolved as sent."
-            )
-            await expect(body).to_contain_text("Nothing is waiting for a decision.")
-            await shot("4-resolved")
+        await page.click("nav >> text=Reward runs")
+        await expect(page.locator("h1")).to_have_text("Reward runs")
+        await expect(body).to_contain_text("daily-usdt")
+        await expect(body).to_contain_text("In progress")
+        await expect(body).to_contain_text("No period run yet.")
+        await shot("5-rewards")
 
-            await page.click("nav >> text=Reward runs")
-            await expect(page.locator("h1")).to_have_text("Reward runs")
-            await expect(body).to_contain_text("daily-usdt")
-            await expect(body).to_contain_text("In progress")
-            await expect(body).to_contain_text("No period run yet.")
-            await shot("5-rewards")
-
-            await page.click("nav >> text=Audit")
-            await expect(page.locator("h1")).to_have_text("Audit log")
-            table = page.locator("table")
-            await expect(table).to_contain_text("withdrawals.resolve")
-            await expect(table).to_contain_text("withdrawals.upload_export")
-            await expect(table).to_contain_text(wid)
-            await shot("6-audit")
-            assert errors == []
-        finally:
-            await browser.close()
+        await page.click("nav >> text=Audit")
+        await expect(page.locator("h1")).to_have_text("Audit log")
+        table = page.locator("table")
+        await expect(table).to_contain_text("withdrawals.resolve")
+        await expect(table).to_contain_text("withdrawals.upload_export")
+        await expect(table).to_contain_text(wid)
+        await shot("6-audit")
+        assert errors == []
