@@ -10,15 +10,12 @@ import pytest
 from gamepay.core.events import EventType
 from gamepay.errors import InsufficientFunds
 from gamepay.payments import (
-    BalancePrice,
     Catalog,
-    CatalogItem,
-    Grant,
     OfferUnavailable,
     OrderStatus,
     Payments,
 )
-from tests.support.payments import CATALOG, PARTS, USDT, Env, payments_env
+from tests.support.payments import PARTS, USDT, Env, payments_env, with_usdt_sword
 
 STARTER = PARTS["starter"]
 
@@ -108,17 +105,9 @@ async def test_a_bundle_settles_from_its_stored_parts(db_url: str) -> None:
 
 def _windowed(start: datetime, end: datetime) -> Catalog:
     """The test catalog plus a sword sold only from ``start`` until ``end``."""
-    sale = CatalogItem(
-        sku="xmas-sword",
-        title="Festive sword",
-        price="100",
-        currency="TWD",
-        grant=Grant(kind="item", code="sword", amount=1),
-        balance_price=BalancePrice(asset_id=USDT, amount=1_000_000),
-        available_from=start,
-        available_until=end,
+    return with_usdt_sword(
+        "xmas-sword", "Festive sword", "100", available_from=start, available_until=end
     )
-    return Catalog(items=(*CATALOG.items, sale))
 
 
 async def test_outside_its_window_an_item_is_refused(db_url: str) -> None:

@@ -9,33 +9,21 @@ import pytest
 
 from gamepay.kryptogo.models import PaymentStatus
 from gamepay.payments import (
-    BalancePrice,
     Catalog,
-    CatalogItem,
-    Grant,
     OrderStatus,
     PurchaseLimitReached,
 )
 from gamepay.payments import repository as q
 from gamepay.payments.create import fail_order
 from gamepay.payments.decide import OVER_LIMIT_NOTE
-from tests.support.payments import CATALOG, USDT, Env, payments_env
+from tests.support.payments import USDT, Env, payments_env, with_usdt_sword
 
 SWORD = "item:sword"
 
 
 def limited(n: int) -> Catalog:
     """The test catalog plus ``relic``: a sword sold at most ``n`` times per player."""
-    relic = CatalogItem(
-        sku="relic",
-        title="Relic sword",
-        price="30",
-        currency="TWD",
-        grant=Grant(kind="item", code="sword", amount=1),
-        balance_price=BalancePrice(asset_id=USDT, amount=1_000_000),
-        max_per_player=n,
-    )
-    return Catalog(items=(*CATALOG.items, relic))
+    return with_usdt_sword("relic", "Relic sword", "30", max_per_player=n)
 
 
 async def _funded(env: Env, player: str, usd: str) -> None:

@@ -70,6 +70,21 @@ PARTS: dict[str, dict[str, int]] = {
 """What buying each sku of ``CATALOG`` grants: asset id -> amount (``starter`` is a bundle)."""
 
 
+def with_usdt_sword(sku: str, title: str, price: str, **limits: Any) -> Catalog:
+    """``CATALOG`` plus a sword sold as ``sku`` for ``price`` TWD or 1 USDT of balance, with
+    ``limits`` (e.g. ``max_per_player``, ``available_from``/``available_until``)."""
+    sword = CatalogItem(
+        sku=sku,
+        title=title,
+        price=price,
+        currency="TWD",
+        grant=Grant(kind="item", code="sword", amount=1),
+        balance_price=BalancePrice(asset_id=USDT, amount=1_000_000),
+        **limits,
+    )
+    return Catalog(items=(*CATALOG.items, sword))
+
+
 @dataclass
 class Env:
     """Everything one payments test drives."""
