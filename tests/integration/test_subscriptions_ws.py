@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gamepay import Economy, Store
+from gamepay import Economy
 from gamepay.payments import Catalog, PaymentsConfig
-from gamepay.testing import RunningSandbox, running_sandbox
+from gamepay.testing import RunningSandbox
 from tests.integration.test_subscriptions import MONTH
 from tests.support.catalog import sword_catalog
-from tests.support.sandbox import client_for
+from tests.support.economy import running_economy
 from tests.support.ws_client import open_client
 
 CATALOG = Catalog(items=(*sword_catalog().items, MONTH))
@@ -25,24 +25,14 @@ CATALOG = Catalog(items=(*sword_catalog().items, MONTH))
 async def served(db_url: str) -> AsyncIterator[tuple[Economy, RunningSandbox]]:
     """A running economy selling the vip month, its KryptoGO the sandbox (no callbacks: the
     test applies the paid intent itself)."""
-    store = await Store.connect(db_url)
-    await store.migrate()
-    async with running_sandbox() as sandbox:
-        client = client_for(sandbox)
-        economy = Economy.from_parts(
-            store=store,
-            client=client,
-            catalog=CATALOG,
-            token_secret=secrets.token_hex(32),
-            payments_config=PaymentsConfig(callback_url="http://127.0.0.1:9/unused"),
-            poll_interval=None,
-        )
-        try:
-            async with economy:
-                yield economy, sandbox
-        finally:
-            await client.aclose()
-            await store.close()
+    async with running_economy(
+        db_url,
+        catalog=CATALOG,
+        token_secret=secrets.token_hex(32),
+        payments_config=PaymentsConfig(callback_url="http://127.0.0.1:9/unused"),
+        poll_interval=None,
+    ) as running:
+        yield running
 
 
 async def test_renew_pay_list_and_offer_over_the_websocket(

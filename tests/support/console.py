@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import httpx
 from starlette.applications import Starlette
 
-from gamepay import BalancePrice, Currency, Economy, Store, Token, WithdrawalsConfig
+from gamepay import BalancePrice, Currency, Economy, Token, WithdrawalsConfig
 from gamepay.rewards import Program
-from gamepay.testing import RunningSandbox, running_sandbox
+from gamepay.testing import RunningSandbox
 from gamepay_admin import SignInLimiter, console_routes
 from tests.support.catalog import sword_catalog
-from tests.support.sandbox import client_for
+from tests.support.economy import running_economy
 
 __all__ = [
     "ADMIN_TOKEN",
@@ -57,29 +57,19 @@ async def running_console(
     """An economy from parts on ``db_url`` (the sword sold for fiat or 500 gold; no callback
     URL, so only the poller or a reconcile learns a payment) with the console mounted, and a
     client of it; ``programs`` are the economy's reward programs."""
-    store = await Store.connect(db_url)
-    await store.migrate()
-    async with running_sandbox() as sandbox:
-        client = client_for(sandbox)
-        economy = Economy.from_parts(
-            store=store,
-            client=client,
-            catalog=sword_catalog(BalancePrice(asset_id=GOLD.id, amount=500)),
-            assets=[GOLD, GEM],
-            token_secret=WS_SECRET,
-            withdrawals=WithdrawalsConfig(tokens={USDT.id: USDT}),
-            poll_interval=None,
-            programs=programs,
-        )
+    async with running_economy(
+        db_url,
+        catalog=sword_catalog(BalancePrice(asset_id=GOLD.id, amount=500)),
+        assets=[GOLD, GEM],
+        token_secret=WS_SECRET,
+        withdrawals=WithdrawalsConfig(tokens={USDT.id: USDT}),
+        poll_interval=None,
+        programs=programs,
+    ) as (economy, sandbox):
         app = Starlette(routes=[*console_routes(economy, ADMIN_TOKEN, limiter=limiter)])
-        try:
-            async with economy:
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
-                    yield ConsoleWorld(economy, sandbox, http)
-        finally:
-            await client.aclose()
-            await store.close()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+            yield ConsoleWorld(economy, sandbox, http)
 
 
 async def sign_in(http: httpx.AsyncClient, token: str = ADMIN_TOKEN) -> httpx.Response:
