@@ -117,15 +117,7 @@ async def program_overview(
                 heapq.heappush(top, item)
             elif preview_limit and item[:2] > top[0][:2]:
                 heapq.heapreplace(top, item)
-    totals = PreviewTotals(
-        program=program.name,
-        period=period.key,
-        start=period.start.isoformat(),
-        end=period.end.isoformat(),
-        players_seen=seen,
-        players=players,
-        total=total,
-    )
+    totals = PreviewTotals.of(program, period, players_seen=seen, players=players, total=total)
     largest = tuple(p for _, _, p in sorted(top, key=lambda t: (-t[0], t[1])))
     return ProgramOverview(program, tuple(latest), NextPeriod(period, due, totals, largest))
 

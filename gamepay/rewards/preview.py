@@ -57,6 +57,21 @@ class PreviewTotals:
     players: int
     total: int
 
+    @classmethod
+    def of(
+        cls, program: Program, period: Period, *, players_seen: int, players: int, total: int
+    ) -> PreviewTotals:
+        """The totals of ``program`` over ``period`` (named by its key, bounds in ISO 8601)."""
+        return cls(
+            program=program.name,
+            period=period.key,
+            start=period.start.isoformat(),
+            end=period.end.isoformat(),
+            players_seen=players_seen,
+            players=players,
+            total=total,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the total as a decimal string)."""
         return {
@@ -138,15 +153,7 @@ async def write_preview(
             else:
                 out.write(("" if first else ", ") + json.dumps(payout.to_json()))
                 first = False
-    totals = PreviewTotals(
-        program=program.name,
-        period=period.key,
-        start=period.start.isoformat(),
-        end=period.end.isoformat(),
-        players_seen=seen,
-        players=players,
-        total=total,
-    )
+    totals = PreviewTotals.of(program, period, players_seen=seen, players=players, total=total)
     if writer is None:
         out.write('], "totals": ')
         out.write(json.dumps(totals.to_json()) + "}\n")
@@ -162,11 +169,9 @@ async def preview(
     async for count, chunk in iter_payouts(store, program, period):
         seen += count
         payouts.extend(chunk)
-    totals = PreviewTotals(
-        program=program.name,
-        period=period.key,
-        start=period.start.isoformat(),
-        end=period.end.isoformat(),
+    totals = PreviewTotals.of(
+        program,
+        period,
         players_seen=seen,
         players=len(payouts),
         total=sum(p.amount for p in payouts),
