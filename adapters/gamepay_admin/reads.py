@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gamepay.core.assets import Currency, Item, Token
+from gamepay.core.assets import Asset
 from gamepay.core.intents import OrderStatus
 from gamepay.core.money import format_amount
 from gamepay.core.transfers import TransferKind
 from gamepay.ledger.reads import accounts_with_prefix, transfers_per_day
+from gamepay.ledger.rows import asset_code
 from gamepay.payments.records import Order, StatusMove
 from gamepay.payments.repository import (
     callbacks_per_day,
@@ -46,19 +47,11 @@ __all__ = [
     "totals",
 ]
 
-Asset = Token | Currency | Item
-
 
 def symbol_of(asset: Asset | None, asset_id: str) -> str:
     """The short name shown beside an amount: a token's symbol, a currency's code, an item's
     sku; the id itself for an unknown asset."""
-    if isinstance(asset, Token):
-        return asset.symbol
-    if isinstance(asset, Currency):
-        return asset.code
-    if isinstance(asset, Item):
-        return asset.sku
-    return asset_id
+    return asset_id if asset is None else asset_code(asset)
 
 
 def money(units: int, asset: Asset | None, asset_id: str) -> str:

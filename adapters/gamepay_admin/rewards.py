@@ -17,9 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gamepay.core.assets import Asset
-from gamepay.core.money import format_amount
 from gamepay.rewards.overview import RunNotFound, program_overview, run_payouts
 from gamepay.rewards.programs import Program
+from gamepay_admin.reads import money
 from gamepay_admin.web import Page, console_of, render, require_session
 
 __all__ = ["PAYOUTS_PAGE", "REWARDS"]
@@ -29,11 +29,7 @@ PAYOUTS_PAGE = 100
 
 
 def _money(units: int, asset_id: str, assets: dict[str, Asset]) -> str:
-    asset = assets.get(asset_id)
-    if asset is None:
-        return f"{units} {asset_id}"
-    symbol = {"token": "symbol", "currency": "code", "item": "sku"}[asset.kind]
-    return f"{format_amount(units, asset.decimals)} {getattr(asset, symbol)}"
+    return money(units, assets.get(asset_id), asset_id)
 
 
 def _when(at: datetime | None) -> str:

@@ -27,6 +27,7 @@ from gamepay.withdrawals.decisions import Decision, WithdrawalDecisions
 from gamepay.withdrawals.export import ExportError
 from gamepay.withdrawals.matching import MatchOutcome
 from gamepay.withdrawals.records import Withdrawal
+from gamepay_admin.reads import symbol_of
 from gamepay_admin.security import AdminSession, SessionKeys
 from gamepay_admin.web import (
     CSRF_FIELD,
@@ -115,9 +116,7 @@ async def _assets(request: Request, withdrawals: list[Withdrawal]) -> dict[str, 
 def _money(units: int | None, w: Withdrawal, assets: dict[str, Asset]) -> str:
     if units is None:
         return "?"
-    asset = assets.get(w.asset_id)
-    symbol = getattr(asset, "symbol", None) or w.asset_id
-    return f"{format_amount(units, w.decimals)} {symbol}"
+    return f"{format_amount(units, w.decimals)} {symbol_of(assets.get(w.asset_id), w.asset_id)}"
 
 
 def _when(at: datetime | None) -> str:
