@@ -272,13 +272,7 @@ class Ledger:
         The transfers get ids ``<batch_id>/<index>``. Replaying ``batch_id`` with the same specs
         in the same order returns the original record; otherwise IdempotencyConflict.
         """
-        check_id(batch_id, "batch id")
-        specs = list(specs)
-        if not specs:
-            raise InvalidInput("a batch needs at least one transfer")
-        for spec in specs:
-            if not isinstance(spec, TransferSpec):
-                raise InvalidInput("a batch takes TransferSpecs")
+        specs = _batch_specs(batch_id, specs)
         digest = batch_content_hash(specs)
 
         async def run(c: AsyncConnection) -> BatchRecord:
@@ -294,13 +288,7 @@ class Ledger:
         a PostgreSQL statement of its own on ``conn`` (``gamepay.ledger.prepared``)."""
         if self.store.dialect != "postgresql":
             raise InvalidInput("prepare_batch is for PostgreSQL (gp_post)")
-        check_id(batch_id, "batch id")
-        specs = list(specs)
-        if not specs:
-            raise InvalidInput("a batch needs at least one transfer")
-        for spec in specs:
-            if not isinstance(spec, TransferSpec):
-                raise InvalidInput("a batch takes TransferSpecs")
+        specs = _batch_specs(batch_id, specs)
         claim = Claim("batch", batch_id, batch_content_hash(specs))
         posting = batch_posting(batch_id, specs)
         changes, rows, now = await self._postings.prepare(conn, posting)
@@ -469,3 +457,15 @@ class Ledger:
         """The newest recorded verify result (any replica's), or None."""
         result: Verification | None = await self.store.read(last_verification)
         return result
+
+
+def _batch_specs(batch_id: str, specs: Sequence[TransferSpec]) -> list[TransferSpec]:
+    """A batch's id checked and its specs as a list: at least one, every one a TransferSpec."""
+    check_id(batch_id, "batch id")
+    listed = list(specs)
+    if not listed:
+        raise InvalidInput("a batch needs at least one transfer")
+    for spec in listed:
+        if not isinstance(spec, TransferSpec):
+            raise InvalidInput("a batch takes TransferSpecs")
+    return listed
